@@ -1,0 +1,72 @@
+/**
+ * Registers every credential a task can receive as an agent secret, before
+ * anything can print it.
+ *
+ * azure-pipelines-task-lib writes `##vso[task.debug]<input>=<value>` on every
+ * getInput and debug-prints endpoint auth parameters, and it moves the values
+ * out of process.env when it loads. So this module must be imported first, ahead
+ * of task-lib: it reads the raw environment the agent gave and emits
+ * `##vso[task.setsecret]` for each credential. The agent masks a secret only in
+ * lines after that command.
+ */
+
+/** Inputs that hold credentials, by task.json name (upper-cased as the agent passes them). */
+const SECRET_INPUTS = ["BEARERTOKEN", "SESSIONCOOKIE"];
+
+/** Escapes a command message the way task-lib does. */
+function escapeCommandMessage(value: string): string {
+  return value.replace(/%/g, "%AZP25").replace(/\r/g, "%0D").replace(/\n/g, "%0A");
+}
+
+/** The values worth masking in one credential: the whole, and each cookie value in it. */
+function maskableParts(value: string): string[] {
+  const parts = new Set<string>([value.trim()]);
+  for (const pair of value.split(";")) {
+    const eq = pair.indexOf("=");
+    if (eq > 0) parts.add(pair.slice(eq + 1).trim());
+  }
+  // A token typed with its scheme ("Bearer x") is also masked without it.
+  const bearer = /^bearer\s+(.+)$/i.exec(value.trim());
+  if (bearer?.[1]) parts.add(bearer[1]);
+  return [...parts].filter((part) => part.length >= 3);
+}
+
+/** Every credential value found in an agent-style environment. */
+export function findCredentials(env: NodeJS.ProcessEnv): string[] {
+  const found: string[] = [];
+  for (const [key, value] of Object.entries(env)) {
+    if (!value) continue;
+    if (SECRET_INPUTS.some((name) => key === `INPUT_${name}`)) found.push(value);
+    else if (key.startsWith("ENDPOINT_AUTH_PARAMETER_")) found.push(value);
+    else if (key.startsWith("ENDPOINT_AUTH_") && !key.startsWith("ENDPOINT_AUTH_SCHEME_")) {
+      found.push(...authParameterValues(value));
+    }
+  }
+  return found.flatMap(maskableParts);
+}
+
+/** The parameter values inside an `ENDPOINT_AUTH_<id>` JSON blob. */
+function authParameterValues(json: string): string[] {
+  try {
+    const parsed: unknown = JSON.parse(json);
+    const parameters = (parsed as { parameters?: unknown })?.parameters;
+    if (parameters && typeof parameters === "object") {
+      return Object.values(parameters).filter((v): v is string => typeof v === "string" && v !== "");
+    }
+  } catch {
+    // Not JSON: nothing to register.
+  }
+  return [];
+}
+
+/** Emits `##vso[task.setsecret]` for each value, once. */
+export function registerSecrets(values: Iterable<string>, write: (line: string) => void): void {
+  const seen = new Set<string>();
+  for (const value of values) {
+    if (seen.has(value)) continue;
+    seen.add(value);
+    write(`##vso[task.setsecret]${escapeCommandMessage(value)}\n`);
+  }
+}
+
+registerSecrets(findCredentials(process.env), (line) => process.stdout.write(line));

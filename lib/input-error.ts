@@ -1,0 +1,15 @@
+/**
+ * An error in what the user typed. It names the input, says what was wrong and
+ * how to fix it, so the task can fail with one clear message before it sends
+ * anything to KFP.
+ */
+export class InputError extends Error {
+  override readonly name = "InputError";
+  /** The task.json input name, e.g. `pipelineFilePath`. */
+  readonly input: string;
+
+  constructor(input: string, problem: string, fix?: string) {
+    super(`Input '${input}': ${problem}${fix ? ` ${fix}` : ""}`);
+    this.input = input;
+  }
+}
