@@ -1,0 +1,514 @@
+/**
+ * The build (`npm run build`): bundles each agent task and the exit handler with
+ * esbuild, validates every task.json the way the service and tfx would, stages a
+ * clean package folder and packs it into the vsix with tfx.
+ *
+ * Each step is an exported function so tests can run it on bad inputs in a temp
+ * folder; `build()` runs them all for one repository root.
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, copyFileSync } from "node:fs";
+import { basename, dirname, join, relative, resolve } from "node:path";
+import { isBuiltin } from "node:module";
+import { createRequire } from "node:module";
+import { spawnSync } from "node:child_process";
+import { pathToFileURL } from "node:url";
+import * as esbuild from "esbuild";
+import Ajv from "ajv-draft-04";
+import type { ValidateFunction } from "ajv";
+
+/** The repository that holds this file: its node_modules serve bundles built from any folder. */
+const REPO = import.meta.dir;
+/** The official task.json schema, in the shared folder beside the repository. */
+export const DEFAULT_SCHEMA_FILE = resolve(REPO, "..", "shared", "schemas", "task.schema.json");
+
+/** A failure the build reports as a plain message (no stack trace). */
+export class BuildError extends Error {
+  override name = "BuildError";
+}
+
+// ---------------------------------------------------------------------------
+// Bundling
+
+export interface BundleResult {
+  entry: string;
+  outfile: string;
+  bytes: number;
+}
+
+/**
+ * task-lib embeds its own messages in ten languages (lib-resource.js, ~64 KB
+ * minified). Keep only the English `messages`: task-lib falls back to them.
+ */
+const englishOnlyTaskLibMessages: esbuild.Plugin = {
+  name: "task-lib-english-only",
+  setup(build) {
+    build.onLoad({ filter: /azure-pipelines-task-lib[\\/]lib-resource\.js$/ }, (args) => {
+      const resources = createRequire(args.path)(args.path) as { messages?: Record<string, string> };
+      if (!resources.messages) {
+        throw new Error(`${args.path} has no "messages": task-lib changed its resource format`);
+      }
+      return { contents: `module.exports = ${JSON.stringify({ messages: resources.messages })};`, loader: "js" };
+    });
+  },
+};
+
+/** Literal `require("x")` calls left in bundled code. */
+export function requiredModules(code: string): string[] {
+  return [...code.matchAll(/\brequire\(\s*(["'`])([^"'`]+)\1\s*\)/g)].map((m) => m[2]!);
+}
+
+/**
+ * What a bundle would load at run time that is neither a Node built-in nor in
+ * `allowed` (the task's own task.json): from esbuild's metafile (externals it
+ * could not or was told not to bundle) and from the output text itself.
+ */
+export function foreignRequires(code: string, metafile: esbuild.Metafile | undefined, allowed: readonly string[] = []): string[] {
+  const external = Object.values(metafile?.outputs ?? {}).flatMap((o) => o.imports.filter((i) => i.external).map((i) => i.path));
+  const all = new Set([...external, ...requiredModules(code)]);
+  return [...all].filter((m) => !isBuiltin(m) && !allowed.includes(m)).sort();
+}
+
+/** Module specifiers a task bundle may require besides Node built-ins. */
+export const TASK_ALLOWED_REQUIRES = ["./task.json"];
+
+/**
+ * Bundles one entry into one CommonJS file for Node 20 that needs no
+ * node_modules. Fails (writing nothing) if the result would require a package.
+ */
+export async function bundleFile(entry: string, outfile: string, allowedRequires: readonly string[] = []): Promise<BundleResult> {
+  let result: esbuild.BuildResult<{ write: false; metafile: true }>;
+  try {
+    result = await esbuild.build({
+      entryPoints: [entry],
+      outfile,
+      bundle: true,
+      platform: "node",
+      format: "cjs",
+      target: "node20",
+      // ofetch's `node` condition pulls node-fetch-native's polyfill: Node 20 has fetch.
+      alias: { "node-fetch-native": "node-fetch-native/native" },
+      plugins: [englishOnlyTaskLibMessages],
+      // Readable stack traces: no identifier mangling, names kept.
+      minifyWhitespace: true,
+      minifySyntax: true,
+      keepNames: true,
+      legalComments: "eof",
+      // Entries outside the repository (test fixtures in temp folders) use its packages.
+      nodePaths: [join(REPO, "node_modules")],
+      absWorkingDir: dirname(entry),
+      metafile: true,
+      write: false,
+      logLevel: "silent",
+    });
+  } catch (error) {
+    const errors = (error as { errors?: esbuild.Message[] }).errors;
+    const detail = errors?.length ? errors.map(formatEsbuildMessage).join("\n") : String(error);
+    throw new BuildError(`bundling ${entry} failed:\n${detail}`);
+  }
+  const output = result.outputFiles.find((f) => f.path.endsWith(".js"));
+  if (!output) throw new BuildError(`bundling ${entry} produced no JavaScript`);
+  const foreign = foreignRequires(output.text, result.metafile, allowedRequires);
+  if (foreign.length > 0) {
+    throw new BuildError(
+      `${entry}: the bundle would require ${foreign.map((m) => `"${m}"`).join(", ")} at run time; ` +
+        `a task bundle may only require Node built-ins${allowedRequires.length ? ` and ${allowedRequires.join(", ")}` : ""} (no node_modules ship with it)`,
+    );
+  }
+  mkdirSync(dirname(outfile), { recursive: true });
+  writeFileSync(outfile, output.contents);
+  return { entry, outfile, bytes: output.contents.byteLength };
+}
+
+function formatEsbuildMessage(m: esbuild.Message): string {
+  const where = m.location ? `${m.location.file}:${m.location.line}:${m.location.column}: ` : "";
+  return `  ${where}${m.text}`;
+}
+
+/** Bundles tasks/<name>/<name>.ts into tasks/<name>/index.js. */
+export function bundleTask(taskDir: string): Promise<BundleResult> {
+  const name = basename(taskDir);
+  return bundleFile(join(taskDir, `${name}.ts`), join(taskDir, "index.js"), TASK_ALLOWED_REQUIRES);
+}
+
+/** The task folders under <root>/tasks (every sub-folder is one task). */
+export function taskDirs(root: string): string[] {
+  const tasks = join(root, "tasks");
+  if (!existsSync(tasks)) return [];
+  return readdirSync(tasks, { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => join(tasks, d.name))
+    .sort();
+}
+
+/** Agent tasks are those with a TypeScript entry named after the folder. */
+export function hasTaskSource(taskDir: string): boolean {
+  return existsSync(join(taskDir, `${basename(taskDir)}.ts`));
+}
+
+/**
+ * The exit handler (lib/exit-handler.ts, if present) goes to
+ * dist/exit-handler/exit-handler.js, and its KFP component (from
+ * lib/exit-handler-component.ts `componentYaml(script)`, if present) to
+ * dist/exit-handler/component.yaml.
+ */
+export async function buildExitHandler(root: string, distDir = join(root, "dist")): Promise<{ bundle?: BundleResult; componentFile?: string }> {
+  const entry = join(root, "lib", "exit-handler.ts");
+  if (!existsSync(entry)) return {};
+  const outDir = join(distDir, "exit-handler");
+  const bundle = await bundleFile(entry, join(outDir, "exit-handler.js"));
+  const componentSource = join(root, "lib", "exit-handler-component.ts");
+  if (!existsSync(componentSource)) return { bundle };
+  const module = (await import(pathToFileURL(componentSource).href)) as { componentYaml?: unknown };
+  if (typeof module.componentYaml !== "function") {
+    throw new BuildError(`${componentSource} must export componentYaml(script: string): string`);
+  }
+  const componentFile = join(outDir, "component.yaml");
+  writeFileSync(componentFile, String(module.componentYaml(readFileSync(bundle.outfile, "utf8"))));
+  return { bundle, componentFile };
+}
+
+// ---------------------------------------------------------------------------
+// task.json validation
+
+export interface TaskSchemas {
+  agent: ValidateFunction;
+  server: ValidateFunction;
+}
+
+const macro = { type: "string", pattern: "^\\$\\(.+\\)$" };
+const httpMethod = { anyOf: [{ enum: ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD", "TRACE"] }, macro] };
+const httpCall = {
+  EndpointId: { type: "string" },
+  EndpointUrl: { type: "string", minLength: 1 },
+  Method: httpMethod,
+  Body: { type: "string" },
+  Headers: { type: "string" },
+};
+const eventTimeout = {
+  type: "object",
+  additionalProperties: false,
+  properties: { Timeout: { type: "string", pattern: "^(\\d+:)?\\d{1,2}:\\d{2}:\\d{2}$" } },
+};
+
+/**
+ * The official schema rejects every agentless handler; a server task is checked
+ * against a copy whose `execution` holds exactly one HttpRequest handler.
+ */
+export function serverTaskSchema(official: Record<string, any>): Record<string, any> {
+  const overlay = structuredClone(official);
+  overlay.id = "kfp-devops:server-task.schema.json";
+  overlay.properties.execution = {
+    type: "object",
+    additionalProperties: false,
+    required: ["HttpRequest"],
+    properties: {
+      HttpRequest: {
+        type: "object",
+        additionalProperties: false,
+        required: ["Execute"],
+        properties: {
+          Execute: {
+            type: "object",
+            additionalProperties: false,
+            required: ["EndpointUrl", "Method"],
+            properties: { ...httpCall, WaitForCompletion: { type: "string" }, Expression: { type: "string" } },
+          },
+          Cancel: { type: "object", additionalProperties: false, required: ["EndpointUrl", "Method"], properties: httpCall },
+          Events: {
+            type: "object",
+            additionalProperties: false,
+            properties: { TaskAssigned: eventTimeout, TaskStarted: eventTimeout, TaskCompleted: eventTimeout },
+          },
+        },
+      },
+    },
+  };
+  return overlay;
+}
+
+/** Compiles the official schema (agent tasks) and its server-task overlay. */
+export function loadTaskSchemas(schemaFile = DEFAULT_SCHEMA_FILE): TaskSchemas {
+  if (!existsSync(schemaFile)) {
+    throw new BuildError(
+      `task.json schema not found at ${schemaFile}: the build expects the shared folder (shared/schemas/task.schema.json) beside the repository`,
+    );
+  }
+  const official = JSON.parse(readFileSync(schemaFile, "utf8"));
+  // unicodeRegExp: the schema's `^connectedService\:.+$` is an invalid escape under the u flag.
+  const ajv = new Ajv({ allErrors: true, strict: false, unicodeRegExp: false });
+  return { agent: ajv.compile(official), server: ajv.compile(serverTaskSchema(official)) };
+}
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const EXECUTION_SECTIONS = ["prejobexecution", "execution", "postjobexecution"] as const;
+
+/** A server (agentless) task: runs on the server and is validated with the overlay. */
+export function isServerTask(task: { runsOn?: unknown }): boolean {
+  return Array.isArray(task.runsOn) && task.runsOn.some((r) => r === "Server" || r === "ServerGate");
+}
+
+/** The files a task's script handlers (Node*, PowerShell*, Process) run, relative to the task folder. */
+export function handlerTargets(task: Record<string, any>): string[] {
+  const targets = new Set<string>();
+  for (const section of EXECUTION_SECTIONS) {
+    for (const [handler, spec] of Object.entries(task[section] ?? {})) {
+      if (/^(Node|PowerShell|Process)/.test(handler) && typeof (spec as any)?.target === "string") {
+        targets.add((spec as any).target.replace(/^\$\(currentDirectory\)[\\/]/, ""));
+      }
+    }
+  }
+  return [...targets];
+}
+
+/**
+ * Checks <taskDir>/task.json against the schema (overlay for server tasks) and
+ * what tfx checks; handler targets must exist, so call it after bundling.
+ * Throws a BuildError listing every problem; returns the parsed task.json.
+ */
+export function validateTaskJson(taskDir: string, schemas: TaskSchemas): Record<string, any> {
+  const file = join(taskDir, "task.json");
+  if (!existsSync(file)) throw new BuildError(`${file} is missing: every task folder needs a task.json`);
+  let task: Record<string, any>;
+  try {
+    task = JSON.parse(readFileSync(file, "utf8"));
+  } catch (error) {
+    throw new BuildError(`${file} is not valid JSON: ${(error as Error).message}`);
+  }
+  const problems: string[] = [];
+  const validate = isServerTask(task) ? schemas.server : schemas.agent;
+  if (!validate(task)) {
+    for (const e of validate.errors ?? []) {
+      const extra = e.keyword === "additionalProperties" ? ` (${(e.params as any).additionalProperty})` : "";
+      problems.push(`${e.instancePath || "/"} ${e.message}${extra}`);
+    }
+  }
+  if (typeof task.id !== "string" || !GUID.test(task.id)) problems.push(`id must be a GUID (got ${JSON.stringify(task.id)})`);
+  if (typeof task.name !== "string" || !/^[A-Za-z0-9\-]+$/.test(task.name)) problems.push(`name must match ^[A-Za-z0-9-]+$ (got ${JSON.stringify(task.name)})`);
+  if (typeof task.friendlyName !== "string" || task.friendlyName.length < 1 || task.friendlyName.length > 40) {
+    problems.push(`friendlyName must be 1 to 40 characters (got ${JSON.stringify(task.friendlyName)})`);
+  }
+  if (typeof task.instanceNameFormat !== "string" || task.instanceNameFormat.length === 0) problems.push("instanceNameFormat is missing");
+  for (const target of handlerTargets(task)) {
+    if (!existsSync(join(taskDir, target))) problems.push(`handler target ${target} does not exist (run the bundler first)`);
+  }
+  if (!isServerTask(task) && handlerTargets(task).length === 0) problems.push("an agent task needs a Node handler in execution");
+  if (problems.length > 0) throw new BuildError(`${file} is invalid:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+  return task;
+}
+
+/** ADO silently ignores the second of two tasks sharing an id or a name. */
+export function checkUniqueTasks(tasks: { dir: string; json: Record<string, any> }[]): void {
+  for (const key of ["id", "name"] as const) {
+    const seen = new Map<string, string>();
+    for (const { dir, json } of tasks) {
+      const value = String(json[key]).toLowerCase();
+      const other = seen.get(value);
+      if (other) throw new BuildError(`tasks ${other} and ${dir} share the ${key} ${json[key]}`);
+      seen.set(value, dir);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Staging and packaging
+
+const TASK_CONTRIBUTION = "ms.vss-distributed-task.task";
+
+/**
+ * Copies into `stageDir` only what ships: the manifest, the files it names
+ * (icon, overview, license) and per contributed task its task.json, icon.png
+ * and handler targets (index.js). Returns the staged paths, relative.
+ */
+export function stageExtension(root: string, stageDir: string, manifestName = "vss-extension.json"): string[] {
+  const manifestFile = join(root, manifestName);
+  if (!existsSync(manifestFile)) throw new BuildError(`${manifestFile} is missing`);
+  const manifest = JSON.parse(readFileSync(manifestFile, "utf8"));
+  const taskFolders = new Set<string>(
+    (manifest.contributions ?? []).filter((c: any) => c.type === TASK_CONTRIBUTION).map((c: any) => String(c.properties?.name)),
+  );
+  const wanted: { path: string; why: string }[] = [];
+  if (manifest.icons?.default) wanted.push({ path: manifest.icons.default, why: "icons.default" });
+  for (const [key, value] of Object.entries(manifest.content ?? {})) {
+    if ((value as any)?.path) wanted.push({ path: (value as any).path, why: `content.${key}` });
+  }
+  const listedFolders = new Set<string>();
+  for (const entry of manifest.files ?? []) {
+    const path = String(entry.path);
+    if (taskFolders.has(path)) {
+      listedFolders.add(path);
+      const taskDir = join(root, path);
+      const taskJson = join(taskDir, "task.json");
+      if (!existsSync(taskJson)) throw new BuildError(`${taskJson} is missing (${path} is contributed in ${manifestName})`);
+      const task = JSON.parse(readFileSync(taskJson, "utf8"));
+      for (const file of ["task.json", "icon.png", ...handlerTargets(task)]) wanted.push({ path: `${path}/${file}`, why: `task ${path}` });
+    } else if (existsSync(join(root, path)) && statSync(join(root, path)).isDirectory()) {
+      throw new BuildError(`${manifestName} files: ${path} is a folder but not a task; tfx would pack it recursively, list its files one by one`);
+    } else {
+      wanted.push({ path, why: `files` });
+    }
+  }
+  for (const folder of taskFolders) {
+    if (!listedFolders.has(folder)) throw new BuildError(`${manifestName}: task contribution ${folder} is not listed in files`);
+  }
+  for (const dir of taskDirs(root)) {
+    const path = relative(root, dir).split("\\").join("/");
+    if (!taskFolders.has(path)) throw new BuildError(`${path} is not contributed in ${manifestName}`);
+  }
+
+  rmSync(stageDir, { recursive: true, force: true });
+  const staged = [manifestName];
+  mkdirSync(stageDir, { recursive: true });
+  copyFileSync(manifestFile, join(stageDir, manifestName));
+  for (const { path, why } of wanted) {
+    const source = join(root, path);
+    if (!existsSync(source)) throw new BuildError(`${path} is missing (needed by ${why} in ${manifestName})`);
+    if (staged.includes(path)) continue;
+    mkdirSync(dirname(join(stageDir, path)), { recursive: true });
+    copyFileSync(source, join(stageDir, path));
+    staged.push(path);
+  }
+  return staged;
+}
+
+export interface PackageResult {
+  vsix: string;
+  bytes: number;
+  /** File entries in the vsix (folders left out). */
+  files: string[];
+}
+
+/** Packs a staged folder with tfx (offline). Any tfx `warning:` line fails the build. */
+export function packageVsix(stageDir: string, outDir: string, manifestName = "vss-extension.json"): PackageResult {
+  mkdirSync(outDir, { recursive: true });
+  const tfx = join(REPO, "node_modules", ".bin", "tfx");
+  const run = spawnSync(
+    tfx,
+    ["extension", "create", "--root", stageDir, "--manifest-globs", manifestName, "--output-path", outDir, "--no-prompt", "--no-color", "--json"],
+    { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } },
+  );
+  // Strip colour codes in case tfx ignores --no-color.
+  const output = `${run.stdout ?? ""}\n${run.stderr ?? ""}`.replace(/\x1b\[[0-9;]*m/g, "");
+  if (run.error) throw new BuildError(`could not run tfx: ${run.error.message}`);
+  const warnings = output.split("\n").filter((l) => /^\s*warning:/i.test(l));
+  if (warnings.length > 0 || run.status !== 0) {
+    throw new BuildError(`tfx extension create ${run.status !== 0 ? `failed (exit ${run.status})` : "warned"}:\n${output.trim()}`);
+  }
+  const json = output.match(/\{[\s\S]*"path"[\s\S]*\}/);
+  if (!json) throw new BuildError(`tfx printed no result:\n${output.trim()}`);
+  const vsix = JSON.parse(json[0]).path as string;
+  return { vsix, bytes: statSync(vsix).size, files: listZip(vsix).filter((e) => !e.name.endsWith("/")).map((e) => e.name) };
+}
+
+export interface ZipEntry {
+  name: string;
+  size: number;
+  compressedSize: number;
+}
+
+/** Lists a zip's entries from its central directory (no unzip needed). */
+export function listZip(file: string): ZipEntry[] {
+  const zip = readFileSync(file);
+  const EOCD = 0x06054b50;
+  let end = -1;
+  for (let i = zip.length - 22; i >= Math.max(0, zip.length - 22 - 0xffff); i--) {
+    if (zip.readUInt32LE(i) === EOCD) {
+      end = i;
+      break;
+    }
+  }
+  if (end < 0) throw new Error(`${file} is not a zip file (no end of central directory)`);
+  const count = zip.readUInt16LE(end + 10);
+  let at = zip.readUInt32LE(end + 16);
+  const entries: ZipEntry[] = [];
+  for (let n = 0; n < count; n++) {
+    if (zip.readUInt32LE(at) !== 0x02014b50) throw new Error(`${file}: corrupt central directory entry ${n}`);
+    const nameLength = zip.readUInt16LE(at + 28);
+    const extraLength = zip.readUInt16LE(at + 30);
+    const commentLength = zip.readUInt16LE(at + 32);
+    entries.push({
+      name: zip.toString("utf8", at + 46, at + 46 + nameLength),
+      compressedSize: zip.readUInt32LE(at + 20),
+      size: zip.readUInt32LE(at + 24),
+    });
+    at += 46 + nameLength + extraLength + commentLength;
+  }
+  return entries;
+}
+
+// ---------------------------------------------------------------------------
+// The whole build
+
+export interface BuildOptions {
+  /** Repository root to build (default: this file's folder). */
+  root?: string;
+  schemaFile?: string;
+  /** Where the stage folder and the vsix go (default <root>/dist). */
+  distDir?: string;
+  log?: (line: string) => void;
+}
+
+export interface BuildReport {
+  bundles: BundleResult[];
+  componentFile?: string;
+  staged: string[];
+  vsix: PackageResult;
+}
+
+export async function build(options: BuildOptions = {}): Promise<BuildReport> {
+  const root = resolve(options.root ?? REPO);
+  const distDir = options.distDir ?? join(root, "dist");
+  const log = options.log ?? console.log;
+  const schemas = loadTaskSchemas(options.schemaFile);
+
+  const dirs = taskDirs(root);
+  const [taskBundles, exitHandler] = await Promise.all([
+    Promise.all(dirs.filter(hasTaskSource).map(bundleTask)),
+    buildExitHandler(root, distDir),
+  ]);
+  const tasks = dirs.map((dir) => ({ dir: relative(root, dir), json: validateTaskJson(dir, schemas) }));
+  checkUniqueTasks(tasks);
+
+  const stageDir = join(distDir, "stage");
+  const staged = stageExtension(root, stageDir);
+  const vsix = packageVsix(stageDir, distDir);
+
+  const bundles = exitHandler.bundle ? [...taskBundles, exitHandler.bundle] : taskBundles;
+  const rows: [string, string][] = bundles.map((b) => [relative(root, b.outfile), kb(b.bytes)]);
+  rows.push([relative(root, vsix.vsix), `${kb(vsix.bytes)}, ${vsix.files.length} files`]);
+  const width = Math.max(...rows.map(([name]) => name.length));
+  for (const [name, size] of rows) log(`${name.padEnd(width)}  ${size}`);
+  return { bundles, componentFile: exitHandler.componentFile, staged, vsix };
+}
+
+function kb(bytes: number): string {
+  return `${(bytes / 1024).toFixed(1)} KB`;
+}
+
+/** `--root <dir>` builds another tree (tests); `--schema <file>` another schema. */
+function parseArgs(argv: string[]): BuildOptions {
+  const options: BuildOptions = {};
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i];
+    const value = argv[i + 1];
+    if ((flag === "--root" || flag === "--schema" || flag === "--dist") && value) {
+      if (flag === "--root") options.root = resolve(value);
+      if (flag === "--schema") options.schemaFile = resolve(value);
+      if (flag === "--dist") options.distDir = resolve(value);
+      i++;
+    } else {
+      throw new BuildError(`unknown argument ${flag} (usage: bun build.ts [--root DIR] [--dist DIR] [--schema FILE])`);
+    }
+  }
+  return options;
+}
+
+if (import.meta.main) {
+  const started = performance.now();
+  try {
+    await build(parseArgs(process.argv.slice(2)));
+    console.log(`build done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  } catch (error) {
+    console.error(error instanceof BuildError ? `build failed: ${error.message}` : error);
+    process.exit(1);
+  }
+}
