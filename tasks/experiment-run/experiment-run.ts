@@ -1,0 +1,463 @@
+/**
+ * Kubeflow Experiment and Run: finds the pipeline and version, creates or
+ * reuses the experiment, starts a run and, if asked, waits for it to end,
+ * ending this task the way the run ended.
+ *
+ * The flow: settings (read and checked in one place) -> connect -> pipeline and
+ * version -> parameters checked against the version -> experiment -> run ->
+ * wait -> result. Every bad input fails before the first write. Output
+ * variables and the Markdown summary are written on every path, cancel included.
+ */
+import "../../lib/early-secrets";
+import * as tl from "azure-pipelines-task-lib/task";
+import * as v from "valibot";
+import { CancelledError, watchCancel, type CancelWatch } from "../../lib/cancel";
+import { InputError } from "../../lib/input-error";
+import { KfpError } from "../../lib/kfp-error";
+import type { Experiment, KfpClient, Pipeline, PipelineVersion, PlannedWrite, Run } from "../../lib/kfp-types";
+import { convertParameters, parsePipelineParams, PipelineParamsError, type PipelineParam } from "../../lib/pipeline-params";
+import { formatDuration, RunProgress, stateWord } from "../../lib/run-progress";
+import { connectionProblem, connectTask } from "../../lib/task-connect";
+import { CONNECTION_INPUTS, readConnectionSettings, type ConnectionSettings } from "../../lib/task-connection";
+import { booleanInput, choiceInput, nameText, optionalText, parseInputs, readRawInputs, secondsInput } from "../../lib/task-inputs";
+import { setOutputs } from "../../lib/task-outputs";
+import { runMain, untrusted } from "../../lib/task-run";
+import { md, mdLink, mdTable, uploadSummary } from "../../lib/task-summary";
+
+// ---------------------------------------------------------------------------
+// Settings
+
+/** KFP stores experiment and run names in 128-character columns. */
+const NAME_MAX = 128;
+/** A week: longer than any sensible CI wait, so a bigger number is a typo. */
+const TIMEOUT_MAX_MINUTES = 7 * 24 * 60;
+
+/** Minutes, decimals allowed (0.5 is 30 s), more than 0 and at most `max`; "" takes the default. */
+function minutesInput(defaultValue: number, max: number) {
+  return v.pipe(
+    v.string(),
+    v.trim(),
+    v.check(
+      (s) => s === "" || /^\d+(\.\d+)?$/.test(s),
+      (issue) => `is ${JSON.stringify(issue.input)}, not a number of minutes. Write a number such as ${defaultValue} (decimals allowed: 0.5 is 30 seconds).`,
+    ),
+    v.transform((s) => (s === "" ? defaultValue : Number(s))),
+    v.check((n) => n > 0 && n <= max, (issue) => `is ${issue.input} minutes; it must be more than 0 and at most ${max} (7 days). Pick a value in that range.`),
+  );
+}
+
+/** Optional run name: "" means the default, anything else must be a name KFP stores. */
+const optionalRunName = v.union([
+  v.pipe(v.string(), v.trim(), v.empty(), v.transform(() => undefined)),
+  nameText(NAME_MAX, "Give a run name, or leave it empty for the default."),
+]);
+
+/** The parameters as typed, parsed here so a syntax error names `pipelineParams` before anything is sent. */
+const pipelineParamsText = v.pipe(
+  v.string(),
+  v.rawTransform(({ dataset, addIssue, NEVER }) => {
+    try {
+      return parsePipelineParams(dataset.value);
+    } catch (error) {
+      if (!(error instanceof PipelineParamsError)) throw error;
+      addIssue({ message: error.message });
+      return NEVER;
+    }
+  }),
+);
+
+const TASK_INPUTS = [
+  "pipeline",
+  "useDefaultVersion",
+  "pipelineVersion",
+  "pipelineId",
+  "pipelineVersionId",
+  "experiment",
+  "experimentName",
+  "experimentDescription",
+  "createNewRun",
+  "runName",
+  "runDescription",
+  "pipelineParams",
+  "serviceAccount",
+  "waitForRunToFinish",
+  "pollIntervalSeconds",
+  "runTimeoutMinutes",
+  "onTimeoutOrCancel",
+  "dryRun",
+] as const;
+
+const inputsSchema = v.object({
+  pipeline: optionalText,
+  useDefaultVersion: booleanInput(false),
+  pipelineVersion: optionalText,
+  pipelineId: optionalText,
+  pipelineVersionId: optionalText,
+  experiment: choiceInput(["createNewExperiment", "useExistingExperiment"] as const, "createNewExperiment"),
+  experimentName: nameText(NAME_MAX, "Give the name of the experiment the run goes into, e.g. ci-runs."),
+  experimentDescription: optionalText,
+  createNewRun: booleanInput(false),
+  runName: optionalRunName,
+  runDescription: optionalText,
+  pipelineParams: pipelineParamsText,
+  serviceAccount: optionalText,
+  waitForRunToFinish: booleanInput(false),
+  pollIntervalSeconds: secondsInput(15, 1, 600),
+  runTimeoutMinutes: minutesInput(24 * 60, TIMEOUT_MAX_MINUTES),
+  onTimeoutOrCancel: choiceInput(["terminate", "leaveRunning"] as const, "terminate"),
+  dryRun: booleanInput(false),
+});
+
+type Inputs = v.InferOutput<typeof inputsSchema>;
+
+/** How the pipeline version is chosen, most specific first. */
+type VersionChoice = { by: "id"; id: string } | { by: "default" } | { by: "name"; name: string };
+
+interface Settings extends Inputs {
+  connection: ConnectionSettings;
+  /** Undefined when no pipeline is named (allowed only without a run). */
+  version?: VersionChoice;
+  parameters: PipelineParam[];
+}
+
+/** Reads every input once; throws InputError on the first problem. */
+function readSettings(): Settings {
+  const connection = readConnectionSettings();
+  const inputs = parseInputs(inputsSchema, readRawInputs(TASK_INPUTS));
+
+  if (inputs.pipelineVersionId && !inputs.pipelineId) {
+    throw new InputError("pipelineVersionId", "is set without pipelineId.", "Give pipelineId too: the upload task outputs both, as $(kf_pipeline_id) and $(kf_pipeline_version_id).");
+  }
+  const namesPipeline = Boolean(inputs.pipeline || inputs.pipelineId);
+  if (inputs.createNewRun && !namesPipeline) {
+    throw new InputError("pipeline", "is empty, and a run needs a pipeline.", "Set pipeline to the pipeline's name, or pipelineId to its ID (e.g. $(kf_pipeline_id) from the upload task).");
+  }
+  let version: VersionChoice | undefined;
+  if (inputs.pipelineVersionId) {
+    version = { by: "id", id: inputs.pipelineVersionId };
+    if (inputs.useDefaultVersion || inputs.pipelineVersion) tl.warning("pipelineVersionId is set: useDefaultVersion and pipelineVersion are ignored.");
+  } else if (inputs.useDefaultVersion) {
+    version = { by: "default" };
+    // The 2021 task let useDefaultVersion win too.
+    if (inputs.pipelineVersion) tl.warning(`useDefaultVersion is true: pipelineVersion '${inputs.pipelineVersion}' is ignored.`);
+  } else if (inputs.pipelineVersion) {
+    version = { by: "name", name: inputs.pipelineVersion };
+  } else if (namesPipeline) {
+    throw new InputError(
+      "pipelineVersion",
+      "is empty and useDefaultVersion is false, so no pipeline version is chosen.",
+      "Set pipelineVersion to a version name, or useDefaultVersion: true (the latest version on KFP 2.x, the default version on KFP 1.8).",
+    );
+  }
+  if (inputs.runTimeoutMinutes * 60 < inputs.pollIntervalSeconds) {
+    throw new InputError(
+      "runTimeoutMinutes",
+      `is ${inputs.runTimeoutMinutes} minutes, shorter than one poll interval (pollIntervalSeconds: ${inputs.pollIntervalSeconds}).`,
+      "Make the timeout longer or the interval shorter (the timeout is in minutes, the interval in seconds).",
+    );
+  }
+  if (inputs.waitForRunToFinish && !inputs.createNewRun) tl.warning("waitForRunToFinish is true but createNewRun is false: there is no run to wait for.");
+  return { ...inputs, connection, version, parameters: inputs.pipelineParams };
+}
+
+// ---------------------------------------------------------------------------
+// The flow
+
+/** What the task has found and done so far: the outputs and the summary are made from it. */
+interface Progress {
+  pipeline?: Pipeline;
+  version?: PipelineVersion;
+  experiment?: Experiment;
+  experimentCreated?: boolean;
+  parameters?: Record<string, unknown>;
+  /** The run as last seen. */
+  run?: Run;
+  runUrl?: string;
+  waitStartedMs?: number;
+  waitEndedMs?: number;
+  /** One line on how it ended, for the summary. */
+  ending?: string;
+}
+
+async function experimentRun(cancel: CancelWatch): Promise<void> {
+  const settings = readSettings();
+  const kfp = await connectTask(settings.connection, { dryRun: settings.dryRun, onPlannedWrite: logPlannedWrite });
+  const done: Progress = {};
+  try {
+    await startAndWait(kfp, settings, cancel, done);
+  } catch (error) {
+    if (error instanceof CancelledError) return await endCancelled(kfp, settings, done, error);
+    throw connectionProblem(error, settings.connection) ?? error;
+  } finally {
+    setOutputs({
+      kf_pipeline_id: done.pipeline?.id,
+      kf_pipeline_version_id: done.version?.id,
+      kf_experiment_id: done.experiment?.id,
+      kf_run_id: done.run?.id,
+      kf_run_status: done.run?.state || undefined,
+      kf_run_url: done.runUrl,
+    });
+    if (done.experiment || done.pipeline) uploadSummary("kubeflow-run.md", summary(kfp, settings, done));
+  }
+}
+
+async function startAndWait(kfp: KfpClient, settings: Settings, cancel: CancelWatch, done: Progress): Promise<void> {
+  if (settings.version) {
+    done.pipeline = await resolvePipeline(kfp, settings);
+    done.version = await resolveVersion(kfp, done.pipeline, settings.version);
+    console.log(`Pipeline '${untrusted(done.pipeline.name)}' (${done.pipeline.id}), version '${untrusted(done.version.name)}' (${done.version.id}).`);
+  }
+  if (settings.createNewRun && done.pipeline && done.version) {
+    const specs = await kfp.versionParameters(done.pipeline.id, done.version.id);
+    done.parameters = checkParameters(settings.parameters, specs, kfp);
+  }
+
+  const { experiment, created } = await resolveExperiment(kfp, settings);
+  done.experiment = experiment;
+  done.experimentCreated = created;
+
+  if (!settings.createNewRun || !done.pipeline || !done.version) {
+    tl.setResult(tl.TaskResult.Succeeded, "No run created (createNewRun is false).");
+    return;
+  }
+
+  cancel.throwIfCancelled();
+  const runName = settings.runName ?? defaultRunName(done.pipeline.name);
+  done.run = await kfp.createRun({
+    name: runName,
+    description: settings.runDescription,
+    experimentId: experiment.id,
+    pipelineId: done.pipeline.id,
+    versionId: done.version.id,
+    parameters: done.parameters ?? {},
+    serviceAccount: settings.serviceAccount,
+  });
+  if (settings.dryRun) {
+    done.run = undefined;
+    tl.setResult(tl.TaskResult.Succeeded, "Dry run: every check passed; nothing was created.");
+    return;
+  }
+  done.runUrl = kfp.links.run(done.run.id);
+  console.log(`Run '${untrusted(runName)}' created (${done.run.id}): ${done.runUrl}`);
+  cancel.throwIfCancelled();
+
+  if (!settings.waitForRunToFinish) {
+    tl.setResult(tl.TaskResult.Succeeded, `Run '${untrusted(runName)}' started: ${done.runUrl}`);
+    return;
+  }
+
+  const timeoutMs = Math.round(settings.runTimeoutMinutes * 60_000);
+  console.log(`Waiting for the run to finish (polling every ${settings.pollIntervalSeconds}s, timeout ${formatDuration(timeoutMs)}).`);
+  const progress = new RunProgress((line) => console.log(untrusted(line)));
+  const seen = (run: Run, elapsedMs: number) => {
+    done.run = run;
+    progress.observe(run, elapsedMs);
+  };
+  done.waitStartedMs = Date.now();
+  const ended = await cancel.race(
+    kfp.waitForRun(done.run.id, { intervalMs: settings.pollIntervalSeconds * 1000, timeoutMs, onChange: seen, onPoll: seen, signal: cancel.signal }),
+  );
+  done.waitEndedMs = Date.now();
+  done.run = "timedOut" in ended ? ended.run : ended;
+
+  if ("timedOut" in ended) return await endTimedOut(kfp, settings, done, timeoutMs);
+  endWithRunOutcome(done);
+}
+
+// ---------------------------------------------------------------------------
+// Resolving names to IDs
+
+/** A 404 (or the client's not-found) on a lookup by ID. */
+function isNotFound(error: unknown): boolean {
+  return error instanceof KfpError && (error.kind === "not-found" || error.status === 404);
+}
+
+/** " in namespace team-a" when there is one, for not-found messages. */
+function where(kfp: KfpClient): string {
+  return `on ${kfp.baseUrl}${kfp.namespace ? ` (namespace ${kfp.namespace})` : ""}`;
+}
+
+async function resolvePipeline(kfp: KfpClient, settings: Settings): Promise<Pipeline> {
+  if (settings.pipelineId) {
+    let pipeline: Pipeline;
+    try {
+      pipeline = await kfp.getPipeline(settings.pipelineId);
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+      throw new InputError("pipelineId", `'${settings.pipelineId}' is not a pipeline ${where(kfp)}.`, "Pass the ID the upload task output ($(kf_pipeline_id)), or give the pipeline's name in pipeline instead.");
+    }
+    if (settings.pipeline && settings.pipeline !== pipeline.name && settings.pipeline !== pipeline.displayName) {
+      throw new InputError("pipeline", `is '${settings.pipeline}', but pipelineId ${pipeline.id} is the pipeline '${untrusted(pipeline.name)}'.`, "Give one of them, or make them agree.");
+    }
+    return pipeline;
+  }
+  const name = settings.pipeline!;
+  const pipeline = await kfp.findPipeline(name);
+  if (!pipeline) {
+    throw new InputError("pipeline", `names no pipeline ${where(kfp)}: '${name}' was not found.`, "Check the name (it is case-sensitive), or upload the pipeline first with the Kubeflow Upload Pipeline task.");
+  }
+  return pipeline;
+}
+
+async function resolveVersion(kfp: KfpClient, pipeline: Pipeline, choice: VersionChoice): Promise<PipelineVersion> {
+  const of = `pipeline '${untrusted(pipeline.name)}'`;
+  switch (choice.by) {
+    case "id":
+      try {
+        return await kfp.getVersion(pipeline.id, choice.id);
+      } catch (error) {
+        if (!isNotFound(error)) throw error;
+        throw new InputError("pipelineVersionId", `'${choice.id}' is not a version of ${of} ${where(kfp)}.`, "Pass the version ID the upload task output ($(kf_pipeline_version_id)) together with its pipeline's ID.");
+      }
+    case "default": {
+      const version = await kfp.defaultVersion(pipeline.id);
+      if (!version) throw new InputError("useDefaultVersion", `is true, but ${of} has no default version.`, "Set pipelineVersion to a version name instead.");
+      return version;
+    }
+    case "name": {
+      const version = await kfp.findVersion(pipeline.id, choice.name);
+      if (!version) throw new InputError("pipelineVersion", `names no version of ${of}: '${choice.name}' was not found.`, "Check the name (it is case-sensitive), or set useDefaultVersion: true.");
+      return version;
+    }
+  }
+}
+
+/** The parameters converted to what the version declares; a mismatch names `pipelineParams`. */
+function checkParameters(params: PipelineParam[], specs: Awaited<ReturnType<KfpClient["versionParameters"]>>, kfp: KfpClient): Record<string, unknown> {
+  try {
+    return convertParameters(params, specs, kfp.apiVersion);
+  } catch (error) {
+    if (error instanceof PipelineParamsError) throw new InputError("pipelineParams", untrusted(error.message), "Fix the names and values to match the pipeline's parameters.");
+    throw error;
+  }
+}
+
+async function resolveExperiment(kfp: KfpClient, settings: Settings): Promise<{ experiment: Experiment; created: boolean }> {
+  const name = settings.experimentName;
+  if (settings.experiment === "useExistingExperiment") {
+    const experiment = await kfp.findExperiment(name);
+    if (!experiment) {
+      throw new InputError("experimentName", `names no experiment ${where(kfp)}: '${name}' was not found.`, "Check the name, or set experiment: createNewExperiment to create it when it is missing.");
+    }
+    console.log(`Experiment '${untrusted(name)}' (${experiment.id}).`);
+    return { experiment, created: false };
+  }
+  const found = await kfp.getOrCreateExperiment({ name, description: settings.experimentDescription });
+  if (found.created) console.log(`Experiment '${untrusted(name)}' created (${found.experiment.id}).`);
+  else console.log(`Experiment '${untrusted(name)}' already exists (${found.experiment.id}): reusing it.`);
+  return found;
+}
+
+/** Traceable to the build: the Azure Pipelines pipeline and its build (or release) number. */
+function defaultRunName(pipelineName: string): string {
+  const definition = tl.getVariable("Build.DefinitionName") || tl.getVariable("Release.DefinitionName");
+  const number = tl.getVariable("Build.BuildNumber") || tl.getVariable("Release.ReleaseName");
+  const name = definition && number ? `${definition} ${number}` : `${pipelineName} ${new Date().toISOString()}`;
+  return name.slice(0, NAME_MAX);
+}
+
+function logPlannedWrite(write: PlannedWrite): void {
+  console.log(`Dry run: would ${write.method} ${write.path} ${untrusted(JSON.stringify(write.body))}`);
+}
+
+// ---------------------------------------------------------------------------
+// Endings
+
+function endWithRunOutcome(done: Progress): void {
+  const run = done.run!;
+  const took = formatDuration(runDuration(done));
+  const link = done.runUrl;
+  switch (run.outcome) {
+    case "succeeded":
+      done.ending = `Succeeded after ${took}.`;
+      tl.setResult(tl.TaskResult.Succeeded, `Run ${run.state} after ${took}: ${link}`);
+      return;
+    case "skipped":
+      done.ending = `Skipped after ${took}.`;
+      tl.setResult(tl.TaskResult.SucceededWithIssues, `Run ${run.state}: KFP skipped it. ${link}`);
+      return;
+    default: {
+      const why = run.error ? `: ${untrusted(run.error)}` : "";
+      done.ending = `Ended ${run.state} after ${took}${why}`;
+      tl.setResult(tl.TaskResult.Failed, `Run ended ${run.state} after ${took}${why}. See ${link}`);
+    }
+  }
+}
+
+async function endTimedOut(kfp: KfpClient, settings: Settings, done: Progress, timeoutMs: number): Promise<void> {
+  const last = stateWord(done.run!.state);
+  const fate = await stopRun(kfp, settings, done);
+  done.ending = `Timed out after ${formatDuration(timeoutMs)} (last state ${last}); ${fate}.`;
+  tl.setResult(tl.TaskResult.Failed, `Run did not finish within ${formatDuration(timeoutMs)} (runTimeoutMinutes: ${settings.runTimeoutMinutes}); last state ${last}. The run ${fate}. See ${done.runUrl}`);
+}
+
+/** Cancelled by the agent: stop the run if so chosen, before the process ends. */
+async function endCancelled(kfp: KfpClient, settings: Settings, done: Progress, cancelled: CancelledError): Promise<void> {
+  done.waitEndedMs ??= Date.now();
+  if (!done.run || settings.dryRun) {
+    done.ending = "Cancelled before a run was created.";
+    tl.setResult(tl.TaskResult.Cancelled, `Cancelled (${cancelled.by}) before a run was created.`);
+    return;
+  }
+  const fate = await stopRun(kfp, settings, done);
+  done.ending = `Cancelled (${cancelled.by}); the run ${fate}.`;
+  console.log(done.ending);
+  tl.setResult(tl.TaskResult.Cancelled, `Cancelled (${cancelled.by}); the run ${fate}. ${done.runUrl}`);
+}
+
+/** Terminates the run if `onTimeoutOrCancel` says so; returns what happened to it, in words. */
+async function stopRun(kfp: KfpClient, settings: Settings, done: Progress): Promise<string> {
+  const run = done.run!;
+  if (settings.onTimeoutOrCancel === "leaveRunning") return "was left running (onTimeoutOrCancel: leaveRunning)";
+  try {
+    await kfp.terminateRun(run.id);
+    console.log(`Run ${run.id} terminated.`);
+    return "was terminated";
+  } catch (error) {
+    tl.warning(`Could not terminate run ${run.id}: ${untrusted(error instanceof Error ? error.message : String(error))}`);
+    return "could not be terminated and may still be running";
+  }
+}
+
+/** KFP's own times when it gives both, else how long we waited. */
+function runDuration(done: Progress): number {
+  const run = done.run;
+  const created = run?.createdAt ? Date.parse(run.createdAt) : NaN;
+  const finished = run?.finishedAt ? Date.parse(run.finishedAt) : NaN;
+  if (Number.isFinite(created) && Number.isFinite(finished) && finished >= created) return finished - created;
+  return (done.waitEndedMs ?? Date.now()) - (done.waitStartedMs ?? Date.now());
+}
+
+// ---------------------------------------------------------------------------
+// Summary
+
+function summary(kfp: KfpClient, settings: Settings, done: Progress): string {
+  const { pipeline, version, experiment, run } = done;
+  const lines = [`## Kubeflow run${run ? ` ${md(run.name)}` : ""}`, ""];
+  lines.push(
+    mdTable([
+      ["Run", run ? mdLink(run.name, done.runUrl) : settings.dryRun ? "none (dry run)" : "none (createNewRun is false)"],
+      ["State", run ? md(stateWord(run.state)) : undefined],
+      ["Outcome", done.ending ? md(done.ending) : undefined],
+      ["Duration", run && done.waitStartedMs !== undefined ? formatDuration(runDuration(done)) : undefined],
+      ["Experiment", experiment ? `${mdLink(experiment.name, kfp.links.experiment(experiment.id))}${done.experimentCreated ? " (created)" : ""}` : undefined],
+      ["Pipeline", pipeline ? mdLink(pipeline.name, kfp.links.pipeline(pipeline.id)) : undefined],
+      ["Version", pipeline && version ? mdLink(version.name, kfp.links.version(pipeline.id, version.id)) : undefined],
+      ["KFP", `${md(kfp.serverVersion ?? "version not reported")}, API ${kfp.apiVersion}`],
+    ]),
+  );
+  const parameters = Object.entries(done.parameters ?? {});
+  if (run && parameters.length > 0) {
+    lines.push("", "### Parameters", "", mdTable(parameters.map(([name, value]) => [md(name), md(typeof value === "string" ? value : JSON.stringify(value))])));
+  }
+  const steps = run?.steps?.list ?? [];
+  if (steps.length > 0) {
+    lines.push("", "### Steps", "", mdTable(steps.map((step) => [md(step.name), md(step.state)])));
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+// ---------------------------------------------------------------------------
+
+const cancel = watchCancel();
+void runMain(() => experimentRun(cancel)).then(() => cancel.exitIfCancelled());
