@@ -7,7 +7,7 @@
  * folder; `build()` runs them all for one repository root.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, copyFileSync } from "node:fs";
-import { basename, dirname, join, relative, resolve } from "node:path";
+import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import { isBuiltin } from "node:module";
 import { createRequire } from "node:module";
 import { spawnSync } from "node:child_process";
@@ -95,7 +95,8 @@ export async function bundleFile(entry: string, outfile: string, allowedRequires
       legalComments: "eof",
       // Entries outside the repository (test fixtures in temp folders) use its packages.
       nodePaths: [join(REPO, "node_modules")],
-      absWorkingDir: dirname(entry),
+      // Messages name files relative to the repository when the entry is in it.
+      absWorkingDir: entry.startsWith(REPO + sep) ? REPO : dirname(entry),
       metafile: true,
       write: false,
       logLevel: "silent",

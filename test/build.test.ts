@@ -1,0 +1,291 @@
+/**
+ * The build: each check fails on a bad input (in temp folders), a complete
+ * fixture extension builds into a vsix holding exactly what should ship, and the
+ * real build's bundles each run alone under Node.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, join } from "node:path";
+import {
+  BuildError,
+  TASK_ALLOWED_REQUIRES,
+  build,
+  bundleFile,
+  bundleTask,
+  foreignRequires,
+  handlerTargets,
+  listZip,
+  loadTaskSchemas,
+  packageVsix,
+  stageExtension,
+  taskDirs,
+  validateTaskJson,
+  type BuildReport,
+} from "../build.ts";
+import { REPO_ROOT, runTask } from "./harness.ts";
+
+const FIXTURES = join(import.meta.dir, "fixtures");
+const ICON = join(REPO_ROOT, "tasks", "upload-pipeline", "icon.png");
+/** What tfx itself adds to every vsix. */
+const TFX_FILES = ["[Content_Types].xml", "extension.vsixmanifest", "extension.vsomanifest"];
+const MAX_VSIX_BYTES = 150 * 1024;
+
+const schemas = loadTaskSchemas();
+let work: string;
+
+beforeAll(() => {
+  work = mkdtempSync(join(tmpdir(), "build-test-"));
+});
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+/** A fresh folder under the test's temp folder. */
+function folder(name: string): string {
+  const dir = join(work, name);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+function readJson(file: string): any {
+  return JSON.parse(readFileSync(file, "utf8"));
+}
+
+/** A copy of a fixture task folder whose task.json `edit` may change. */
+function fixtureTask(parent: string, fixture: string, edit: (task: any) => void = () => {}): string {
+  const dir = join(parent, fixture);
+  cpSync(join(FIXTURES, fixture), dir, { recursive: true });
+  const task = readJson(join(dir, "task.json"));
+  edit(task);
+  writeFileSync(join(dir, "task.json"), JSON.stringify(task, null, 2));
+  return dir;
+}
+
+describe("bundling", () => {
+  test("fails, writing nothing, when the bundle would require a package at run time", async () => {
+    const dir = join(folder("requires-package"), "bad-task");
+    mkdirSync(dir);
+    // An unresolvable require inside try/catch is left for run time: esbuild does not complain.
+    writeFileSync(join(dir, "bad-task.ts"), `let pad: unknown;\ntry { pad = require("left-pad-not-installed"); } catch {}\nconsole.log(pad);\n`);
+    const error = await bundleTask(dir).catch((e) => e);
+    expect(error).toBeInstanceOf(BuildError);
+    expect(error.message).toContain('would require "left-pad-not-installed"');
+    expect(existsSync(join(dir, "index.js"))).toBe(false);
+  });
+
+  test("fails on an import that cannot be resolved, naming it", async () => {
+    const dir = join(folder("unresolved"), "bad-task");
+    mkdirSync(dir);
+    writeFileSync(join(dir, "bad-task.ts"), `import pad from "left-pad-not-installed";\nconsole.log(pad);\n`);
+    await expect(bundleTask(dir)).rejects.toThrow(/Could not resolve "left-pad-not-installed"/);
+  });
+
+  test("allows only Node built-ins and the task's own task.json", () => {
+    const code = `require("fs");require("node:path");require('./task.json');require("ofetch");require(\`valibot\`)`;
+    expect(foreignRequires(code, undefined, TASK_ALLOWED_REQUIRES)).toEqual(["ofetch", "valibot"]);
+    expect(foreignRequires(code, undefined)).toEqual(["./task.json", "ofetch", "valibot"]);
+  });
+
+  test("a task bundle inlines task-lib with English messages only and stays readable", async () => {
+    const dir = fixtureTask(folder("bundle-ok"), "fixture-task");
+    const result = await bundleTask(dir);
+    const code = readFileSync(result.outfile, "utf8");
+    expect(result.outfile).toBe(join(dir, "index.js"));
+    expect(result.bytes).toBe(Buffer.byteLength(code));
+    expect(code).toContain("Input required: %s");
+    expect(code).not.toContain("loc.messages.LIB_InputRequired"); // the nine other languages
+    expect(code).toContain('"getInputRequired"'); // keepNames
+    expect(code).toMatch(/^\s*\*\s*http:\/\/www\.apache\.org\/licenses\/LICENSE-2\.0/m); // legal comments at the end
+  });
+
+  test("an exit-handler style bundle may require Node built-ins only", async () => {
+    const dir = folder("exit-handler");
+    writeFileSync(join(dir, "handler.ts"), `import { request } from "node:https";\nimport * as v from "valibot";\nconsole.log(typeof request, v.string().type);\n`);
+    const result = await bundleFile(join(dir, "handler.ts"), join(dir, "out", "handler.js"));
+    expect(readFileSync(result.outfile, "utf8")).not.toContain('require("valibot")');
+  });
+});
+
+describe("task.json validation", () => {
+  test("a valid agent task and a valid server task pass", async () => {
+    const parent = folder("valid");
+    const agent = fixtureTask(parent, "fixture-task");
+    await bundleTask(agent);
+    expect(validateTaskJson(agent, schemas).name).toBe("fixture-task");
+    expect(validateTaskJson(fixtureTask(parent, "fixture-server-task"), schemas).name).toBe("fixture-server-task");
+  });
+
+  test.each([
+    ["a string where the schema wants a boolean", (t: any) => (t.inputs[0].required = "true"), /\/inputs\/0\/required must be boolean/],
+    ["an unknown top-level property", (t: any) => (t.inputz = []), /additional properties \(inputz\)/],
+    ["a bad input type", (t: any) => (t.inputs[0].type = "text"), /\/inputs\/0\/type/],
+    ["an agentless handler in an agent task", (t: any) => (t.execution.HttpRequest = { Execute: {} }), /additional properties \(HttpRequest\)/],
+    ["an id that is no GUID", (t: any) => (t.id = "fixture"), /id must be a GUID/],
+    ["a name with a space", (t: any) => (t.name = "fixture task"), /name must match/],
+    ["a friendlyName over 40 characters", (t: any) => (t.friendlyName = "x".repeat(41)), /friendlyName must be 1 to 40 characters/],
+    ["no instanceNameFormat", (t: any) => delete t.instanceNameFormat, /instanceNameFormat is missing/],
+    ["a handler target that does not exist", (t: any) => (t.execution.Node24.target = "main.js"), /handler target main.js does not exist/],
+  ])("an agent task with %s fails", async (_, edit, message) => {
+    const dir = fixtureTask(folder("invalid-agent"), "fixture-task", edit);
+    await bundleTask(dir);
+    expect(() => validateTaskJson(dir, schemas)).toThrow(message);
+  });
+
+  test.each([
+    ["an unknown field in Execute", (t: any) => (t.execution.HttpRequest.Execute.Url = "x"), /additional properties \(Url\)/],
+    ["no EndpointUrl", (t: any) => delete t.execution.HttpRequest.Execute.EndpointUrl, /EndpointUrl/],
+    ["a bad method", (t: any) => (t.execution.HttpRequest.Execute.Method = "FETCH"), /Method/],
+    ["a bad event timeout", (t: any) => (t.execution.HttpRequest.Events.TaskCompleted.Timeout = "12h"), /Timeout must match/],
+    ["a Node handler beside HttpRequest", (t: any) => (t.execution.Node20_1 = { target: "index.js" }), /additional properties \(Node20_1\)/],
+  ])("a server task with %s fails", (_, edit, message) => {
+    const dir = fixtureTask(folder("invalid-server"), "fixture-server-task", edit);
+    expect(() => validateTaskJson(dir, schemas)).toThrow(message);
+  });
+
+  test("a missing task.json or schema fails with a clear message", () => {
+    expect(() => validateTaskJson(folder("no-task-json"), schemas)).toThrow(/task\.json is missing/);
+    expect(() => loadTaskSchemas(join(work, "shared", "schemas", "task.schema.json"))).toThrow(/schema not found .*shared\/schemas\/task\.schema\.json/);
+  });
+});
+
+/** A complete extension in a temp root: the fixture agent task, the fixture server task, the real manifest's endpoint. */
+function fixtureExtension(name: string): string {
+  const root = folder(name);
+  const tasks = join(root, "tasks");
+  mkdirSync(tasks);
+  for (const fixture of ["fixture-task", "fixture-server-task"]) {
+    fixtureTask(tasks, fixture);
+    cpSync(ICON, join(tasks, fixture, "icon.png"));
+  }
+  const manifest = readJson(join(REPO_ROOT, "vss-extension.json"));
+  const taskContributions = ["fixture-task", "fixture-server-task"].map((t) => ({
+    id: t,
+    type: "ms.vss-distributed-task.task",
+    targets: ["ms.vss-distributed-task.tasks"],
+    properties: { name: `tasks/${t}` },
+  }));
+  manifest.contributions = [...manifest.contributions.filter((c: any) => c.type !== "ms.vss-distributed-task.task"), ...taskContributions];
+  manifest.files = taskContributions.map((c) => ({ path: c.properties.name }));
+  writeFileSync(join(root, "vss-extension.json"), JSON.stringify(manifest, null, 2));
+  writeFileSync(join(root, "README.md"), "# Fixture extension\n");
+  cpSync(join(REPO_ROOT, "LICENSE"), join(root, "LICENSE"));
+  cpSync(join(REPO_ROOT, "icon.png"), join(root, "icon.png"));
+  return root;
+}
+
+/** The files that must be in the vsix, worked out from the manifest and the task.json files alone. */
+function expectedVsixFiles(root: string): string[] {
+  const manifest = readJson(join(root, "vss-extension.json"));
+  const files = [...TFX_FILES, manifest.icons.default, manifest.content.details.path, manifest.content.license.path];
+  for (const c of manifest.contributions.filter((c: any) => c.type === "ms.vss-distributed-task.task")) {
+    const task = readJson(join(root, c.properties.name, "task.json"));
+    const agent = Object.keys(task.execution).some((h) => h.startsWith("Node"));
+    files.push(`${c.properties.name}/task.json`, `${c.properties.name}/icon.png`, ...(agent ? [`${c.properties.name}/index.js`] : []));
+  }
+  return files.sort();
+}
+
+describe("staging and packaging", () => {
+  test("a fixture extension builds into a vsix holding exactly the files that ship", async () => {
+    const root = fixtureExtension("extension");
+    const lines: string[] = [];
+    const report = await build({ root, log: (l) => lines.push(l) });
+    expect(report.vsix.files.sort()).toEqual(expectedVsixFiles(root));
+    expect(report.vsix.bytes).toBeLessThanOrEqual(MAX_VSIX_BYTES);
+    expect(listZip(report.vsix.vsix).filter((e) => !e.name.endsWith("/")).map((e) => e.name).sort()).toEqual(expectedVsixFiles(root));
+    expect(lines.some((l) => /^tasks\/fixture-task\/index\.js\s+\d+\.\d KB$/.test(l))).toBe(true);
+    const vsixLine = new RegExp(`\\.vsix\\s+\\d+\\.\\d KB, ${expectedVsixFiles(root).length} files$`);
+    expect(lines.some((l) => vsixLine.test(l))).toBe(true);
+  });
+
+  test("a task folder the manifest does not contribute fails the build", async () => {
+    const root = fixtureExtension("uncontributed");
+    cpSync(join(root, "tasks", "fixture-task"), join(root, "tasks", "stray-task"), { recursive: true });
+    expect(() => stageExtension(root, join(root, "dist", "stage"))).toThrow(/tasks\/stray-task is not contributed/);
+  });
+
+  test("a file the manifest names but the repository lacks fails the build", () => {
+    const root = fixtureExtension("no-readme");
+    rmSync(join(root, "README.md"));
+    expect(() => stageExtension(root, join(root, "dist", "stage"))).toThrow(/README\.md is missing \(needed by content\.details/);
+  });
+
+  test.each([
+    ["a handler target is missing", (stage: string) => rmSync(join(stage, "tasks", "fixture-task", "index.js")), /target references file that does not exist/],
+    ["a friendlyName is over 40 characters", (stage: string) => editJson(join(stage, "tasks", "fixture-task", "task.json"), (t) => (t.friendlyName = "x".repeat(41))), /friendlyName/],
+  ])("any tfx warning fails packaging: %s", async (_, breakStage, message) => {
+    const root = fixtureExtension("tfx-warning");
+    await bundleTask(join(root, "tasks", "fixture-task"));
+    const stage = join(root, "dist", "stage");
+    stageExtension(root, stage);
+    breakStage(stage);
+    const error = (() => {
+      try {
+        packageVsix(stage, join(root, "dist"));
+      } catch (e) {
+        return e as Error;
+      }
+    })();
+    expect(error).toBeInstanceOf(BuildError);
+    expect(error!.message).toMatch(/tfx extension create warned/);
+    expect(error!.message).toMatch(message);
+  });
+});
+
+function editJson(file: string, edit: (json: any) => void): void {
+  const json = readJson(file);
+  edit(json);
+  writeFileSync(file, JSON.stringify(json));
+}
+
+/** Runs a built task folder's index.js alone with no inputs: it must fail cleanly, naming a missing input. */
+async function expectCleanFailureWithoutInputs(dir: string): Promise<void> {
+  const task = readJson(join(dir, "task.json"));
+  const required = (task.inputs ?? []).filter((i: any) => i.required && (i.defaultValue === undefined || i.defaultValue === "")).map((i: any) => i.name);
+  const r = await runTask({ taskDir: dir, timeoutMs: 30_000 });
+  const label = `${basename(dir)}: result ${r.result}, message ${JSON.stringify(r.message)}, stderr ${JSON.stringify(r.stderr.slice(0, 500))}`;
+  expect(label).toBe(`${basename(dir)}: result Failed, message ${JSON.stringify(r.message)}, stderr ""`);
+  expect(r.stdout.match(/##vso\[task\.complete /g)?.length ?? 0).toBe(1);
+  const named = required.filter((name: string) => r.message?.toLowerCase().includes(name.toLowerCase()));
+  expect(`${basename(dir)} names a missing required input (${required.join(", ")}): ${named.length > 0 ? "yes" : r.message}`).toBe(
+    `${basename(dir)} names a missing required input (${required.join(", ")}): yes`,
+  );
+}
+
+describe("the real build", () => {
+  let report: BuildReport | undefined;
+  let failure: Error | undefined;
+
+  beforeAll(async () => {
+    // Built into a temp dist so a concurrent `npm run build` is not disturbed.
+    try {
+      report = await build({ distDir: join(work, "real-dist"), log: () => {} });
+    } catch (error) {
+      failure = error as Error;
+    }
+  });
+
+  const real = (): BuildReport => {
+    if (failure) throw new Error(`the real build failed: ${failure.message}`);
+    return report!;
+  };
+
+  test(`the vsix is at most ${MAX_VSIX_BYTES / 1024} KB and holds only the files that ship`, () => {
+    const { vsix } = real();
+    expect(vsix.bytes).toBeLessThanOrEqual(MAX_VSIX_BYTES);
+    expect(vsix.files.sort()).toEqual(expectedVsixFiles(REPO_ROOT));
+  });
+
+  test("every agent task's index.js runs alone with its task.json and fails cleanly without inputs", async () => {
+    real();
+    const agentTasks = taskDirs(REPO_ROOT).filter((dir) => handlerTargets(readJson(join(dir, "task.json"))).length > 0);
+    if (agentTasks.length === 0) throw new Error("no agent task is built (tasks/*/index.js): nothing to check");
+    for (const dir of agentTasks) await expectCleanFailureWithoutInputs(dir);
+  });
+
+  test("the fixture task's bundle also runs alone and fails cleanly without inputs", async () => {
+    const dir = fixtureTask(folder("alone"), "fixture-task");
+    await bundleTask(dir);
+    await expectCleanFailureWithoutInputs(dir);
+  });
+});
