@@ -26,7 +26,7 @@ import {
 import { REPO_ROOT, runTask } from "./harness.ts";
 
 const FIXTURES = join(import.meta.dir, "fixtures");
-const ICON = join(REPO_ROOT, "tasks", "upload-pipeline", "icon.png");
+const ICON = join(REPO_ROOT, "icon.png");
 /** What tfx itself adds to every vsix. */
 const TFX_FILES = ["[Content_Types].xml", "extension.vsixmanifest", "extension.vsomanifest"];
 const MAX_VSIX_BYTES = 150 * 1024;
