@@ -1,0 +1,456 @@
+/**
+ * HTTP transport for the KFP client: one place that sends requests (auth
+ * headers, per-request timeout, streamed multipart uploads), writes the request
+ * log line, retries what is safe to retry, and turns every failure into a
+ * KfpError that names the operation and never carries a credential.
+ *
+ * Runs under Node 20 (task bundles) and Bun (tests): global fetch only.
+ */
+
+import { openAsBlob } from "node:fs";
+import { KfpError } from "./kfp-error.ts";
+import type { KfpAuth, RequestLogLine } from "./kfp-types.ts";
+import type { PipelineFile } from "./pipeline-file.ts";
+
+export interface HttpRequest {
+  method: "GET" | "POST" | "DELETE";
+  /** Relative to the base URL, e.g. `/apis/v2beta1/runs`. */
+  path: string;
+  /** Sent in this order; undefined values are left out. */
+  query?: Record<string, string | number | undefined>;
+  json?: unknown;
+  /** Sent as multipart/form-data field `uploadfile`, streamed from disk. */
+  upload?: PipelineFile;
+}
+
+/** What a request is for, so failures can say it in words. */
+export interface RequestContext {
+  /** "create run", "upload pipeline". */
+  operation: string;
+  /** What a 404 means, e.g. `run "abc"`; without it a 404 is an unexpected route. */
+  notFound?: string;
+  /** How to resolve a name conflict (409), e.g. "upload a new version instead". */
+  conflictHint?: string;
+}
+
+export interface HttpOptions {
+  /** Normalised base URL, no trailing slash. */
+  baseUrl: string;
+  auth?: KfpAuth;
+  userId?: string;
+  /** Namespace, only to make 403 hints precise. */
+  namespace?: string;
+  requestTimeoutMs?: number;
+  retry?: { attempts?: number; totalMs?: number; baseDelayMs?: number };
+  onRequest?: (line: RequestLogLine) => void;
+}
+
+export const DEFAULT_TIMEOUT_MS = 30_000;
+export const DEFAULT_UPLOAD_TIMEOUT_MS = 5 * 60_000;
+const DEFAULT_RETRY = { attempts: 5, totalMs: 60_000, baseDelayMs: 500 };
+const MAX_BACKOFF_MS = 10_000;
+/** A server's Retry-After is honoured up to this long. */
+const MAX_RETRY_AFTER_MS = 30_000;
+
+type TransportFailure = "refused" | "timeout" | "reset" | "dns" | "tls" | "redirect" | "other";
+
+/** The result of one attempt. */
+export type Attempt =
+  | { kind: "response"; status: number; headers: Headers; text: string }
+  | { kind: "transport"; failure: TransportFailure; error: unknown };
+
+/**
+ * How an attempt ended, as far as retrying is concerned:
+ * - ok, login (auth proxy), conflict (name taken), fatal: final;
+ * - refused, throttled: the request never reached KFP, re-sending is safe;
+ * - lost (timeout, reset) and server (5xx): KFP may have acted on it.
+ */
+type Verdict = "ok" | "login" | "conflict" | "fatal" | "refused" | "throttled" | "lost" | "server";
+
+export class KfpHttp {
+  readonly baseUrl: string;
+  /** Server clock minus ours, from the last response's Date header (ms). */
+  serverClockOffsetMs = 0;
+  private readonly retry: typeof DEFAULT_RETRY;
+
+  constructor(private readonly options: HttpOptions) {
+    this.baseUrl = options.baseUrl;
+    this.retry = { ...DEFAULT_RETRY, ...definedOnly(options.retry ?? {}) };
+  }
+
+  /** The same client talking to another base URL (prefix discovery). */
+  withBase(baseUrl: string): KfpHttp {
+    return new KfpHttp({ ...this.options, baseUrl });
+  }
+
+  /** Our clock translated to the server's, to compare with `created_at`. */
+  serverNow(localMs = Date.now()): number {
+    return localMs + this.serverClockOffsetMs;
+  }
+
+  /** GET (or another side-effect-free request) with retries; returns the JSON answer. */
+  async read(req: HttpRequest, ctx: RequestContext, signal?: AbortSignal): Promise<unknown> {
+    const started = Date.now();
+    for (let attempt = 1; ; attempt++) {
+      const result = await this.send(req, attempt, signal);
+      const verdict = classify(result);
+      if (verdict === "ok") return this.json(result, req, ctx);
+      const retriable = verdict === "refused" || verdict === "throttled" || verdict === "lost" || verdict === "server";
+      const delay = retriable ? this.delayBeforeRetry(result, attempt, started) : undefined;
+      if (delay === undefined) throw this.failure(result, req, ctx, attempt, started);
+      await sleep(delay, signal);
+    }
+  }
+
+  /**
+   * A request that creates something, retried only where that cannot create it
+   * twice. After an ambiguous failure (timeout, reset, 5xx) `adopt` looks the
+   * object up and it is returned if there; the request is re-sent only when it is
+   * not. A refused connection or a 429 never reached KFP: re-sent directly. A
+   * name conflict after an ambiguous attempt means our own earlier attempt won.
+   */
+  async write<T>(req: HttpRequest, ctx: RequestContext, handlers: { parse: (body: unknown) => T; adopt?: () => Promise<T | undefined> }): Promise<T> {
+    const started = Date.now();
+    let mayHaveLanded = false;
+    for (let attempt = 1; ; attempt++) {
+      const result = await this.send(req, attempt);
+      const verdict = classify(result);
+      if (verdict === "ok") return handlers.parse(await this.json(result, req, ctx));
+      if (verdict === "conflict" && mayHaveLanded && handlers.adopt) {
+        const adopted = await handlers.adopt();
+        if (adopted !== undefined) return adopted;
+      }
+      const retriable = verdict === "refused" || verdict === "throttled" || verdict === "lost" || verdict === "server";
+      const delay = retriable ? this.delayBeforeRetry(result, attempt, started) : undefined;
+      if (delay === undefined) throw this.failure(result, req, ctx, attempt, started);
+      await sleep(delay);
+      if (verdict === "lost" || verdict === "server") {
+        mayHaveLanded = true;
+        if (handlers.adopt) {
+          const adopted = await handlers.adopt();
+          if (adopted !== undefined) return adopted;
+        }
+      }
+    }
+  }
+
+  /** One attempt: never throws for HTTP or network failures (the caller's abort is rethrown). */
+  async send(req: HttpRequest, attempt: number, signal?: AbortSignal): Promise<Attempt> {
+    const url = this.url(req);
+    const timeoutMs = this.options.requestTimeoutMs ?? (req.upload ? DEFAULT_UPLOAD_TIMEOUT_MS : DEFAULT_TIMEOUT_MS);
+    const timeout = AbortSignal.timeout(timeoutMs);
+    const headers: Record<string, string> = { accept: "application/json", ...this.authHeaders() };
+    let body: FormData | string | undefined;
+    if (req.upload) {
+      const form = new FormData();
+      const file = await openAsBlob(req.upload.path).catch((error: unknown) => {
+        throw new KfpError({ kind: "invalid", operation: "read pipeline file", message: `Pipeline file '${req.upload!.path}' cannot be read any more (${errorText(error)}).`, cause: error });
+      });
+      form.append("uploadfile", file, req.upload.uploadName);
+      body = form;
+    } else if (req.json !== undefined) {
+      headers["content-type"] = "application/json";
+      body = JSON.stringify(req.json);
+    }
+    const began = performance.now();
+    let result: Attempt;
+    try {
+      const response = await fetch(url, {
+        method: req.method,
+        headers,
+        body,
+        // A redirect means an auth proxy answered. Uploads use "error": with
+        // "manual" Node keeps the whole file in memory in case it must re-send it.
+        redirect: req.upload ? "error" : "manual",
+        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+      });
+      const text = await response.text();
+      this.noteServerClock(response.headers.get("date"));
+      result = { kind: "response", status: response.status, headers: response.headers, text };
+    } catch (error) {
+      if (signal?.aborted) throw signal.reason;
+      result = { kind: "transport", failure: transportFailure(error, timeout), error };
+    }
+    this.options.onRequest?.({
+      method: req.method,
+      path: url.pathname + url.search,
+      status: result.kind === "response" ? result.status : "error",
+      ms: Math.round(performance.now() - began),
+      attempt,
+    });
+    return result;
+  }
+
+  url(req: HttpRequest): URL {
+    const url = new URL(this.baseUrl + req.path);
+    for (const [key, value] of Object.entries(req.query ?? {})) {
+      if (value !== undefined) url.searchParams.append(key, String(value));
+    }
+    return url;
+  }
+
+  /** Base path plus request path, without the query: what errors may show. */
+  pathOf(req: HttpRequest): string {
+    return new URL(this.baseUrl + req.path).pathname;
+  }
+
+  private authHeaders(): Record<string, string> {
+    const headers: Record<string, string> = {};
+    const auth = this.options.auth ?? { kind: "none" };
+    if (auth.kind === "bearer") headers.authorization = `Bearer ${auth.token}`;
+    if (auth.kind === "cookie") headers.cookie = auth.cookie;
+    if (this.options.userId) headers["kubeflow-userid"] = this.options.userId;
+    return headers;
+  }
+
+  private json(result: Attempt, req: HttpRequest, ctx: RequestContext): unknown {
+    if (result.kind !== "response" || result.text.trim() === "") return {};
+    try {
+      return JSON.parse(result.text);
+    } catch (error) {
+      throw new KfpError({
+        kind: "protocol",
+        operation: ctx.operation,
+        message: `${ctx.operation} failed: ${req.method} ${this.pathOf(req)} answered ${result.status} with something that is not JSON (${this.excerpt(result.text)}).`,
+        status: result.status,
+        method: req.method,
+        path: this.pathOf(req),
+        hint: "Check that the endpoint points at Kubeflow Pipelines (its UI or API server), not another web service.",
+        cause: error,
+      });
+    }
+  }
+
+  /** Delay before the next attempt, or undefined when the budget is spent. */
+  private delayBeforeRetry(result: Attempt, attempt: number, started: number): number | undefined {
+    if (attempt >= this.retry.attempts) return undefined;
+    const backoff = Math.min(MAX_BACKOFF_MS, this.retry.baseDelayMs * 2 ** (attempt - 1));
+    let delay = backoff * (0.5 + Math.random() / 2);
+    const retryAfter = result.kind === "response" ? retryAfterMs(result.headers.get("retry-after")) : undefined;
+    if (retryAfter !== undefined) delay = Math.min(retryAfter, MAX_RETRY_AFTER_MS);
+    if (Date.now() - started + delay > this.retry.totalMs) return undefined;
+    return delay;
+  }
+
+  private noteServerClock(date: string | null): void {
+    const serverMs = date ? Date.parse(date) : NaN;
+    // Date has one-second resolution: the server's clock is somewhere in [date, date + 1 s).
+    if (Number.isFinite(serverMs)) this.serverClockOffsetMs = serverMs + 500 - Date.now();
+  }
+
+  /** The KfpError for a final failure. */
+  failure(result: Attempt, req: HttpRequest, ctx: RequestContext, attempt = 1, started = Date.now()): KfpError {
+    const path = this.pathOf(req);
+    const where = `${req.method} ${path}`;
+    const tries = attempt > 1 ? ` (after ${attempt} attempts over ${((Date.now() - started) / 1000).toFixed(1)} s)` : "";
+    const base = { operation: ctx.operation, method: req.method, path };
+    const verdict = classify(result);
+    if (verdict === "login") return this.loginPageError(result, where, base);
+    if (result.kind === "transport") {
+      const host = new URL(this.baseUrl).host;
+      const what: Record<TransportFailure, [string, string]> = {
+        refused: [`the connection to ${host} was refused`, "Check that KFP is running and the endpoint's host and port are right (is the port-forward still running?)."],
+        timeout: [`no answer within ${((this.options.requestTimeoutMs ?? (req.upload ? DEFAULT_UPLOAD_TIMEOUT_MS : DEFAULT_TIMEOUT_MS)) / 1000).toFixed(1)} s`, "Check that the endpoint is reachable from the agent and that KFP is healthy."],
+        reset: ["the connection was closed before KFP answered", "Check the network path to KFP (proxies, load balancer timeouts) and the API server's health."],
+        dns: [`the host name ${new URL(this.baseUrl).hostname} cannot be resolved`, "Check the endpoint's host name; in-cluster names only resolve inside the cluster."],
+        tls: [`the TLS connection failed (${errorCode(result.error) ?? "certificate problem"})`, "For a private certificate authority, set NODE_EXTRA_CA_CERTS on the agent to its PEM file."],
+        redirect: ["", ""],
+        other: [`the request failed (${this.scrub(errorText(result.error))})`, "Check the endpoint and the network between the agent and KFP."],
+      };
+      const [problem, hint] = what[result.failure];
+      return new KfpError({ kind: "network", ...base, message: `${ctx.operation} failed: ${where}: ${problem}${tries}. ${hint}`, hint, cause: result.error });
+    }
+    const status = result.status;
+    const kfpMessage = this.kfpMessage(result.text);
+    const says = kfpMessage ? `: ${kfpMessage}` : "";
+    const http = { ...base, status, kfpMessage };
+    if (verdict === "conflict") {
+      const hint = ctx.conflictHint ?? "Choose another name.";
+      return new KfpError({ kind: "conflict", ...http, message: `${ctx.operation} failed: the name is already taken (HTTP ${status} from ${where}${says}). ${hint}`, hint });
+    }
+    if (status === 401 || status === 403) {
+      const hint = this.credentialsHint(status);
+      return new KfpError({ kind: "http", ...http, message: `${ctx.operation} failed: credentials rejected (HTTP ${status} from ${where}${says}). ${hint}`, hint });
+    }
+    if (status === 404) {
+      if (ctx.notFound) {
+        return new KfpError({ kind: "not-found", ...http, message: `${ctx.operation} failed: ${ctx.notFound} was not found (HTTP 404 from ${where}${says}).` });
+      }
+      const hint = "This KFP server does not have this API path: check the endpoint (path prefix such as /pipeline) and the API version.";
+      return new KfpError({ kind: "http", ...http, message: `${ctx.operation} failed: HTTP 404 from ${where}${says}. ${hint}`, hint });
+    }
+    if (status === 413) {
+      const hint = "The request is too large for KFP or a proxy in front of it (KFP accepts pipeline files up to 32 MiB; proxies may allow less).";
+      return new KfpError({ kind: "http", ...http, message: `${ctx.operation} failed: HTTP 413 from ${where}${says}. ${hint}`, hint });
+    }
+    return new KfpError({ kind: "http", ...http, message: `${ctx.operation} failed: HTTP ${status} from ${where}${says}${tries}.` });
+  }
+
+  private loginPageError(result: Attempt, where: string, base: { operation: string; method: string; path: string }): KfpError {
+    let answered = "a login page (HTML)";
+    if (result.kind === "transport") answered = "a redirect";
+    else if (result.status >= 300 && result.status < 400) {
+      const location = result.headers.get("location");
+      answered = `a redirect (HTTP ${result.status}${location ? ` to ${withoutQuery(location, this.baseUrl)}` : ""})`;
+    }
+    const auth = this.options.auth ?? { kind: "none" };
+    const hint =
+      auth.kind === "none"
+        ? "Give a bearer token (for example a Kubernetes service-account token: kubectl -n <profile> create token default-editor --audience pipelines.kubeflow.org) or a session cookie (authservice_session=... or oauth2_proxy_kubeflow=...)."
+        : `The ${auth.kind === "bearer" ? "bearer token" : "session cookie"} given was not accepted by the proxy: it may have expired or be meant for another audience. Renew it.`;
+    return new KfpError({
+      kind: "login-page",
+      ...base,
+      status: result.kind === "response" ? result.status : undefined,
+      message: `${base.operation} failed: an authentication proxy answered ${where} with ${answered} instead of Kubeflow Pipelines; KFP was not reached. ${hint}`,
+      hint,
+    });
+  }
+
+  private credentialsHint(status: number): string {
+    const auth = this.options.auth ?? { kind: "none" };
+    const ns = this.options.namespace;
+    const access = status === 403 ? ` The identity may lack access${ns ? ` to namespace "${ns}"` : ""} (Kubeflow profile contributor or kubeflow-edit role).` : "";
+    if (auth.kind === "bearer") return `The bearer token was refused: it may have expired or have the wrong audience (KFP expects pipelines.kubeflow.org).${access}`;
+    if (auth.kind === "cookie") return `The session cookie was refused: sessions expire (often after 24 h); log in again and renew it.${access}`;
+    return `KFP requires authentication here: give a bearer token or a session cookie${this.options.userId ? "" : " (or, talking to the API server directly in multi-user mode, a kubeflow-userid)"}.${access}`;
+  }
+
+  /** KFP's own message: `message` (gRPC gateway), `error` (older gateway), `error_message` (upload handlers). */
+  private kfpMessage(text: string): string | undefined {
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      return text.trim() ? this.excerpt(text) : undefined;
+    }
+    if (body === null || typeof body !== "object") return undefined;
+    const b = body as Record<string, unknown>;
+    const pick = [b.message, b.error, b.error_message].find((m): m is string => typeof m === "string" && m.trim() !== "");
+    if (!pick) return undefined;
+    const details = typeof b.error_details === "string" && b.error_details.trim() && !pick.includes(b.error_details) ? `: ${b.error_details}` : "";
+    return this.scrub(truncate(pick + details, 600));
+  }
+
+  private excerpt(text: string): string {
+    if (/^\s*</.test(text)) return "an HTML page";
+    return this.scrub(truncate(text.replace(/\s+/g, " ").trim(), 300));
+  }
+
+  /** Removes any credential that a server might echo back. */
+  scrub(text: string): string {
+    const auth = this.options.auth;
+    const secrets: string[] = [];
+    if (auth?.kind === "bearer") secrets.push(auth.token);
+    if (auth?.kind === "cookie") {
+      secrets.push(auth.cookie);
+      for (const part of auth.cookie.split(";")) secrets.push(part.trim(), part.slice(part.indexOf("=") + 1).trim());
+    }
+    let out = text;
+    for (const secret of secrets.filter((s) => s.length >= 6).sort((a, b) => b.length - a.length)) out = out.split(secret).join("***");
+    return out;
+  }
+}
+
+function classify(result: Attempt): Verdict {
+  if (result.kind === "transport") {
+    switch (result.failure) {
+      case "redirect":
+        return "login";
+      case "refused":
+        return "refused";
+      case "timeout":
+      case "reset":
+      case "other":
+        return "lost";
+      default:
+        return "fatal";
+    }
+  }
+  const { status } = result;
+  if (status >= 300 && status < 400) return "login";
+  if (status >= 200 && status < 300) return isHtml(result) ? "login" : "ok";
+  if (status === 409 || (status === 500 && /already exist/i.test(result.text))) return "conflict";
+  if (status === 429) return "throttled";
+  if (status === 500 || status === 502 || status === 503 || status === 504) return "server";
+  return "fatal";
+}
+
+function isHtml(result: { headers: Headers; text: string }): boolean {
+  return /text\/html/i.test(result.headers.get("content-type") ?? "") || /^\s*<(!doctype|html)/i.test(result.text);
+}
+
+const TLS_CODES = /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/i;
+
+function transportFailure(error: unknown, timeout: AbortSignal): TransportFailure {
+  if (timeout.aborted || (error instanceof Error && error.name === "TimeoutError")) return "timeout";
+  const code = errorCode(error) ?? "";
+  const text = errorText(error);
+  if (code === "ECONNREFUSED" || code === "ConnectionRefused") return "refused";
+  if (code === "UnexpectedRedirect" || /unexpected redirect/i.test(text)) return "redirect";
+  if (code === "ENOTFOUND") return "dns";
+  if (TLS_CODES.test(code)) return "tls";
+  if (/^(ECONNRESET|EPIPE|UND_ERR_SOCKET|UND_ERR_CLOSED|ConnectionClosed|ECONNABORTED)$/.test(code)) return "reset";
+  return "other";
+}
+
+/** The first `code` along an error's cause chain (Node puts it on `cause`, Bun on the error). */
+function errorCode(error: unknown): string | undefined {
+  for (let e: unknown = error, depth = 0; e && typeof e === "object" && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string") return code;
+    const nested = (e as { errors?: unknown[] }).errors?.[0];
+    if (nested && typeof nested === "object" && typeof (nested as { code?: unknown }).code === "string") return (nested as { code: string }).code;
+  }
+  return undefined;
+}
+
+function errorText(error: unknown): string {
+  const parts: string[] = [];
+  for (let e: unknown = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    parts.push(e instanceof Error ? e.message : String(e));
+  }
+  return parts.join(": ");
+}
+
+function retryAfterMs(header: string | null): number | undefined {
+  if (!header) return undefined;
+  const seconds = Number(header.trim());
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
+  const date = Date.parse(header);
+  return Number.isFinite(date) ? Math.max(0, date - Date.now()) : undefined;
+}
+
+/** A redirect target without its query (login redirects carry state tokens). */
+function withoutQuery(location: string, base: string): string {
+  try {
+    const url = new URL(location, base);
+    return url.origin + url.pathname;
+  } catch {
+    return "another page";
+  }
+}
+
+function truncate(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - 3)}...` : text;
+}
+
+function definedOnly<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** Waits, or rejects with the signal's reason as soon as it aborts; leaves no timer behind. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
