@@ -192,11 +192,23 @@ const eventTimeout = {
 };
 
 /**
+ * The official schema with one relaxation: output variable names may hold `_`.
+ * Its pattern forbids them, but the agent's own docs declare `MY_OUTPUTVARIABLE_1`
+ * and our tasks keep the 2021 extension's `kf_*` names.
+ */
+export function agentTaskSchema(official: Record<string, any>): Record<string, any> {
+  const overlay = structuredClone(official);
+  overlay.id = "kfp-devops:agent-task.schema.json";
+  overlay.properties.outputVariables.items.properties.name.pattern = "^[A-Za-z][A-Za-z0-9_]*$";
+  return overlay;
+}
+
+/**
  * The official schema rejects every agentless handler; a server task is checked
  * against a copy whose `execution` holds exactly one HttpRequest handler.
  */
 export function serverTaskSchema(official: Record<string, any>): Record<string, any> {
-  const overlay = structuredClone(official);
+  const overlay = agentTaskSchema(official);
   overlay.id = "kfp-devops:server-task.schema.json";
   overlay.properties.execution = {
     type: "object",
@@ -227,7 +239,7 @@ export function serverTaskSchema(official: Record<string, any>): Record<string, 
   return overlay;
 }
 
-/** Compiles the official schema (agent tasks) and its server-task overlay. */
+/** Compiles the schemas for agent and server tasks from the official one. */
 export function loadTaskSchemas(schemaFile = DEFAULT_SCHEMA_FILE): TaskSchemas {
   if (!existsSync(schemaFile)) {
     throw new BuildError(
@@ -237,7 +249,7 @@ export function loadTaskSchemas(schemaFile = DEFAULT_SCHEMA_FILE): TaskSchemas {
   const official = JSON.parse(readFileSync(schemaFile, "utf8"));
   // unicodeRegExp: the schema's `^connectedService\:.+$` is an invalid escape under the u flag.
   const ajv = new Ajv({ allErrors: true, strict: false, unicodeRegExp: false });
-  return { agent: ajv.compile(official), server: ajv.compile(serverTaskSchema(official)) };
+  return { agent: ajv.compile(agentTaskSchema(official)), server: ajv.compile(serverTaskSchema(official)) };
 }
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
