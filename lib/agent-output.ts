@@ -15,6 +15,8 @@ export interface AgentOutputOptions {
   secrets?: readonly string[];
   /** Reads an uploaded summary when its command arrives (the file may be gone later). */
   readSummary?: (path: string) => string;
+  /** Receives each log line (masked) as it is rendered. */
+  onLine?: (line: string) => void;
 }
 
 /** What the agent learned from the output: the command-derived part of a TaskRunResult. */
@@ -32,6 +34,7 @@ export function maskSecrets(text: string, secrets: Iterable<string>): string {
 export class AgentOutput {
   private readonly debug: boolean;
   private readonly readSummary: (path: string) => string;
+  private readonly onLine?: (line: string) => void;
   /** Everything the agent's masker knows: grows as setsecret/issecret lines arrive. */
   private readonly masked = new Set<string>();
   private readonly logLines: string[] = [];
@@ -47,6 +50,7 @@ export class AgentOutput {
   constructor(options: AgentOutputOptions = {}) {
     this.debug = options.debug ?? false;
     this.readSummary = options.readSummary ?? (() => "");
+    this.onLine = options.onLine;
     for (const secret of options.secrets ?? []) this.addMask(secret);
   }
 
@@ -109,7 +113,9 @@ export class AgentOutput {
   }
 
   private write(line: string): void {
-    this.logLines.push(maskSecrets(line, this.masked));
+    const masked = maskSecrets(line, this.masked);
+    this.logLines.push(masked);
+    this.onLine?.(masked);
   }
 
   private addMask(value: string): void {

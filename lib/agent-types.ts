@@ -28,6 +28,8 @@ export interface TaskRunRequest {
   env?: Record<string, string>;
   /** Kill the task (SIGKILL) after this long. Default 60 s. */
   timeoutMs?: number;
+  /** Called with each line of the user's log (`TaskRunResult.log`, masked) as it arrives: live progress for `npm run task`. */
+  onLog?: (line: string) => void;
 }
 
 export interface SetVariable {

@@ -56,6 +56,7 @@ export function startTask(req: TaskRunRequest): TaskRun {
     debug,
     secrets: knownSecrets,
     readSummary: (path) => readTextIfExists(isAbsolute(path) ? path : join(workDir, path)),
+    onLine: req.onLog,
   });
 
   const child = spawn("node", [join(workDir, "index.js")], { cwd: workDir, env, stdio: ["ignore", "pipe", "pipe"] });

@@ -8,6 +8,7 @@
 import * as tl from "azure-pipelines-task-lib/task";
 import * as v from "valibot";
 import { InputError } from "./input-error";
+import { formatRequestLine } from "./request-line";
 import { choiceInput, optionalText, parseInputs, readRawInputs } from "./task-inputs";
 import type { ApiVersion, KfpAuth, KfpConnectOptions } from "./kfp-types";
 
@@ -131,7 +132,7 @@ export function connectOptions(settings: ConnectionSettings, extra: Partial<KfpC
     auth: settings.auth,
     userId: settings.userId,
     namespace: settings.namespace,
-    onRequest: (line) => tl.debug(`KFP ${line.method} ${line.path} -> ${line.status} in ${line.ms} ms${line.attempt > 1 ? ` (attempt ${line.attempt})` : ""}`),
+    onRequest: (line) => tl.debug(formatRequestLine(line)),
     ...extra,
   };
 }
