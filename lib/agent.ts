@@ -95,13 +95,18 @@ export function startTask(req: TaskRunRequest): TaskRun {
     child.kill("SIGKILL");
   }, req.timeoutMs ?? DEFAULT_TIMEOUT_MS);
 
+  let closed = false;
   const done = new Promise<TaskRunResult>((resolve, reject) => {
     child.on("error", (error) => {
+      if (closed) return;
+      closed = true;
       clearTimeout(timeout);
       rmSync(base, { recursive: true, force: true });
       reject(new Error(`could not start node for ${req.taskDir}: ${error.message}`));
     });
     child.on("close", (exitCode, signal) => {
+      if (closed) return;
+      closed = true;
       clearTimeout(timeout);
       for (const stream of ["stdout", "stderr"] as const) if (pending[stream]) agent.line(pending[stream]);
       for (const waiter of waiters) {
@@ -131,7 +136,7 @@ export function startTask(req: TaskRunRequest): TaskRun {
     waitForStdout(pattern) {
       const matches = (s: string) => (typeof pattern === "string" ? s.includes(pattern) : pattern.test(s));
       if (matches(stdout)) return Promise.resolve();
-      if (child.exitCode !== null || child.signalCode !== null) {
+      if (closed) {
         return Promise.reject(new Error(`the task already ended; its stdout never matched ${String(pattern)}`));
       }
       return new Promise<void>((resolve, reject) => waiters.add({ matches, resolve, reject, pattern }));
