@@ -125,6 +125,13 @@ describe("the log the user sees", () => {
     expect(r.log).toContain("secret output: ***");
   });
 
+  test("onLog streams the same masked lines as they arrive", async () => {
+    const streamed: string[] = [];
+    const r = await run({ onLog: (line) => streamed.push(line) });
+    expect(streamed.join("\n")).toBe(r.log);
+    expect(streamed).toContain("token in clear (masked by the agent): ***");
+  });
+
   test("debug lines appear only with system.debug, and stay masked", async () => {
     const quiet = await run();
     expect(quiet.log).not.toContain("##[debug]");
