@@ -9,7 +9,7 @@
 import type { DatedExperiment, KfpDialect, WriteSpec } from "./kfp-dialect.ts";
 import { discoverServer, normalizeEndpoint } from "./kfp-endpoint.ts";
 import { KfpError } from "./kfp-error.ts";
-import { KfpHttp } from "./kfp-http.ts";
+import { KfpHttp, readablePath } from "./kfp-http.ts";
 import type {
   ApiVersion,
   CreateRunRequest,
@@ -254,7 +254,7 @@ class Client implements KfpClient {
     const upload = spec.request.upload;
     this.options.onPlannedWrite?.({
       method: spec.request.method,
-      path: url.pathname + url.search,
+      path: readablePath(url),
       body: upload ? { file: upload.path, size: upload.size, name: upload.uploadName } : spec.request.json,
     });
   }

@@ -137,8 +137,7 @@ export class KfpHttp {
   /** One attempt: never throws for HTTP or network failures (the caller's abort is rethrown). */
   async send(req: HttpRequest, attempt: number, signal?: AbortSignal): Promise<Attempt> {
     const url = this.url(req);
-    const timeoutMs = this.options.requestTimeoutMs ?? (req.upload ? DEFAULT_UPLOAD_TIMEOUT_MS : DEFAULT_TIMEOUT_MS);
-    const timeout = AbortSignal.timeout(timeoutMs);
+    const timeout = AbortSignal.timeout(this.timeoutOf(req));
     const headers: Record<string, string> = { accept: "application/json", ...this.authHeaders() };
     let body: FormData | string | undefined;
     if (req.upload) {
@@ -173,7 +172,7 @@ export class KfpHttp {
     }
     this.options.onRequest?.({
       method: req.method,
-      path: url.pathname + url.search,
+      path: readablePath(url),
       status: result.kind === "response" ? result.status : "error",
       ms: Math.round(performance.now() - began),
       attempt,
@@ -192,6 +191,10 @@ export class KfpHttp {
   /** Base path plus request path, without the query: what errors may show. */
   pathOf(req: HttpRequest): string {
     return new URL(this.baseUrl + req.path).pathname;
+  }
+
+  private timeoutOf(req: HttpRequest): number {
+    return this.options.requestTimeoutMs ?? (req.upload ? DEFAULT_UPLOAD_TIMEOUT_MS : DEFAULT_TIMEOUT_MS);
   }
 
   private authHeaders(): Record<string, string> {
@@ -242,7 +245,7 @@ export class KfpHttp {
   failure(result: Attempt, req: HttpRequest, ctx: RequestContext, attempt = 1, started = Date.now()): KfpError {
     const path = this.pathOf(req);
     const where = `${req.method} ${path}`;
-    const tries = attempt > 1 ? ` (after ${attempt} attempts over ${((Date.now() - started) / 1000).toFixed(1)} s)` : "";
+    const tries = attempt > 1 ? ` (after ${attempt} attempts over ${duration(Date.now() - started)})` : "";
     const base = { operation: ctx.operation, method: req.method, path };
     const verdict = classify(result);
     if (verdict === "login") return this.loginPageError(result, where, base);
@@ -250,7 +253,7 @@ export class KfpHttp {
       const host = new URL(this.baseUrl).host;
       const what: Record<TransportFailure, [string, string]> = {
         refused: [`the connection to ${host} was refused`, "Check that KFP is running and the endpoint's host and port are right (is the port-forward still running?)."],
-        timeout: [`no answer within ${((this.options.requestTimeoutMs ?? (req.upload ? DEFAULT_UPLOAD_TIMEOUT_MS : DEFAULT_TIMEOUT_MS)) / 1000).toFixed(1)} s`, "Check that the endpoint is reachable from the agent and that KFP is healthy."],
+        timeout: [`no answer within ${duration(this.timeoutOf(req))}`, "Check that the endpoint is reachable from the agent and that KFP is healthy."],
         reset: ["the connection was closed before KFP answered", "Check the network path to KFP (proxies, load balancer timeouts) and the API server's health."],
         dns: [`the host name ${new URL(this.baseUrl).hostname} cannot be resolved`, "Check the endpoint's host name; in-cluster names only resolve inside the cluster."],
         tls: [`the TLS connection failed (${errorCode(result.error) ?? "certificate problem"})`, "For a private certificate authority, set NODE_EXTRA_CA_CERTS on the agent to its PEM file."],
@@ -352,6 +355,25 @@ export class KfpHttp {
   }
 }
 
+/**
+ * Path and query for log lines, with values decoded so a filter reads as JSON.
+ * Credentials never travel in the URL, so nothing here needs hiding.
+ */
+export function readablePath(url: URL): string {
+  const query = [...url.searchParams].map(([key, value]) => {
+    let shown = value;
+    if (key === "filter") {
+      try {
+        shown = decodeURIComponent(value);
+      } catch {
+        // Not our encoding: show it as sent.
+      }
+    }
+    return `${key}=${shown}`;
+  });
+  return url.pathname + (query.length ? `?${query.join("&")}` : "");
+}
+
 function classify(result: Attempt): Verdict {
   if (result.kind === "transport") {
     switch (result.failure) {
@@ -429,6 +451,10 @@ function withoutQuery(location: string, base: string): string {
   } catch {
     return "another page";
   }
+}
+
+function duration(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
 }
 
 function truncate(text: string, max: number): string {

@@ -1,0 +1,120 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtemp, mkdir, rm, truncate, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { KfpError } from "../lib/kfp-error.ts";
+import { checkPipelineFile, MAX_PIPELINE_FILE_BYTES, PipelineFileError, type PipelineFileProblem } from "../lib/pipeline-file.ts";
+
+let dir: string;
+const fixtures = join(import.meta.dir, "fixtures", "pipelines");
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "pipeline-file-"));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function file(name: string, content: string | Uint8Array): Promise<string> {
+  const path = join(dir, name);
+  await writeFile(path, content);
+  return path;
+}
+
+async function problem(path: string): Promise<{ problem: PipelineFileProblem; message: string }> {
+  try {
+    await checkPipelineFile(path);
+  } catch (error) {
+    expect(error).toBeInstanceOf(PipelineFileError);
+    expect(error).toBeInstanceOf(KfpError);
+    expect((error as KfpError).kind).toBe("invalid");
+    return { problem: (error as PipelineFileError).problem, message: (error as Error).message };
+  }
+  throw new Error(`expected ${path} to be rejected`);
+}
+
+describe("checkPipelineFile accepts", () => {
+  test.each([
+    ["hello-v2.yaml", "yaml", "hello-v2.yaml"],
+    ["hello-v2.json", "json", "hello-v2.json"],
+    ["hello-v2.zip", "zip", "hello-v2.zip"],
+    ["hello-v2.tar.gz", "tar.gz", "hello-v2.tar.gz"],
+    ["hello-v1.yaml", "yaml", "hello-v1.yaml"],
+  ])("fixture %s", async (name, format, uploadName) => {
+    const checked = await checkPipelineFile(join(fixtures, name));
+    expect(checked.format).toBe(format as never);
+    expect(checked.uploadName).toBe(uploadName);
+    expect(checked.size).toBeGreaterThan(0);
+  });
+
+  test(".tgz is sent with a .tar.gz name, and upper-case extensions in lower case", async () => {
+    const gz = new Uint8Array([0x1f, 0x8b, 8, 0, 0, 0, 0, 0]);
+    expect((await checkPipelineFile(await file("pipe.tgz", gz))).uploadName).toBe("pipe.tar.gz");
+    expect((await checkPipelineFile(await file("PIPE.TAR.GZ", gz))).uploadName).toBe("PIPE.tar.gz");
+    expect((await checkPipelineFile(await file("Pipe.YML", "a: 1\n"))).uploadName).toBe("Pipe.yml");
+  });
+
+  test("a JSON spec may start with a byte-order mark and whitespace", async () => {
+    expect((await checkPipelineFile(await file("bom.json", '\uFEFF\n  {"a":1}'))).format).toBe("json");
+  });
+
+  test("exactly 32 MiB is allowed", async () => {
+    const content = Buffer.alloc(MAX_PIPELINE_FILE_BYTES, " ");
+    content.write("a: 1\n");
+    const path = await file("big.yaml", content);
+    expect((await checkPipelineFile(path)).size).toBe(MAX_PIPELINE_FILE_BYTES);
+  });
+});
+
+describe("checkPipelineFile rejects", () => {
+  test("a missing file, naming it", async () => {
+    const result = await problem(join(dir, "nope.yaml"));
+    expect(result.problem).toBe("missing");
+    expect(result.message).toContain("nope.yaml");
+    expect(result.message).toContain("does not exist");
+  });
+
+  test("an empty path", async () => {
+    expect((await problem("")).problem).toBe("missing");
+  });
+
+  test("a directory", async () => {
+    await mkdir(join(dir, "folder.yaml"));
+    const result = await problem(join(dir, "folder.yaml"));
+    expect(result.problem).toBe("not-a-file");
+    expect(result.message).toContain("directory");
+  });
+
+  test("an empty file", async () => {
+    expect((await problem(await file("empty.yaml", ""))).problem).toBe("empty");
+  });
+
+  test("more than 32 MiB, saying the size", async () => {
+    const path = join(dir, "huge.yaml");
+    await writeFile(path, "a: 1\n");
+    await truncate(path, MAX_PIPELINE_FILE_BYTES + 1);
+    const result = await problem(path);
+    expect(result.problem).toBe("too-large");
+    expect(result.message).toContain("32 MiB");
+    expect(result.message).toContain(String(MAX_PIPELINE_FILE_BYTES + 1));
+  });
+
+  test("an extension KFP does not accept", async () => {
+    const result = await problem(await file("pipeline.py", "print()"));
+    expect(result.problem).toBe("extension");
+    expect(result.message).toContain(".tar.gz");
+  });
+
+  test("a .zip that is not a zip, a .tar.gz that is not gzip", async () => {
+    expect((await problem(await file("fake.zip", "a: 1"))).message).toContain("'PK'");
+    expect((await problem(await file("fake.tar.gz", "a: 1"))).problem).toBe("content");
+    expect((await problem(await file("fake.tgz", "PK\x03\x04"))).message).toContain("gzip");
+  });
+
+  test("an archive named as YAML or JSON, telling the right extension", async () => {
+    expect((await problem(await file("archive.yaml", new Uint8Array([0x1f, 0x8b, 8, 0])))).message).toContain("Rename it to .tar.gz");
+    expect((await problem(await file("archive.json", "PK\x03\x04xx"))).message).toContain("Rename it to .zip");
+    expect((await problem(await file("binary.yml", new Uint8Array([0x61, 0, 0x62])))).message).toContain("binary");
+    expect((await problem(await file("list.json", "[1,2]"))).message).toContain("'{'");
+  });
+});
