@@ -49,7 +49,7 @@ export function connectionProblem(error: unknown, settings: ConnectionSettings):
   const endpoint = settings.endpointInput;
   const kfpSays = error.kfpMessage ? ` KFP says: ${untrusted(error.kfpMessage)}` : "";
   if (error.kind === "login-page") {
-    return new InputError(endpoint, `answered with a login page (Dex or oauth2-proxy) instead of KFP while we tried to ${error.operation}.`, LOGIN_FIX);
+    return new InputError(endpoint, `answered with a login page (Dex or oauth2-proxy) instead of KFP (${error.operation}).`, error.hint ?? LOGIN_FIX);
   }
   if (error.kind === "http" && (error.status === 401 || error.status === 403)) {
     const input = credentialInput(settings);
@@ -57,7 +57,7 @@ export function connectionProblem(error: unknown, settings: ConnectionSettings):
       return new InputError(input, `is not set, and KFP requires authentication (HTTP ${error.status} on ${error.operation}).${kfpSays}`, "Give a bearer token (from a secret variable) or a service connection with one.");
     }
     const what = error.status === 401 ? "was rejected by KFP" : "is not allowed to do this in KFP";
-    return new InputError(input, `${what} (HTTP ${error.status} on ${error.operation}).${kfpSays}`, "Check the token is valid, not expired, and has access to the namespace.");
+    return new InputError(input, `${what} (HTTP ${error.status} on ${error.operation}).${kfpSays}`, error.hint ?? "Check the credential is valid, not expired, and has access to the namespace.");
   }
   return undefined;
 }
