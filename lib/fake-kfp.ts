@@ -171,6 +171,7 @@ export async function startFakeKfp(options: FakeKfpOptions = {}): Promise<FakeKf
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : 0;
   const url = `${options.tls ? "https" : "http"}://127.0.0.1:${port}${prefix}`;
+  let closing: Promise<void> | undefined;
 
   return {
     url,
@@ -198,11 +199,10 @@ export async function startFakeKfp(options: FakeKfpOptions = {}): Promise<FakeKf
       });
     },
     seedExperiment: (init) => store.createExperiment(init),
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((err) => (err ? reject(err) : resolve()));
-        server.closeAllConnections?.();
-      }),
+    close: () => (closing ??= new Promise<void>((resolve, reject) => {
+      server.close((err) => (err ? reject(err) : resolve()));
+      server.closeAllConnections?.();
+    })),
   };
 }
 
