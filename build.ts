@@ -224,7 +224,8 @@ export function serverTaskSchema(official: Record<string, any>): Record<string, 
             type: "object",
             additionalProperties: false,
             required: ["EndpointUrl", "Method"],
-            properties: { ...httpCall, WaitForCompletion: { type: "string" }, Expression: { type: "string" } },
+            // AllowEmptyEndpointId: an EndpointId input left empty means "no endpoint" (in-box AzureFunctionV2).
+            properties: { ...httpCall, WaitForCompletion: { type: "string" }, Expression: { type: "string" }, AllowEmptyEndpointId: { type: "boolean" } },
           },
           Cancel: { type: "object", additionalProperties: false, required: ["EndpointUrl", "Method"], properties: httpCall },
           Events: {
