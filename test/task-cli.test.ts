@@ -225,7 +225,7 @@ describe("the readable log", () => {
       ],
       timedOut: false,
       ms: 1234,
-    } as TaskRunResult);
+    } as unknown as TaskRunResult);
     expect(out).toEqual([
       "    ERROR Input 'x': bad.",
       "    WARNING careful",
