@@ -1,0 +1,104 @@
+/**
+ * The benchmark's output: a Markdown table of the figures (figure, value,
+ * baseline, ratio, goal), the machine it ran on, and bench/results.json.
+ */
+import { spawnSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { arch, availableParallelism, release, totalmem, type } from "node:os";
+import type { Figure, Unit, Unmeasured } from "./figure.ts";
+
+export interface Machine {
+  cpus: number;
+  cpuModel: string;
+  node: string;
+  bun: string;
+  os: string;
+  memoryGB: number;
+}
+
+export interface Results {
+  date: string;
+  commit: string;
+  machine: Machine;
+  settings: unknown;
+  figures: Figure[];
+  unmeasured: Unmeasured[];
+}
+
+export function describeMachine(): Machine {
+  const cpuinfo = (() => {
+    try {
+      return readFileSync("/proc/cpuinfo", "utf8");
+    } catch {
+      return "";
+    }
+  })();
+  return {
+    cpus: availableParallelism(),
+    cpuModel: /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1]?.trim() ?? "unknown",
+    node: commandOutput(["node", "--version"]),
+    bun: Bun.version,
+    os: `${type()} ${release()} ${arch()}`,
+    memoryGB: Math.round(totalmem() / 2 ** 30),
+  };
+}
+
+/** The commit measured, `+changes` when the tree differs from it. */
+export function describeCommit(root: string): string {
+  const head = commandOutput(["git", "rev-parse", "--short", "HEAD"], root);
+  const dirty = commandOutput(["git", "status", "--porcelain", "--untracked-files=no"], root);
+  return dirty && dirty !== "unknown" ? `${head}+changes` : head;
+}
+
+function commandOutput(argv: string[], cwd?: string): string {
+  const [command, ...args] = argv;
+  const r = spawnSync(command!, args, { cwd, encoding: "utf8" });
+  return r.status === 0 ? r.stdout.trim() : "unknown";
+}
+
+export function formatValue(value: number, unit: Unit): string {
+  switch (unit) {
+    case "ms":
+      return `${value < 100 ? value.toFixed(1) : value.toFixed(0)} ms`;
+    case "KB":
+      return value >= 1024 ? `${(value / 1024).toFixed(1)} MB` : `${value.toFixed(1)} KB`;
+    case "MB":
+      return `${value.toFixed(1)} MB`;
+    case "requests/poll":
+      return `${Number(value.toFixed(2))} per poll`;
+    default:
+      return `${Number(value.toFixed(1))} ${unit}`;
+  }
+}
+
+function goalCell(f: Figure): string {
+  if (f.met === undefined) return f.goal || "-";
+  return `${f.goal}: ${f.met ? "met" : "**missed**"}`;
+}
+
+/** Pipes would end a table cell. */
+const cell = (text: string) => text.replace(/\|/g, "\\|");
+
+export function markdownTable(figures: readonly Figure[], unmeasured: readonly Unmeasured[] = []): string {
+  const rows = figures.map((f) => [
+    f.figure,
+    formatValue(f.value, f.unit),
+    f.baseline ? `${formatValue(f.baseline.value, f.baseline.unit)} (${f.baseline.label})` : "-",
+    f.ratio !== undefined ? `${f.ratio.toFixed(2)}x` : "-",
+    goalCell(f),
+  ]);
+  for (const u of unmeasured) rows.push([u.id, "could not measure", "-", "-", u.reason.split("\n")[0]!]);
+  return [
+    "| figure | value | baseline | ratio | goal |",
+    "|---|---:|---:|---:|---|",
+    ...rows.map((r) => `| ${r.map(cell).join(" | ")} |`),
+  ].join("\n");
+}
+
+export function machineLine(m: Machine): string {
+  return `${m.cpus} CPUs (nproc), ${m.cpuModel}, ${m.memoryGB} GB RAM, ${m.os}; Node ${m.node}, Bun ${m.bun}`;
+}
+
+export function writeResults(file: string, results: Results): void {
+  writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+}

@@ -1,0 +1,135 @@
+/**
+ * The benchmarks (`npm run bench`): their pieces on known inputs, and every
+ * measurement run once in the quick mode against the built tasks, checking the
+ * results are well formed (never how fast anything was).
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { findArtefacts } from "../bench/artefacts.ts";
+import { QUICK, runBenchmarks, type BenchOutcome } from "../bench/bench.ts";
+import { figure, ratioAtMost, type Figure } from "../bench/figure.ts";
+import { MiB, writePaddedPipeline } from "../bench/packages.ts";
+import { formatValue, markdownTable } from "../bench/report.ts";
+import { interleaved, median } from "../bench/stats.ts";
+import { readPipelinePackage } from "../lib/pipeline-package.ts";
+
+let work: string;
+beforeAll(() => (work = mkdtempSync(join(tmpdir(), "bench-test-"))));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+describe("sampling", () => {
+  test("median of odd and even counts, unsorted", () => {
+    expect(median([5, 1, 3])).toBe(3);
+    expect(median([4, 1, 3, 2])).toBe(2.5);
+    expect(() => median([])).toThrow();
+  });
+
+  test("interleaved runs each measurement once per round, in order, and drops the warm-up rounds", async () => {
+    const calls: string[] = [];
+    let n = 0;
+    const samples = await interleaved({ runs: 2, warmups: 1 }, {
+      a: async () => (calls.push("a"), ++n),
+      b: async () => (calls.push("b"), ++n),
+    });
+    expect(calls).toEqual(["a", "b", "a", "b", "a", "b"]);
+    expect(samples).toEqual({ a: [3, 5], b: [4, 6] });
+  });
+});
+
+describe("figures and the table", () => {
+  test("a figure takes medians, the ratio to its baseline, and checks its goal", () => {
+    const f = figure({ id: "x", figure: "X", unit: "ms", samples: [30, 10, 20], baseline: { label: "node -e 0", samples: [10, 8, 12] }, ...ratioAtMost(1.5) });
+    expect(f).toMatchObject({ value: 20, baseline: { label: "node -e 0", value: 10, unit: "ms" }, ratio: 2, goal: "<= 1.5x", met: false });
+    expect(figure({ id: "y", figure: "Y", unit: "KB", samples: [5] })).not.toHaveProperty("met");
+  });
+
+  test("the Markdown table has the five columns, one row per figure, and unmeasured groups", () => {
+    const figures: Figure[] = [
+      figure({ id: "a", figure: "Cold start | a", unit: "ms", samples: [60], baseline: { label: "node -e 0", samples: [50] }, ...ratioAtMost(1.5) }),
+      figure({ id: "b", figure: "Size: b", unit: "KB", samples: [2048] }),
+    ];
+    const lines = markdownTable(figures, [{ id: "waiting", reason: "the task failed\nmore" }]).split("\n");
+    expect(lines[0]).toBe("| figure | value | baseline | ratio | goal |");
+    expect(lines).toHaveLength(5);
+    expect(lines[2]).toBe("| Cold start \\| a | 60.0 ms | 50.0 ms (node -e 0) | 1.20x | <= 1.5x: met |");
+    expect(lines[3]).toBe("| Size: b | 2.0 MB | - | - | - |");
+    expect(lines[4]).toBe("| waiting | could not measure | - | - | the task failed |");
+  });
+
+  test("values are printed in their unit", () => {
+    expect(formatValue(1234.4, "ms")).toBe("1234 ms");
+    expect(formatValue(144.44, "KB")).toBe("144.4 KB");
+    expect(formatValue(1, "requests/poll")).toBe("1 per poll");
+    expect(formatValue(4, "requests")).toBe("4 requests");
+  });
+});
+
+describe("generated pipeline packages", () => {
+  test("have exactly the size asked for and read as a KFP v2 pipeline with its parameters", () => {
+    const file = writePaddedPipeline(work, "one", MiB);
+    expect(statSync(file).size).toBe(MiB);
+    const pkg = readPipelinePackage("one.yaml", readFileSync(file));
+    expect(pkg.kind).toBe("ir");
+    expect(pkg.parameters.map((p) => p.name)).toContain("message");
+  });
+});
+
+describe("every measurement, once, on the built tasks", () => {
+  let outcome: BenchOutcome;
+  beforeAll(async () => {
+    outcome = await runBenchmarks(findArtefacts(), QUICK);
+  }, 120_000);
+
+  test("measures every figure", () => {
+    expect(outcome.unmeasured).toEqual([]);
+    const ids = outcome.figures.map((f) => f.id);
+    for (const id of [
+      "size/vsix",
+      "cold-start/upload-pipeline",
+      "cold-start/experiment-run",
+      "upload/wall",
+      "upload/requests",
+      "upload/memory-small",
+      "upload/memory-large",
+      "waiting/requests-per-poll",
+      "waiting/end-delay",
+      "throughput/together",
+    ]) {
+      expect(ids).toContain(id);
+    }
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  test("each figure has its samples, a positive median, and a consistent ratio and verdict", () => {
+    for (const f of outcome.figures) {
+      expect(f.samples.length).toBeGreaterThan(0);
+      expect(f.value).toBe(median(f.samples));
+      expect(f.value).toBeGreaterThan(0);
+      if (f.baseline) {
+        expect(f.baseline.value).toBeGreaterThan(0);
+        expect(f.ratio).toBeCloseTo(f.value / f.baseline.value, 10);
+      }
+      if (f.goal) expect(typeof f.met).toBe("boolean");
+    }
+  });
+
+  test("the upload figures come from successful uploads the fake received", () => {
+    const requests = outcome.figures.find((f) => f.id === "upload/requests")!;
+    expect(requests.details!.requests).toContainEqual("POST /apis/v2beta1/pipelines/upload");
+    expect(requests.value).toBe((requests.details!.requests as string[]).length);
+    const throughput = outcome.figures.find((f) => f.id === "throughput/together")!;
+    expect(throughput.details).toMatchObject({ tasksStarted: QUICK.throughput.concurrency, tasksSucceeded: QUICK.throughput.concurrency });
+    const large = outcome.figures.find((f) => f.id === "upload/memory-large")!;
+    expect(large.baseline!.label).toBe(`${QUICK.smallMiB} MiB upload`);
+  });
+
+  test("the waiting figures count the run's polls", () => {
+    const perPoll = outcome.figures.find((f) => f.id === "waiting/requests-per-poll")!;
+    // The run answers PENDING `polls` times, then the poll that sees it SUCCEEDED.
+    expect(perPoll.details!.pollsPerRun).toEqual([QUICK.waiting.polls + 1]);
+    const delay = outcome.figures.find((f) => f.id === "waiting/end-delay")!;
+    expect(delay.baseline).toMatchObject({ label: "poll interval", value: QUICK.waiting.intervalSeconds * 1000 });
+  });
+});
