@@ -29,6 +29,12 @@ export function describeServer(kfp: KfpClient): string {
   return `Connected to KFP ${kfp.serverVersion ?? "(version not reported)"} at ${kfp.baseUrl} (API ${kfp.apiVersion}, ${mode}).`;
 }
 
+/** Text ending in a full stop, so the fix that follows reads as its own sentence. */
+export function sentence(text: string): string {
+  const trimmed = text.trim();
+  return /[.!?]$/.test(trimmed) ? trimmed : `${trimmed}.`;
+}
+
 /** The input a rejected credential came from. */
 function credentialInput(settings: ConnectionSettings): string {
   if (settings.auth.kind === "cookie") return "sessionCookie";
@@ -47,7 +53,7 @@ const LOGIN_FIX =
 export function connectionProblem(error: unknown, settings: ConnectionSettings): InputError | undefined {
   if (!(error instanceof KfpError)) return undefined;
   const endpoint = settings.endpointInput;
-  const kfpSays = error.kfpMessage ? ` KFP says: ${untrusted(error.kfpMessage)}` : "";
+  const kfpSays = error.kfpMessage ? ` KFP says: ${sentence(untrusted(error.kfpMessage))}` : "";
   if (error.kind === "login-page") {
     return new InputError(endpoint, `answered with a login page (Dex or oauth2-proxy) instead of KFP (${error.operation}).`, error.hint ?? LOGIN_FIX);
   }
@@ -56,21 +62,26 @@ export function connectionProblem(error: unknown, settings: ConnectionSettings):
     if (settings.auth.kind === "none") {
       return new InputError(input, `is not set, and KFP requires authentication (HTTP ${error.status} on ${error.operation}).${kfpSays}`, "Give a bearer token (from a secret variable) or a service connection with one.");
     }
-    const what = error.status === 401 ? "was rejected by KFP" : "is not allowed to do this in KFP";
-    return new InputError(input, `${what} (HTTP ${error.status} on ${error.operation}).${kfpSays}`, error.hint ?? "Check the credential is valid, not expired, and has access to the namespace.");
+    if (error.status === 403) {
+      return new InputError(input, `is not allowed to do this in KFP (HTTP 403 on ${error.operation}).${kfpSays}`, "Give the identity access to the namespace (Kubeflow profile contributor, or the kubeflow-edit role).");
+    }
+    return new InputError(input, `was rejected by KFP (HTTP 401 on ${error.operation}).${kfpSays}`, error.hint ?? "Check the credential is valid and not expired.");
   }
   return undefined;
 }
 
-/** While connecting, no answer or an answer that is not KFP's means the endpoint is wrong. */
+/** While connecting, no answer or an answer that is not KFP's means the endpoint (or a forced API version) is wrong. */
 function unreachable(error: unknown, settings: ConnectionSettings): InputError | undefined {
   if (!(error instanceof KfpError)) return undefined;
-  const input = settings.endpointInput;
+  const says = untrusted(error.message);
   if (error.kind === "network") {
-    return new InputError(input, `could not be reached (${untrusted(error.message)}).`, "Check the URL, and that this agent can reach it (network, proxy, TLS certificate).");
+    return new InputError(settings.endpointInput, `could not be reached: ${says}`, error.hint ? undefined : "Check the URL, and that this agent can reach it (network, proxy, TLS certificate).");
   }
-  if (error.kind === "protocol" || (error.kind === "http" && error.status === 404)) {
-    return new InputError(input, `answered, but not as the KFP API does (${untrusted(error.message)}).`, "Check the URL points at KFP, e.g. https://kubeflow.example.com/pipeline.");
+  if (error.kind === "not-found" || error.kind === "protocol" || (error.kind === "http" && error.status === 404)) {
+    if (error.kind === "not-found" && settings.apiVersion !== "auto") {
+      return new InputError("apiVersion", `is ${settings.apiVersion}, which the KFP at this endpoint does not serve: ${says}`);
+    }
+    return new InputError(settings.endpointInput, `does not lead to the KFP API: ${says}`);
   }
   return undefined;
 }

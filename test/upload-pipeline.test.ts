@@ -31,7 +31,7 @@ describe.each(MATRIX)("on KFP %s, prefix '%s', through the %s", (api, prefix, vi
   afterAll(() => kfp.close());
 
   const file = packageFor(api);
-  const upload = (inputs: Record<string, string>) => uploadTask(kfp, inputs, via);
+  const upload = (inputs: Record<string, string>) => uploadTask(kfp, inputs, { via });
 
   test("uploadNew creates the pipeline and its first version and sets every output", async () => {
     const since = kfp.requests.length;
@@ -273,7 +273,7 @@ describe("secrets", () => {
   test("the token never shows in the log, debug mode included, even when typed as plain text", async () => {
     const kfp = await fakeKfp({ api: "v2" });
     try {
-      const r = await uploadTask(kfp, { kubeflowPipelineTask: "uploadNew", pipelineFilePath: packageFor("v2"), newPipelineName: "secret" }, "2021 inputs", { "system.debug": "true" });
+      const r = await uploadTask(kfp, { kubeflowPipelineTask: "uploadNew", pipelineFilePath: packageFor("v2"), newPipelineName: "secret" }, { variables: { "system.debug": "true" } });
       expect(r.result).toBe("Succeeded");
       expect(r.log).toContain("bearerToken=***");
       expect(r.log).not.toContain(TOKEN);
@@ -289,7 +289,7 @@ describe("secrets", () => {
   test("the service connection's token never shows in the log, debug mode included", async () => {
     const kfp = await fakeKfp({ api: "v1" });
     try {
-      const r = await uploadTask(kfp, { kubeflowPipelineTask: "uploadNew", pipelineFilePath: packageFor("v1"), newPipelineName: "secret" }, "service connection", { "system.debug": "true" });
+      const r = await uploadTask(kfp, { kubeflowPipelineTask: "uploadNew", pipelineFilePath: packageFor("v1"), newPipelineName: "secret" }, { via: "service connection", variables: { "system.debug": "true" } });
       expect(r.result).toBe("Succeeded");
       expect(r.stdout.split("\n").find((line) => line.includes(TOKEN))).toBe(`##vso[task.setsecret]${TOKEN}`);
       expect(r.log).not.toContain(TOKEN);

@@ -13,7 +13,7 @@ import { InputError } from "../../lib/input-error";
 import { KfpError } from "../../lib/kfp-error";
 import type { KfpClient, Pipeline, PipelineVersion, PlannedWrite } from "../../lib/kfp-types";
 import { checkPipelineFile, PipelineFileError } from "../../lib/pipeline-file";
-import { connectionProblem, connectTask } from "../../lib/task-connect";
+import { connectionProblem, connectTask, sentence } from "../../lib/task-connect";
 import { readConnectionSettings, type ConnectionSettings } from "../../lib/task-connection";
 import { booleanInput, choiceInput, nameText, optionalText, parseInputs, readRawInputs, requiredText } from "../../lib/task-inputs";
 import { setOutputs } from "../../lib/task-outputs";
@@ -214,9 +214,10 @@ async function addVersion(kfp: KfpClient, s: Settings, file: string, pipeline: P
     return { action: "added version", pipeline, version };
   } catch (error) {
     if (error instanceof KfpError && error.kind === "conflict") {
-      // Uploaded meanwhile by a concurrent job (or a retried request that did land).
+      // Uploaded meanwhile by a concurrent job.
       const raced = await kfp.findVersion(pipeline.id, s.versionName);
       if (raced) return reuseOrFail(s, pipeline, raced);
+      throw new InputError("versionName", `'${s.versionName}' is already taken in pipeline '${pipeline.name}' (KFP answered ${error.status ?? "conflict"}).`, "Give a new versionName.");
     }
     throw packageRejected(error);
   }
@@ -250,7 +251,7 @@ function packageRejected(error: unknown): unknown {
   if (error instanceof KfpError && (error.kind === "invalid" || (error.kind === "http" && error.status === 400))) {
     return new InputError(
       "pipelineFilePath",
-      `was rejected by KFP: ${untrusted(error.kfpMessage ?? error.message)}`,
+      `was rejected by KFP: ${sentence(untrusted(error.kfpMessage ?? error.message))}`,
       "Check it is a pipeline compiled by the KFP SDK for this KFP version (kfp dsl compile).",
     );
   }

@@ -40,11 +40,21 @@ export function packageFor(api: FakeApi): string {
 
 export type ConnectVia = "2021 inputs" | "service connection";
 
+export interface UploadRunOptions {
+  /** How the task reaches KFP; default the 2021 inputs. */
+  via?: ConnectVia;
+  /** The token given (default: the one the fake wants). */
+  token?: string;
+  variables?: Record<string, string>;
+}
+
 /** Runs the task against `kfp`, connected the way `via` says. */
-export function uploadTask(kfp: FakeKfp, inputs: Record<string, string>, via: ConnectVia = "2021 inputs", variables: Record<string, string> = {}): Promise<TaskRunResult> {
-  const connection: { inputs: Record<string, string>; connections: ServiceConnection[] } = via === "service connection"
-    ? { inputs: { kfpConnection: "kfp-test" }, connections: [{ id: "kfp-test", url: kfp.url, scheme: "Token", parameters: { apitoken: TOKEN } }] }
-    : { inputs: { kubeflowEndpoint: kfp.url, bearerToken: TOKEN }, connections: [] };
+export function uploadTask(kfp: Pick<FakeKfp, "url">, inputs: Record<string, string>, options: UploadRunOptions = {}): Promise<TaskRunResult> {
+  const { via = "2021 inputs", token = TOKEN, variables = {} } = options;
+  const connection: { inputs: Record<string, string>; connections: ServiceConnection[] } =
+    via === "service connection"
+      ? { inputs: { kfpConnection: "kfp-test" }, connections: [{ id: "kfp-test", url: kfp.url, scheme: "Token", parameters: { apitoken: token } }] }
+      : { inputs: { kubeflowEndpoint: kfp.url, bearerToken: token }, connections: [] };
   return runTask({ taskDir: TASK_DIR, inputs: { ...connection.inputs, ...inputs }, connections: connection.connections, variables, timeoutMs: 30_000 });
 }
 
