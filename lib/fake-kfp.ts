@@ -76,7 +76,8 @@ export async function startFakeKfp(options: FakeKfpOptions = {}): Promise<FakeKf
   /** Everything between reading the body and writing the answer: auth, routing, the handler. */
   function answer(method: string, path: string, inPrefix: boolean, request: ApiRequest, rawBody: Buffer, headers: http.IncomingHttpHeaders): Answer {
     const auth = credentials(headers);
-    if (options.loginPage && !(auth.authenticated && (options.token !== undefined || options.cookie !== undefined))) {
+    // An auth proxy in front of KFP: it answers everything, whatever the request carries.
+    if (options.loginPage) {
       if (options.loginPage === "redirect") return { status: 302, headers: { location: LOGIN_LOCATION } };
       return { status: 200, html: LOGIN_HTML };
     }
@@ -185,18 +186,19 @@ export async function startFakeKfp(options: FakeKfpOptions = {}): Promise<FakeKf
     scriptRun: (script, runId) => runs.script(script, runId),
     setRunState: (runId, state, error) => runs.setState(runId, state, error),
     waitForRun: (predicate) => runs.waitFor(predicate),
+    /** Seeding a name that exists adds a version to that pipeline. */
     async seedPipeline(init) {
       const bytes = await readFile(init.file);
-      const pkg = readPipelinePackage(basename(init.file), bytes);
+      const fileName = basename(init.file);
+      const pkg = readPipelinePackage(fileName, bytes);
       if (api === "v1" && pkg.kind === "ir") throw new Error(`fake KFP 1.8 cannot hold a KFP v2 pipeline spec: ${init.file}`);
-      return store.createPipeline({
-        name: init.name,
-        namespace: init.namespace,
-        versionName: init.versionName,
-        fileName: basename(init.file),
-        size: bytes.length,
-        pkg,
-      });
+      const namespace = store.namespace(init.namespace);
+      const existing = store.state.pipelines.find((p) => p.name === init.name && p.namespace === namespace);
+      if (existing) {
+        const version = store.createVersion(existing.id, { name: init.versionName ?? init.name, fileName, size: bytes.length, pkg });
+        return { pipeline: existing, version };
+      }
+      return store.createPipeline({ name: init.name, namespace, versionName: init.versionName, fileName, size: bytes.length, pkg });
     },
     seedExperiment: (init) => store.createExperiment(init),
     close: () => (closing ??= new Promise<void>((resolve, reject) => {

@@ -751,10 +751,14 @@ describe("auth and login pages", () => {
     expect(await page.text()).toContain("Log in");
   });
 
-  test("with a login page and a token, the right token passes", async () => {
+  test("the login page answers every request, the right token included", async () => {
     const f = await fake({ loginPage: "redirect", token: "t" });
-    expect((await get(f, "/apis/v2beta1/healthz", { authorization: "Bearer t" })).status).toBe(200);
-    expect((await get(f, "/apis/v2beta1/healthz")).status).toBe(302);
+    expect((await get(f, "/apis/v2beta1/healthz", { authorization: "Bearer t" })).status).toBe(302);
+    expect((await get(f, "/apis/v1beta1/pipelines")).status).toBe(302);
+    expect(f.requests.map((r) => [r.status, r.response])).toEqual([
+      [302, undefined],
+      [302, undefined],
+    ]);
   });
 });
 
@@ -793,15 +797,21 @@ describe("faults", () => {
     expect((await post(f, "/apis/v2beta1/experiments", { display_name: "e" })).status).toBe(409);
   });
 
-  test("delay: processed, answered late", async () => {
+  test("delay: the request is processed at once and answered late", async () => {
     const f = await fake();
-    f.fault({ path: "/apis/v2beta1/healthz", fault: { delayMs: 30 } });
-    const controller = new AbortController();
-    const pending = fetch(`${f.url}/apis/v2beta1/healthz`, { signal: controller.signal });
-    controller.abort();
-    await expect(pending).rejects.toThrow();
-    expect((await get(f, "/apis/v2beta1/healthz")).status).toBe(200);
-    expect(f.requests[0]!.fault).toEqual({ delayMs: 30 });
+    const ids = await v2Pipeline(f);
+    const experimentId = await v2Experiment(f);
+    f.fault({ method: "POST", path: "/apis/v2beta1/runs", fault: { delayMs: 300 } });
+    let answered = false;
+    const pending = post(f, "/apis/v2beta1/runs", v2RunBody(experimentId, ids, { message: "m" })).then((reply) => {
+      answered = true;
+      return reply;
+    });
+    const run = await f.waitForRun();
+    expect(answered).toBe(false);
+    const reply = await pending;
+    expect(reply).toMatchObject({ status: 200, body: { run_id: run.id } });
+    expect(f.requests.at(-1)).toMatchObject({ status: 200, fault: { delayMs: 300 }, response: { run_id: run.id } });
   });
 
   test("clearFaults removes pending faults", async () => {
@@ -832,5 +842,8 @@ describe("recording and seeding", () => {
     expect(version).toMatchObject({ pipelineId: pipeline.id, name: "v1", fileName: "hello-v2.tar.gz" });
     expect((await get(f, `/apis/v2beta1/pipelines/${pipeline.id}/versions/${version.id}`)).body.display_name).toBe("v1");
     expect((await get(f, `/apis/v2beta1/experiments/${experiment.id}`)).body.display_name).toBe("exp");
+    const again = await f.seedPipeline({ name: "seeded", file: V2_YAML, versionName: "v2" });
+    expect(again.pipeline.id).toBe(pipeline.id);
+    expect(f.state.versions.map((v) => v.name)).toEqual(["v1", "v2"]);
   });
 });
