@@ -42,7 +42,7 @@ export async function connectKfp(options: KfpConnectOptions): Promise<KfpClient>
   const server = await discoverServer(probe, forced);
   // Single-user servers force the namespace to "", and a namespace filter would hide everything.
   const namespace = server.multiUser ? options.namespace || undefined : undefined;
-  const http = new KfpHttp({ ...options, baseUrl: server.baseUrl, namespace });
+  const http = probe.with({ baseUrl: server.baseUrl, namespace });
   const dialect = server.apiVersion === "v1beta1" ? new V1Dialect(http, namespace) : new V2Dialect(http, namespace);
   return new Client(http, dialect, { ...server, namespace }, options);
 }

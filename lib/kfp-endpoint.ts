@@ -59,7 +59,7 @@ export async function discoverServer(http: KfpHttp, forced?: ApiVersion): Promis
   const tried: string[] = [];
   let login: KfpError | undefined;
   for (const base of bases) {
-    const probe = await probeBase(http.withBase(base), forced);
+    const probe = await probeBase(http.with({ baseUrl: base }), forced);
     if (probe.kind === "found") return probe.info;
     if (probe.kind === "login") login ??= probe.error;
     else tried.push(...probe.tried);

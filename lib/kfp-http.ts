@@ -69,23 +69,25 @@ type Verdict = "ok" | "login" | "conflict" | "fatal" | "refused" | "throttled" |
 
 export class KfpHttp {
   readonly baseUrl: string;
-  /** Server clock minus ours, from the last response's Date header (ms). */
-  serverClockOffsetMs = 0;
   private readonly retry: typeof DEFAULT_RETRY;
 
-  constructor(private readonly options: HttpOptions) {
+  /** `clock` is shared with copies made by `with`: the server's clock does not change with the path. */
+  constructor(
+    private readonly options: HttpOptions,
+    private readonly clock = { serverOffsetMs: 0 },
+  ) {
     this.baseUrl = options.baseUrl;
     this.retry = { ...DEFAULT_RETRY, ...definedOnly(options.retry ?? {}) };
   }
 
-  /** The same client talking to another base URL (prefix discovery). */
-  withBase(baseUrl: string): KfpHttp {
-    return new KfpHttp({ ...this.options, baseUrl });
+  /** The same client with some options changed (another base URL during prefix discovery). */
+  with(changes: Partial<HttpOptions>): KfpHttp {
+    return new KfpHttp({ ...this.options, ...changes }, this.clock);
   }
 
-  /** Our clock translated to the server's, to compare with `created_at`. */
+  /** Our clock translated to the server's (from the Date headers seen), to compare with `created_at`. */
   serverNow(localMs = Date.now()): number {
-    return localMs + this.serverClockOffsetMs;
+    return localMs + this.clock.serverOffsetMs;
   }
 
   /** GET (or another side-effect-free request) with retries; returns the JSON answer. */
@@ -117,7 +119,7 @@ export class KfpHttp {
       const verdict = classify(result);
       if (verdict === "ok") return handlers.parse(await this.json(result, req, ctx));
       if (verdict === "conflict" && mayHaveLanded && handlers.adopt) {
-        const adopted = await handlers.adopt();
+        const adopted = await this.adopt(handlers.adopt, result, req, ctx);
         if (adopted !== undefined) return adopted;
       }
       const retriable = verdict === "refused" || verdict === "throttled" || verdict === "lost" || verdict === "server";
@@ -127,10 +129,22 @@ export class KfpHttp {
       if (verdict === "lost" || verdict === "server") {
         mayHaveLanded = true;
         if (handlers.adopt) {
-          const adopted = await handlers.adopt();
+          const adopted = await this.adopt(handlers.adopt, result, req, ctx);
           if (adopted !== undefined) return adopted;
         }
       }
+    }
+  }
+
+  /** Looks for the object a write may have created; a failed look fails the write, saying both. */
+  private async adopt<T>(lookup: () => Promise<T | undefined>, result: Attempt, req: HttpRequest, ctx: RequestContext): Promise<T | undefined> {
+    try {
+      return await lookup();
+    } catch (error) {
+      if (!(error instanceof KfpError) || error.kind === "ambiguous") throw error;
+      const write = this.failure(result, req, ctx);
+      const message = `${write.message.replace(/\.$/, "")}; checking whether it was created anyway also failed: ${error.message}`;
+      return Promise.reject(new KfpError({ kind: error.kind, operation: ctx.operation, message, status: write.status, method: req.method, path: this.pathOf(req), kfpMessage: write.kfpMessage, hint: error.hint, cause: error }));
     }
   }
 
@@ -238,7 +252,7 @@ export class KfpHttp {
   private noteServerClock(date: string | null): void {
     const serverMs = date ? Date.parse(date) : NaN;
     // Date has one-second resolution: the server's clock is somewhere in [date, date + 1 s).
-    if (Number.isFinite(serverMs)) this.serverClockOffsetMs = serverMs + 500 - Date.now();
+    if (Number.isFinite(serverMs)) this.clock.serverOffsetMs = serverMs + 500 - Date.now();
   }
 
   /** The KfpError for a final failure. */

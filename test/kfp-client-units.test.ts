@@ -449,3 +449,91 @@ describe("specParameters", () => {
     expect(specParameters("text")).toBeUndefined();
   });
 });
+
+describe("lookups and safe writes against a stub KFP", () => {
+  const healthz = () => json({ multi_user: false });
+
+  test("paging: same filter with page_token, exact names compared client-side", async () => {
+    handler = (_req, url) => {
+      if (url.pathname.endsWith("/healthz")) return healthz();
+      const token = url.searchParams.get("page_token");
+      // A case-insensitive collation matches "Hello" too.
+      if (!token) return json({ pipelines: [{ pipeline_id: "p-upper", name: "Hello" }], next_page_token: "t2" });
+      return json({ pipelines: [{ pipeline_id: "p-exact", name: "hello" }] });
+    };
+    const client = await connect();
+    expect((await client.findPipeline("hello"))?.id).toBe("p-exact");
+    const lists = seen.filter((r) => r.path === "/apis/v2beta1/pipelines");
+    expect(lists.map((r) => r.url.searchParams.get("page_token"))).toEqual([null, "t2"]);
+    expect(lists[1]!.url.searchParams.get("filter")).toBe(lists[0]!.url.searchParams.get("filter"));
+    expect(lists.every((r) => r.url.searchParams.get("page_size") === "200")).toBe(true);
+  });
+
+  test("two exact matches are ambiguous, never the first taken on faith", async () => {
+    handler = (_req, url) => {
+      if (url.pathname.endsWith("/healthz")) return healthz();
+      if (!url.searchParams.get("page_token")) return json({ experiments: [{ experiment_id: "e1", display_name: "dup" }], next_page_token: "t2" });
+      return json({ experiments: [{ experiment_id: "e2", display_name: "dup" }] });
+    };
+    const client = await connect();
+    const error = await rejection(client.findExperiment("dup"));
+    expect(error.kind).toBe("ambiguous");
+    expect(error.message).toContain("2 objects match experiment \"dup\"");
+  });
+
+  test("a server clock an hour behind: our own object is still recognised after a lost answer", async () => {
+    const skew = -3_600_000;
+    const serverDate = () => new Date(Date.now() + skew);
+    let created: { experiment_id: string; display_name: string; created_at: string } | undefined;
+    handler = (req, url) => {
+      const headers = { date: serverDate().toUTCString() };
+      if (url.pathname.endsWith("/healthz")) return json({ multi_user: false }, 200, headers);
+      if (req.method === "POST") {
+        created = { experiment_id: "e1", display_name: "ci", created_at: serverDate().toISOString() };
+        return json({ message: "upstream timeout" }, 504, headers);
+      }
+      return json(created ? { experiments: [created] } : {}, 200, headers);
+    };
+    const client = await connect();
+    const experiment = await client.createExperiment({ name: "ci" });
+    expect(experiment.id).toBe("e1");
+    expect(seen.filter((r) => r.method === "POST").length).toBe(1);
+  });
+
+  test("when the lookup after a lost answer fails too, the error names the write and both failures", async () => {
+    handler = (req, url) => {
+      if (url.pathname.endsWith("/healthz")) return healthz();
+      if (req.method === "POST") return json({ message: "backend down" }, 503);
+      return json({ message: "invalid filter" }, 400);
+    };
+    const client = await connect();
+    const error = await rejection(client.createExperiment({ name: "ci" }));
+    expect(error.operation).toBe('create experiment "ci"');
+    expect(error.message).toContain('create experiment "ci" failed: HTTP 503');
+    expect(error.message).toContain("checking whether it was created anyway also failed");
+    expect(error.message).toContain("invalid filter");
+    expect(seen.filter((r) => r.method === "POST").length).toBe(1);
+  });
+
+  test("v2 upload: the first version is looked up once by name, no sleeping, no listing of all", async () => {
+    handler = (_req, url) => {
+      if (url.pathname.endsWith("/healthz")) return healthz();
+      if (url.pathname.endsWith("/upload")) return json({ pipeline_id: "p1", name: "hello", display_name: "hello" });
+      return json({ pipeline_versions: [{ pipeline_version_id: "v1", name: "hello", pipeline_id: "p1" }] });
+    };
+    const client = await connect();
+    const result = await client.uploadPipeline({ file: `${import.meta.dir}/fixtures/pipelines/hello-v2.yaml`, name: "hello" });
+    expect(result.version).toMatchObject({ id: "v1", name: "hello", pipelineId: "p1" });
+    const after = seen.filter((r) => !r.path.endsWith("/healthz"));
+    expect(after.map((r) => `${r.method} ${r.path}`)).toEqual(["POST /apis/v2beta1/pipelines/upload", "GET /apis/v2beta1/pipelines/p1/versions"]);
+    expect(JSON.parse(decodeURIComponent(after[1]!.url.searchParams.get("filter")!)).predicates[0].string_value).toBe("hello");
+  });
+
+  test("an answer without the documented id is a protocol error naming the field", async () => {
+    handler = (_req, url) => (url.pathname.endsWith("/healthz") ? healthz() : json({ display_name: "x" }));
+    const client = await connect();
+    const error = await rejection(client.getExperiment("e1"));
+    expect(error.kind).toBe("protocol");
+    expect(error.message).toContain("experiment_id");
+  });
+});
