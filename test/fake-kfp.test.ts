@@ -144,6 +144,18 @@ describe("healthz and API modes", () => {
   });
 });
 
+describe("TLS", () => {
+  test("serves https with the given key and certificate", async () => {
+    // A self-signed test certificate for 127.0.0.1 (test/fixtures/tls, valid until 2125).
+    const tls = { key: readFileSync(join(import.meta.dir, "fixtures", "tls", "key.pem"), "utf8"), cert: readFileSync(join(import.meta.dir, "fixtures", "tls", "cert.pem"), "utf8") };
+    const f = await fake({ tls, prefix: "/pipeline" });
+    expect(f.url).toStartWith("https://127.0.0.1:");
+    const res = await fetch(`${f.url}/apis/v2beta1/healthz`, { tls: { ca: tls.cert } } as RequestInit);
+    expect(res.status).toBe(200);
+    expect((await res.json()).pipeline_store).toBe("database");
+  });
+});
+
 describe("pipeline upload", () => {
   test("v2 upload creates pipeline and first version atomically and returns only the pipeline", async () => {
     const f = await fake();
