@@ -152,7 +152,7 @@ describe("TLS", () => {
     expect(f.url).toStartWith("https://127.0.0.1:");
     const res = await fetch(`${f.url}/apis/v2beta1/healthz`, { tls: { ca: tls.cert } } as RequestInit);
     expect(res.status).toBe(200);
-    expect((await res.json()).pipeline_store).toBe("database");
+    expect(((await res.json()) as { pipeline_store?: string }).pipeline_store).toBe("database");
   });
 });
 
