@@ -7,7 +7,10 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { gzipSync } from "node:zlib";
 import type { FakeKfp, FakeKfpOptions } from "../lib/fake-kfp-types.ts";
+import { readPipelinePackage } from "../lib/pipeline-package.ts";
+import { tar, zip } from "./fixtures/pipelines/make.ts";
 import { startFake } from "./support/fake.ts";
 
 const FIXTURES = join(import.meta.dir, "fixtures", "pipelines");
@@ -857,5 +860,59 @@ describe("recording and seeding", () => {
     const again = await f.seedPipeline({ name: "seeded", file: V2_YAML, versionName: "v2" });
     expect(again.pipeline.id).toBe(pipeline.id);
     expect(f.state.versions.map((v) => v.name)).toEqual(["v1", "v2"]);
+  });
+});
+
+describe("pipeline packages", () => {
+  const yaml = readFileSync(V2_YAML);
+  const names = (pkg: { parameters: { name: string }[] }) => pkg.parameters.map((p) => p.name);
+
+  test("archives: directories are skipped, stored zip entries read, the first file must be YAML", () => {
+    const tgz = gzipSync(tar([{ name: "pkg" }, { name: "pkg/pipeline.yaml", data: yaml }, { name: "pkg/other.txt", data: yaml }]));
+    expect(names(readPipelinePackage("p.tar.gz", tgz))).toContain("message");
+    expect(readPipelinePackage("p.zip", zip([{ name: "d" }, { name: "d/p.yml", data: yaml }], 0)).kind).toBe("ir");
+    expect(() => readPipelinePackage("p.tgz", gzipSync(tar([{ name: "README.md", data: yaml }])))).toThrow("Expecting a YAML file inside the tarball. Got: README.md");
+    expect(() => readPipelinePackage("p.zip", zip([{ name: "only-a-directory" }]))).toThrow("Empty zip file");
+    expect(() => readPipelinePackage("p.gz", gzipSync(Buffer.from("not a tar")))).toThrow("Not a valid tarball");
+  });
+
+  test("the format comes from the name for YAML/JSON and from magic bytes for archives", () => {
+    const tgz = gzipSync(tar([{ name: "pipeline.yaml", data: yaml }]));
+    expect(readPipelinePackage("package.bin", tgz).kind).toBe("ir");
+    expect(() => readPipelinePackage("pipeline.txt", yaml)).toThrow("Unexpected pipeline file format");
+  });
+
+  test("an IR file with a platform spec is returned wrapped, as KFP 2.x does", () => {
+    const withPlatform = Buffer.concat([yaml, Buffer.from("---\nplatforms:\n  kubernetes: {}\n")]);
+    const pkg = readPipelinePackage("p.yaml", withPlatform);
+    expect(Object.keys(pkg.spec)).toEqual(["pipeline_spec", "platform_spec"]);
+    expect(names(pkg)).toHaveLength(6);
+  });
+});
+
+describe("command line", () => {
+  test("npm run fake-kfp prints its URL and serves with auto runs", async () => {
+    const cli = Bun.spawn(["bun", join(import.meta.dir, "..", "lib", "fake-kfp-cli.ts"), "--port", "0", "--api", "v1", "--prefix", "/pipeline", "--token", "T"], {
+      stdout: "pipe",
+      stderr: "inherit",
+    });
+    try {
+      const reader = cli.stdout.getReader();
+      let text = "";
+      while (!/^https?:\/\/\S+$/m.test(text)) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`fake-kfp exited early: ${text}`);
+        text += new TextDecoder().decode(value);
+      }
+      reader.releaseLock();
+      const url = /^(https?:\/\/\S+)$/m.exec(text)![1]!;
+      expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/pipeline$/);
+      const health = await fetch(`${url}/apis/v1beta1/healthz`, { headers: { authorization: "Bearer T" } });
+      expect(await health.json()).toMatchObject({ tag_name: "1.8.5" });
+      expect((await fetch(`${url}/apis/v1beta1/healthz`)).status).toBe(401);
+    } finally {
+      cli.kill();
+      await cli.exited;
+    }
   });
 });
