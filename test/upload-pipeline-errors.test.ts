@@ -98,11 +98,6 @@ describe("bad input (one fake that is never written to)", () => {
     expectFailure(r, input, fragment);
   });
 
-  test("uploadNew with a name that exists: suggests the other modes", async () => {
-    const r = await uploadTask(kfp, { kubeflowPipelineTask: "uploadNew", pipelineFilePath: file, newPipelineName: "existing" });
-    expectFailure(r, "newPipelineName", "'existing', which already exists", "uploadNewVersion", "uploadNewOrVersion");
-  });
-
   test("uploadNewVersion with a pipeline that does not exist", async () => {
     const r = await uploadTask(kfp, { kubeflowPipelineTask: "uploadNewVersion", pipelineFilePath: file, existingPipelineName: "missing", versionName: "v2" });
     expectFailure(r, "existingPipelineName", "'missing', which does not exist", "uploadNewOrVersion");
@@ -168,10 +163,10 @@ describe("authentication", () => {
   test("a token without access (403) names bearerToken", async () => {
     const kfp = await fakeKfp({ api: "v2" });
     try {
-      kfp.fault({ method: "GET", path: "/apis/v2beta1/pipelines", fault: { status: 403, body: { message: "User is not authorized" } } });
+      kfp.fault({ method: "POST", path: "/apis/v2beta1/pipelines/upload", fault: { status: 403, body: { message: "User is not authorized" } } });
       const r = await uploadTask(kfp, { kubeflowPipelineTask: "uploadNew", pipelineFilePath: packageFor("v2"), newPipelineName: "new" });
       expectFailure(r, "bearerToken", "is not allowed to do this in KFP (HTTP 403", "User is not authorized.", "kubeflow-edit");
-      expect(kfp.writes()).toEqual([]);
+      expect(kfp.state.pipelines).toEqual([]);
     } finally {
       await kfp.close();
     }
@@ -193,14 +188,14 @@ describe.each(["v1", "v2"] as const)("KFP %s refuses", (api) => {
     expect(kfp.state.pipelines.map((p) => p.name)).not.toContain("unreadable");
   });
 
-  test("a name taken meanwhile (409, or 500 'already exist' on 1.8): names newPipelineName", async () => {
-    const fault = api === "v1"
-      ? { status: 500, body: { error: "The name raced already exist. Please specify a new name.", error_message: "The name raced already exist. Please specify a new name.", code: 2 } }
-      : { status: 409, body: { error_message: "Failed to create a pipeline and a pipeline version", code: 6 } };
-    kfp.fault({ method: "POST", path: uploadPath, fault });
-    const r = await uploadTask(kfp, { kubeflowPipelineTask: "uploadNew", pipelineFilePath: packageFor(api), newPipelineName: "raced" });
-    expectFailure(r, "newPipelineName", "'raced', which already exists", "uploadNewVersion");
-    expect(kfp.state.pipelines.map((p) => p.name)).not.toContain("raced");
+  test("uploadNew with a name that exists (409 on 2.x, 500 'already exist' on 1.8): names newPipelineName, suggests the other modes", async () => {
+    await kfp.seedPipeline({ name: "existing", file: packageFor(api) });
+    const since = kfp.writes().length;
+    const r = await uploadTask(kfp, { kubeflowPipelineTask: "uploadNew", pipelineFilePath: packageFor(api), newPipelineName: "existing" });
+    expectFailure(r, "newPipelineName", "'existing', which already exists (", "uploadNewVersion", "uploadNewOrVersion");
+    // KFP refused the one upload: nothing was created.
+    expect(kfp.writes().slice(since).map((w) => [w.path, w.status])).toEqual([[uploadPath, api === "v1" ? 500 : 409]]);
+    expect(kfp.state.pipelines.filter((p) => p.name === "existing")).toHaveLength(1);
   });
 
   test("KFP's text cannot issue agent commands", async () => {

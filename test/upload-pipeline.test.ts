@@ -187,6 +187,17 @@ describe("on KFP 2.x", () => {
     expect(content).toContain(`| Version ID | \`${r.outputs.kf_pipeline_version_id}\` |`);
   });
 
+  test("uploadNew makes the fewest requests the API allows: healthz, the upload, the new pipeline's versions", async () => {
+    const since = kfp.requests.length;
+    const r = await uploadTask(kfp, { kubeflowPipelineTask: "uploadNew", pipelineFilePath: packageFor("v2"), newPipelineName: "frugal" });
+    expect(r.result).toBe("Succeeded");
+    expect(newRequests(kfp, since).map((q) => `${q.method} ${q.path}`)).toEqual([
+      "GET /apis/v2beta1/healthz",
+      "POST /apis/v2beta1/pipelines/upload",
+      `GET /apis/v2beta1/pipelines/${r.outputs.kf_pipeline_id}/versions`,
+    ]);
+  });
+
   test("forced to v1beta1 by apiVersion, uploads through the v1beta1 API", async () => {
     const r = await uploadTask(kfp, { kubeflowPipelineTask: "uploadNew", pipelineFilePath: packageFor("v2"), newPipelineName: "forced-v1", apiVersion: "v1beta1" });
     expect(r.result).toBe("Succeeded");
@@ -258,6 +269,14 @@ describe("dry run", () => {
     expect(kfp.writes()).toEqual([]);
     expect(r.log).toContain(`Dry run: would POST /apis/v2beta1/pipelines/upload_version?pipelineid=${pipeline.id}&name=v2`);
     expect(r.outputs).toMatchObject({ kf_pipeline_id: pipeline.id, kf_pipeline_version_id: DRY_RUN_IDS.version, kf_pipeline_version_name: "v2" });
+  });
+
+  test("uploadNew still finds a pipeline name that is taken", async () => {
+    await kfp.seedPipeline({ name: "occupied", file: packageFor("v2") });
+    const r = await uploadTask(kfp, { kubeflowPipelineTask: "uploadNew", pipelineFilePath: packageFor("v2"), newPipelineName: "occupied", dryRun: "true" });
+    expect(r.result).toBe("Failed");
+    expect(r.message).toStartWith("Input 'newPipelineName': names pipeline 'occupied', which already exists");
+    expect(kfp.writes()).toEqual([]);
   });
 
   test("still fails on a version name that is taken", async () => {

@@ -160,11 +160,15 @@ runMain(async () => {
 });
 
 async function upload(kfp: KfpClient, s: Settings, file: string): Promise<Outcome> {
+  if (s.mode === "uploadNew") {
+    // KFP refuses a taken name itself (409, or 500 "already exist" on 1.8 and 2.0), atomically:
+    // no look-up first, except in a dry run, where no upload is sent to be refused.
+    const existing = s.dryRun ? await kfp.findPipeline(s.pipelineName) : undefined;
+    if (existing) throw pipelineExists(s, existing);
+    return createPipeline(kfp, s, file);
+  }
   const existing = await kfp.findPipeline(s.pipelineName);
   switch (s.mode) {
-    case "uploadNew":
-      if (existing) throw pipelineExists(s, existing);
-      return createPipeline(kfp, s, file);
     case "uploadNewVersion":
       if (!existing) {
         throw new InputError(
