@@ -91,7 +91,8 @@ export function parseCallbackInfo(text: string | undefined): CallbackInfo | unde
   const trimmed = (text ?? "").trim();
   if (trimmed === "") return undefined;
   const record = toRecord(trimmed);
-  const fields: Partial<Record<keyof CallbackInfo, unknown>> = {};
+  // Every field present, if only as undefined, so a missing one gets its own message.
+  const fields: Partial<Record<keyof CallbackInfo, unknown>> = Object.fromEntries(Object.values(KEYS).map((field) => [field, undefined]));
   for (const [key, value] of Object.entries(record)) {
     const field = KEYS[key.toLowerCase()];
     if (!field) continue;
@@ -103,7 +104,8 @@ export function parseCallbackInfo(text: string | undefined): CallbackInfo | unde
   }
   const result = v.safeParse(schema, fields, { abortEarly: true });
   if (!result.success) throw new CallbackInfoError(`azdocallbackinfo: ${result.issues[0].message}`);
-  return result.output;
+  const { timelineId, authToken, ...required } = result.output;
+  return { ...required, ...(timelineId ? { timelineId } : {}), ...(authToken ? { authToken } : {}) };
 }
 
 /** JSON first, then the 2021 single-quoted spelling; a JSON string holding JSON is unwrapped once. */
