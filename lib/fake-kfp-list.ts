@@ -35,13 +35,7 @@ const DEFAULT_PAGE_SIZE = 20;
 const MAX_PAGE_SIZE = 200;
 
 /** Applies the list query (filter, sort_by, page_size, page_token) of a KFP list call to `items`. */
-export function listPage<T>(
-  items: T[],
-  query: Record<string, string>,
-  api: "v1" | "v2",
-  keys: ListKeys<T>,
-  idOf: (item: T) => string,
-): ListPage<T> {
+export function listPage<T extends { id: string }>(items: T[], query: Record<string, string>, api: "v1" | "v2", keys: ListKeys<T>): ListPage<T> {
   const pageSize = readPageSize(query.page_size);
   let filterText = query.filter ?? "";
   let sortBy = query.sort_by ?? "";
@@ -58,13 +52,13 @@ export function listPage<T>(
   const predicates = filterText ? parseFilter(filterText, api, keys) : [];
   const sort = parseSort(sortBy, keys);
   const matching = items.filter((item) => predicates.every((p) => matches(keys[p.key]!(item), p)));
-  const compare = (a: T, b: T) => sort.direction * (compareValues(sort.key(a), sort.key(b)) || idOf(a).localeCompare(idOf(b)));
+  const compare = (a: T, b: T) => sort.direction * (compareValues(sort.key(a), sort.key(b)) || a.id.localeCompare(b.id));
   matching.sort(compare);
   let start = 0;
   if (after) {
     const cursor = after;
     start = matching.findIndex(
-      (item) => sort.direction * (compareValues(sort.key(item), cursor.value) || idOf(item).localeCompare(cursor.id)) > 0,
+      (item) => sort.direction * (compareValues(sort.key(item), cursor.value) || item.id.localeCompare(cursor.id)) > 0,
     );
     if (start < 0) start = matching.length;
   }
@@ -74,7 +68,7 @@ export function listPage<T>(
   return {
     items: page,
     total: matching.length,
-    ...(more ? { nextPageToken: writeToken({ filter: filterText, sortBy, value: sort.key(last), id: idOf(last) }) } : {}),
+    ...(more ? { nextPageToken: writeToken({ filter: filterText, sortBy, value: sort.key(last), id: last.id }) } : {}),
   };
 }
 

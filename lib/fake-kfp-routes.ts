@@ -1,11 +1,13 @@
 /**
  * What the v1beta1 and v2beta1 routes of the fake KFP server share: the route
- * table type and matcher (KFP's `{run_id}:terminate` style paths included),
- * reading an upload, and creating a run once each API has read its body.
+ * table type and matcher (KFP's `{run_id}:terminate` style paths included), the
+ * list keys and answers, reading an upload, and creating a run once each API has
+ * read its body.
  */
 
-import type { FakeExperiment, FakeRun } from "./fake-kfp-types.ts";
-import { FakeHttpError, badRequest, type MultipartPart } from "./fake-kfp-http.ts";
+import type { FakeExperiment, FakePipeline, FakeRun } from "./fake-kfp-types.ts";
+import { FakeHttpError, badRequest, omitEmpty, type MultipartPart } from "./fake-kfp-http.ts";
+import type { ListKeys, ListPage } from "./fake-kfp-list.ts";
 import type { FakeRuns } from "./fake-kfp-runs.ts";
 import { type FakeStore, type StoredVersion, checkArgoParameters, checkTypedParameters } from "./fake-kfp-state.ts";
 import { MAX_PACKAGE_BYTES, PipelinePackageError, type PipelinePackage, describeSpec, isObject, readPipelinePackage } from "./pipeline-package.ts";
@@ -185,4 +187,47 @@ export function findRun(ctx: FakeContext, id: string): FakeRun {
   const run = ctx.runs.get(id);
   if (!run) throw new FakeHttpError(404, `Run ${id} not found`);
   return run;
+}
+
+/** Filter and sort keys both APIs know, by their v1beta1 names; v2beta1 adds `*_id` and `display_name` aliases. */
+export const PIPELINE_KEYS: ListKeys<FakePipeline> = {
+  id: (p) => p.id,
+  name: (p) => p.name,
+  created_at: (p) => Date.parse(p.createdAt),
+  description: (p) => p.description,
+  namespace: (p) => p.namespace,
+};
+
+export const VERSION_KEYS: ListKeys<StoredVersion> = {
+  id: (v) => v.id,
+  name: (v) => v.name,
+  created_at: (v) => Date.parse(v.createdAt),
+  description: (v) => v.description,
+};
+
+export const EXPERIMENT_KEYS: ListKeys<FakeExperiment> = {
+  id: (e) => e.id,
+  name: (e) => e.name,
+  created_at: (e) => Date.parse(e.createdAt),
+  description: (e) => e.description,
+  namespace: (e) => e.namespace,
+};
+
+export const RUN_KEYS: ListKeys<FakeRun> = {
+  id: (r) => r.id,
+  name: (r) => r.name,
+  created_at: (r) => Date.parse(r.createdAt),
+  finished_at: (r) => (r.finishedAt ? Date.parse(r.finishedAt) : 0),
+  description: (r) => r.description,
+  namespace: (r) => r.namespace,
+};
+
+/** A list answer: the items under `key`, with total_size and next_page_token when they are not empty. */
+export function listAnswer<T>(key: string, page: ListPage<T>, render: (item: T) => unknown) {
+  return omitEmpty({ [key]: page.items.map(render), total_size: page.total || undefined, next_page_token: page.nextPageToken });
+}
+
+/** In multi-user mode, experiment and run lists must name a namespace (or an experiment). */
+export function requireNamespace(ctx: FakeContext, namespace: string | undefined, what: string): void {
+  if (ctx.multiUser && !namespace) throw badRequest(`In multi-user mode, ${what} requires filtering by namespace`);
 }

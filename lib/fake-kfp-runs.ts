@@ -147,7 +147,8 @@ export class FakeRuns {
         state: i < done ? "SUCCEEDED" : i === done ? (TERMINAL_STATES.has(state) ? end : "RUNNING") : TERMINAL_STATES.has(state) ? "SKIPPED" : "PENDING",
       }));
     }
-    this.move(run, state, end === "FAILED" || end === "ERROR" ? "fake_end_state asked this run to fail" : undefined);
+    const failed = state === "FAILED" || state === "ERROR";
+    this.move(run, state, failed ? `fake_end_state asked this run to end ${state}` : undefined);
   }
 
   terminate(run: FakeRun): void {

@@ -7,7 +7,21 @@
 import type { FakeExperiment, FakePipeline, FakeRun } from "./fake-kfp-types.ts";
 import { FakeHttpError, badRequest, notFound, omitEmpty, readMessage, type MessageSpec } from "./fake-kfp-http.ts";
 import { listPage, type ListKeys } from "./fake-kfp-list.ts";
-import { createRun, findRun, inlineVersion, readUpload, runVersion, type FakeContext, type Route } from "./fake-kfp-routes.ts";
+import {
+  EXPERIMENT_KEYS,
+  PIPELINE_KEYS,
+  RUN_KEYS,
+  VERSION_KEYS,
+  createRun,
+  findRun,
+  inlineVersion,
+  listAnswer,
+  readUpload,
+  requireNamespace,
+  runVersion,
+  type FakeContext,
+  type Route,
+} from "./fake-kfp-routes.ts";
 import type { StoredVersion } from "./fake-kfp-state.ts";
 import { isObject, parsePipelineSpec } from "./pipeline-package.ts";
 
@@ -74,30 +88,6 @@ interface Reference {
   relationship?: string;
 }
 
-const PIPELINE_KEYS: ListKeys<FakePipeline> = {
-  id: (p) => p.id,
-  name: (p) => p.name,
-  created_at: (p) => Date.parse(p.createdAt),
-  description: (p) => p.description,
-  namespace: (p) => p.namespace,
-};
-
-const VERSION_KEYS: ListKeys<StoredVersion> = {
-  id: (v) => v.id,
-  name: (v) => v.name,
-  created_at: (v) => Date.parse(v.createdAt),
-  description: (v) => v.description,
-};
-
-const EXPERIMENT_KEYS: ListKeys<FakeExperiment> = {
-  id: (e) => e.id,
-  name: (e) => e.name,
-  created_at: (e) => Date.parse(e.createdAt),
-  description: (e) => e.description,
-  namespace: (e) => e.namespace,
-  storage_state: () => "STORAGESTATE_AVAILABLE",
-};
-
 /** v2 state to the v1 status word. 1.8 reports Argo phases; 2.x maps CANCELED to Failed too. */
 const V1_STATUS: Record<string, string> = {
   PENDING: "Pending",
@@ -111,15 +101,12 @@ const V1_STATUS: Record<string, string> = {
   PAUSED: "Pending",
 };
 
-const RUN_KEYS: ListKeys<FakeRun> = {
-  id: (r) => r.id,
-  name: (r) => r.name,
-  created_at: (r) => Date.parse(r.createdAt),
-  finished_at: (r) => (r.finishedAt ? Date.parse(r.finishedAt) : 0),
-  description: (r) => r.description,
+const V1_EXPERIMENT_KEYS: ListKeys<FakeExperiment> = { ...EXPERIMENT_KEYS, storage_state: () => "STORAGESTATE_AVAILABLE" };
+
+const V1_RUN_KEYS: ListKeys<FakeRun> = {
+  ...RUN_KEYS,
   storage_state: () => "STORAGESTATE_AVAILABLE",
   status: (r) => V1_STATUS[r.state] ?? "",
-  namespace: (r) => r.namespace,
 };
 
 function v1Parameters(v: StoredVersion) {
@@ -203,10 +190,6 @@ function v1Run(ctx: FakeContext, run: FakeRun) {
   });
 }
 
-function list<T>(key: string, page: { items: T[]; total: number; nextPageToken?: string }, render: (item: T) => unknown) {
-  return omitEmpty({ [key]: page.items.map(render), total_size: page.total || undefined, next_page_token: page.nextPageToken });
-}
-
 /** Reads `resource_reference_key.type/id` (enum by name or number) and checks the type is allowed. */
 function referenceKey(query: Record<string, string>, prefix: string, allowed: string[]): { type: string; id: string } | undefined {
   const rawType = query[`${prefix}.type`];
@@ -216,10 +199,6 @@ function referenceKey(query: Record<string, string>, prefix: string, allowed: st
   if (!type || !RESOURCE_TYPES.includes(type)) throw new FakeHttpError(400, `invalid value for enum field ${prefix}.type: ${rawType}`);
   if (!allowed.includes(type)) throw badRequest(`Invalid resource reference key type ${type}: only ${allowed.join(" or ")} is supported here`);
   return { type, id };
-}
-
-function requireNamespace(ctx: FakeContext, namespace: string | undefined, what: string): void {
-  if (ctx.multiUser && !namespace) throw badRequest(`In multi-user mode, ${what} requires filtering by namespace`);
 }
 
 export function v1Routes(ctx: FakeContext): Route[] {
@@ -266,7 +245,7 @@ export function v1Routes(ctx: FakeContext): Route[] {
         const key = referenceKey(req.query, "resource_reference_key", ["NAMESPACE"]);
         const namespace = ctx.store.namespace(key?.id);
         const pipelines = ctx.store.state.pipelines.filter((p) => p.namespace === namespace);
-        return list("pipelines", listPage(pipelines, req.query, "v1", PIPELINE_KEYS, (p) => p.id), (p) => v1Pipeline(ctx, p));
+        return listAnswer("pipelines", listPage(pipelines, req.query, "v1", PIPELINE_KEYS), (p) => v1Pipeline(ctx, p));
       },
     },
     {
@@ -291,8 +270,8 @@ export function v1Routes(ctx: FakeContext): Route[] {
       handle: (ctx, req) => {
         const key = referenceKey(req.query, "resource_key", ["PIPELINE"]);
         if (!key?.id) throw badRequest("ListPipelineVersions needs resource_key.type=PIPELINE and resource_key.id=<pipeline id>");
-        const page = listPage(ctx.store.versionsOf(key.id), req.query, "v1", VERSION_KEYS, (v) => v.id);
-        return list("versions", page, v1Version);
+        const page = listPage(ctx.store.versionsOf(key.id), req.query, "v1", VERSION_KEYS);
+        return listAnswer("versions", page, v1Version);
       },
     },
     {
@@ -323,7 +302,7 @@ export function v1Routes(ctx: FakeContext): Route[] {
         requireNamespace(ctx, key?.id, "ListExperiments");
         const namespace = ctx.store.namespace(key?.id);
         const experiments = ctx.store.state.experiments.filter((e) => e.namespace === namespace);
-        return list("experiments", listPage(experiments, req.query, "v1", EXPERIMENT_KEYS, (e) => e.id), v1Experiment);
+        return listAnswer("experiments", listPage(experiments, req.query, "v1", V1_EXPERIMENT_KEYS), v1Experiment);
       },
     },
     {
@@ -379,7 +358,7 @@ export function v1Routes(ctx: FakeContext): Route[] {
           const namespace = ctx.store.namespace(key?.id);
           runs = runs.filter((r) => r.namespace === namespace);
         }
-        return list("runs", listPage(runs, req.query, "v1", RUN_KEYS, (r) => r.id), (r) => v1Run(ctx, r));
+        return listAnswer("runs", listPage(runs, req.query, "v1", V1_RUN_KEYS), (r) => v1Run(ctx, r));
       },
     },
     {

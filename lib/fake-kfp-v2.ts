@@ -7,7 +7,21 @@ import type { FakeExperiment, FakePipeline, FakeRun } from "./fake-kfp-types.ts"
 import { badRequest, notFound, omitEmpty, readMessage, versionAtLeast, type MessageSpec } from "./fake-kfp-http.ts";
 import { listPage, type ListKeys } from "./fake-kfp-list.ts";
 import { TERMINAL_STATES, normalizeState } from "./fake-kfp-runs.ts";
-import { createRun, findRun, inlineVersion, readUpload, runVersion, type FakeContext, type Route } from "./fake-kfp-routes.ts";
+import {
+  EXPERIMENT_KEYS,
+  PIPELINE_KEYS,
+  RUN_KEYS,
+  VERSION_KEYS,
+  createRun,
+  findRun,
+  inlineVersion,
+  listAnswer,
+  readUpload,
+  requireNamespace,
+  runVersion,
+  type FakeContext,
+  type Route,
+} from "./fake-kfp-routes.ts";
 import type { StoredVersion } from "./fake-kfp-state.ts";
 
 const BASE = "/apis/v2beta1";
@@ -55,46 +69,22 @@ const RUN_BODY: MessageSpec = {
   },
 };
 
-const PIPELINE_KEYS: ListKeys<FakePipeline> = {
-  id: (p) => p.id,
-  pipeline_id: (p) => p.id,
-  name: (p) => p.name,
-  display_name: (p) => p.displayName,
-  created_at: (p) => Date.parse(p.createdAt),
-  description: (p) => p.description,
-  namespace: (p) => p.namespace,
-};
+const V2_PIPELINE_KEYS: ListKeys<FakePipeline> = { ...PIPELINE_KEYS, pipeline_id: (p) => p.id, display_name: (p) => p.displayName };
 
-const VERSION_KEYS: ListKeys<StoredVersion> = {
-  id: (v) => v.id,
-  pipeline_version_id: (v) => v.id,
-  name: (v) => v.name,
-  display_name: (v) => v.name,
-  created_at: (v) => Date.parse(v.createdAt),
-  description: (v) => v.description,
-};
+const V2_VERSION_KEYS: ListKeys<StoredVersion> = { ...VERSION_KEYS, pipeline_version_id: (v) => v.id, display_name: (v) => v.name };
 
-const EXPERIMENT_KEYS: ListKeys<FakeExperiment> = {
-  id: (e) => e.id,
+const V2_EXPERIMENT_KEYS: ListKeys<FakeExperiment> = {
+  ...EXPERIMENT_KEYS,
   experiment_id: (e) => e.id,
-  name: (e) => e.name,
   display_name: (e) => e.name,
-  created_at: (e) => Date.parse(e.createdAt),
-  description: (e) => e.description,
-  namespace: (e) => e.namespace,
   storage_state: () => "AVAILABLE",
 };
 
-const RUN_KEYS: ListKeys<FakeRun> = {
-  id: (r) => r.id,
+const V2_RUN_KEYS: ListKeys<FakeRun> = {
+  ...RUN_KEYS,
   run_id: (r) => r.id,
-  name: (r) => r.name,
   display_name: (r) => r.name,
-  created_at: (r) => Date.parse(r.createdAt),
-  finished_at: (r) => (r.finishedAt ? Date.parse(r.finishedAt) : 0),
-  description: (r) => r.description,
   storage_state: () => "AVAILABLE",
-  namespace: (r) => r.namespace,
   experiment_id: (r) => r.experimentId,
   state: (r) => v2State(r.state),
 };
@@ -185,15 +175,6 @@ export function v2Run(ctx: FakeContext, run: FakeRun) {
   });
 }
 
-function list<T>(key: string, page: { items: T[]; total: number; nextPageToken?: string }, render: (item: T) => unknown) {
-  return omitEmpty({ [key]: page.items.map(render), total_size: page.total || undefined, next_page_token: page.nextPageToken });
-}
-
-/** In multi-user mode, experiment and run lists must name a namespace (or an experiment). */
-function requireNamespace(ctx: FakeContext, namespace: string | undefined, what: string): void {
-  if (ctx.multiUser && !namespace) throw badRequest(`In multi-user mode, ${what} requires filtering by namespace`);
-}
-
 function uploadName(ctx: FakeContext, query: Record<string, string>, fileName: string): { name: string; displayName?: string } {
   const displayName = versionAtLeast(ctx.serverVersion, "2.14") ? query.display_name : undefined;
   return { name: query.name || displayName || fileName, displayName: displayName || undefined };
@@ -240,7 +221,7 @@ export const v2Routes: Route[] = [
     handle: (ctx, req) => {
       const namespace = ctx.store.namespace(req.query.namespace);
       const pipelines = ctx.store.state.pipelines.filter((p) => p.namespace === namespace);
-      return list("pipelines", listPage(pipelines, req.query, "v2", PIPELINE_KEYS, (p) => p.id), (p) => v2Pipeline(ctx, p));
+      return listAnswer("pipelines", listPage(pipelines, req.query, "v2", V2_PIPELINE_KEYS), (p) => v2Pipeline(ctx, p));
     },
   },
   {
@@ -263,8 +244,8 @@ export const v2Routes: Route[] = [
     template: `${BASE}/pipelines/{pipeline_id}/versions`,
     handle: (ctx, req, params) => {
       const pipeline = ctx.store.pipeline(params.pipeline_id!);
-      const page = listPage(ctx.store.versionsOf(pipeline.id), req.query, "v2", VERSION_KEYS, (v) => v.id);
-      return list("pipeline_versions", page, (v) => v2Version(ctx, v));
+      const page = listPage(ctx.store.versionsOf(pipeline.id), req.query, "v2", V2_VERSION_KEYS);
+      return listAnswer("pipeline_versions", page, (v) => v2Version(ctx, v));
     },
   },
   {
@@ -296,8 +277,8 @@ export const v2Routes: Route[] = [
       requireNamespace(ctx, req.query.namespace, "ListExperiments");
       const namespace = ctx.store.namespace(req.query.namespace);
       const experiments = ctx.store.state.experiments.filter((e) => e.namespace === namespace);
-      const page = listPage(experiments, req.query, "v2", EXPERIMENT_KEYS, (e) => e.id);
-      return list("experiments", page, (e) => v2Experiment(e, ctx.store.state.runs));
+      const page = listPage(experiments, req.query, "v2", V2_EXPERIMENT_KEYS);
+      return listAnswer("experiments", page, (e) => v2Experiment(e, ctx.store.state.runs));
     },
   },
   {
@@ -338,7 +319,7 @@ export const v2Routes: Route[] = [
         const namespace = ctx.store.namespace(req.query.namespace);
         runs = runs.filter((r) => r.namespace === namespace);
       }
-      return list("runs", listPage(runs, req.query, "v2", RUN_KEYS, (r) => r.id), (r) => v2Run(ctx, r));
+      return listAnswer("runs", listPage(runs, req.query, "v2", V2_RUN_KEYS), (r) => v2Run(ctx, r));
     },
   },
   {
