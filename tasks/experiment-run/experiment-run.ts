@@ -169,6 +169,8 @@ interface Progress {
   version?: PipelineVersion;
   experiment?: Experiment;
   experimentCreated?: boolean;
+  /** A dry run's stand-in for an experiment it would create: no real ID to output or link. */
+  experimentPlanned?: boolean;
   parameters?: Record<string, unknown>;
   /** The run as last seen. */
   run?: Run;
@@ -192,7 +194,7 @@ async function experimentRun(cancel: CancelWatch): Promise<void> {
     setOutputs({
       kf_pipeline_id: done.pipeline?.id,
       kf_pipeline_version_id: done.version?.id,
-      kf_experiment_id: done.experiment?.id,
+      kf_experiment_id: done.experimentPlanned ? undefined : done.experiment?.id,
       kf_run_id: done.run?.id,
       kf_run_status: done.run?.state || undefined,
       kf_run_url: done.runUrl,
@@ -215,6 +217,7 @@ async function startAndWait(kfp: KfpClient, settings: Settings, cancel: CancelWa
   const { experiment, created } = await resolveExperiment(kfp, settings);
   done.experiment = experiment;
   done.experimentCreated = created;
+  done.experimentPlanned = created && settings.dryRun;
 
   if (!settings.createNewRun || !done.pipeline || !done.version) {
     tl.setResult(tl.TaskResult.Succeeded, "No run created (createNewRun is false).");
@@ -272,7 +275,7 @@ function isNotFound(error: unknown): boolean {
   return error instanceof KfpError && (error.kind === "not-found" || error.status === 404);
 }
 
-/** " in namespace team-a" when there is one, for not-found messages. */
+/** "on <url> (namespace team-a)", for not-found messages. */
 function where(kfp: KfpClient): string {
   return `on ${kfp.baseUrl}${kfp.namespace ? ` (namespace ${kfp.namespace})` : ""}`;
 }
@@ -343,7 +346,8 @@ async function resolveExperiment(kfp: KfpClient, settings: Settings): Promise<{ 
     return { experiment, created: false };
   }
   const found = await kfp.getOrCreateExperiment({ name, description: settings.experimentDescription });
-  if (found.created) console.log(`Experiment '${untrusted(name)}' created (${found.experiment.id}).`);
+  if (found.created && settings.dryRun) console.log(`Experiment '${untrusted(name)}' does not exist; it would be created.`);
+  else if (found.created) console.log(`Experiment '${untrusted(name)}' created (${found.experiment.id}).`);
   else console.log(`Experiment '${untrusted(name)}' already exists (${found.experiment.id}): reusing it.`);
   return found;
 }
@@ -440,7 +444,7 @@ function summary(kfp: KfpClient, settings: Settings, done: Progress): string {
       ["State", run ? md(stateWord(run.state)) : undefined],
       ["Outcome", done.ending ? md(done.ending) : undefined],
       ["Duration", run && done.waitStartedMs !== undefined ? formatDuration(runDuration(done)) : undefined],
-      ["Experiment", experiment ? `${mdLink(experiment.name, kfp.links.experiment(experiment.id))}${done.experimentCreated ? " (created)" : ""}` : undefined],
+      ["Experiment", experiment ? experimentCell(kfp, experiment, done) : undefined],
       ["Pipeline", pipeline ? mdLink(pipeline.name, kfp.links.pipeline(pipeline.id)) : undefined],
       ["Version", pipeline && version ? mdLink(version.name, kfp.links.version(pipeline.id, version.id)) : undefined],
       ["KFP", `${md(kfp.serverVersion ?? "version not reported")}, API ${kfp.apiVersion}`],
@@ -455,6 +459,11 @@ function summary(kfp: KfpClient, settings: Settings, done: Progress): string {
     lines.push("", "### Steps", "", mdTable(steps.map((step) => [md(step.name), md(step.state)])));
   }
   return `${lines.join("\n")}\n`;
+}
+
+function experimentCell(kfp: KfpClient, experiment: Experiment, done: Progress): string {
+  if (done.experimentPlanned) return `${md(experiment.name)} (would be created)`;
+  return `${mdLink(experiment.name, kfp.links.experiment(experiment.id))}${done.experimentCreated ? " (created)" : ""}`;
 }
 
 // ---------------------------------------------------------------------------

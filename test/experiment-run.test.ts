@@ -1,0 +1,478 @@
+/**
+ * The Kubeflow Experiment and Run task, run from its bundle as the agent runs
+ * it, against the fake KFP (both API versions): resolving, running, waiting,
+ * every ending, timeout and cancel, outputs and summary.
+ */
+import { afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import { bundleTask } from "../build.ts";
+import type { FakeApi, FakeKfp, FakeKfpOptions, RecordedRequest, RunScript } from "../lib/fake-kfp-types.ts";
+import { REPO_ROOT, runTask, startTask, taskDir, type TaskRunRequest } from "./harness.ts";
+import { startFake } from "./support/fake.ts";
+
+export const TOKEN = "kfp-test-token-5d1e9c";
+const PIPELINES = join(import.meta.dir, "fixtures", "pipelines");
+const APIS: FakeApi[] = ["v1", "v2"];
+/** Waiting inputs that keep tests fast: one poll a second. */
+export const WAIT = { waitForRunToFinish: "true", pollIntervalSeconds: "1" };
+
+let dir: string;
+beforeAll(async () => {
+  await bundleTask(join(REPO_ROOT, "tasks", "experiment-run"));
+  dir = taskDir("experiment-run");
+});
+
+const fakes: FakeKfp[] = [];
+afterEach(async () => {
+  // close() also checks every request against the official swagger.
+  for (const fake of fakes.splice(0)) await fake.close();
+});
+
+export async function fakeKfp(options: FakeKfpOptions = {}): Promise<FakeKfp> {
+  const fake = await startFake({ token: TOKEN, ...options });
+  fakes.push(fake);
+  return fake;
+}
+
+/** A fake with the `hello` pipeline (one version, `v1.0`) compiled for its API. */
+export async function seeded(api: FakeApi, options: FakeKfpOptions = {}) {
+  const kfp = await fakeKfp({ api, ...options });
+  const file = join(PIPELINES, api === "v2" ? "hello-v2.yaml" : "hello-v1.yaml");
+  const { pipeline, version } = await kfp.seedPipeline({ name: "hello", file, versionName: "v1.0" });
+  return { kfp, pipeline, version };
+}
+
+/** A run request with the inputs most tests share. */
+export function request(kfp: FakeKfp, inputs: Record<string, string> = {}): TaskRunRequest {
+  return {
+    taskDir: dir,
+    inputs: {
+      kubeflowEndpoint: kfp.url,
+      bearerToken: TOKEN,
+      pipeline: "hello",
+      useDefaultVersion: "true",
+      experimentName: "ci",
+      createNewRun: "true",
+      pipelineParams: "message=hi",
+      ...inputs,
+    },
+    timeoutMs: 30_000,
+  };
+}
+
+const run = (kfp: FakeKfp, inputs: Record<string, string> = {}) => runTask(request(kfp, inputs));
+
+const terminateCalls = (kfp: FakeKfp): RecordedRequest[] => kfp.requests.filter((r) => r.method === "POST" && /terminate$/.test(r.path));
+const runCreations = (kfp: FakeKfp): RecordedRequest[] => kfp.writes().filter((r) => /\/runs$/.test(r.path));
+
+describe.each(APIS)("on KFP %s", (api) => {
+  test("creates the experiment and the run, waits for success and sets every output", async () => {
+    const { kfp, pipeline, version } = await seeded(api);
+    kfp.scriptRun({ states: ["PENDING", "RUNNING"], end: "SUCCEEDED" });
+    const r = await run(kfp, WAIT);
+
+    expect(r.result).toBe("Succeeded");
+    const [created] = kfp.state.runs;
+    expect(created).toMatchObject({ pipelineId: pipeline.id, versionId: version.id, experimentId: kfp.state.experiments[0]!.id });
+    expect(kfp.state.experiments.map((e) => e.name)).toEqual(["ci"]);
+    const finalState = api === "v2" ? "SUCCEEDED" : "Succeeded";
+    expect(r.outputs).toMatchObject({
+      kf_pipeline_id: pipeline.id,
+      kf_pipeline_version_id: version.id,
+      kf_experiment_id: created!.experimentId,
+      kf_run_id: created!.id,
+      kf_run_status: finalState,
+    });
+    expect(r.outputs.kf_run_url).toContain(created!.id);
+    for (const name of ["kf_pipeline_id", "kf_pipeline_version_id", "kf_experiment_id", "kf_run_id", "kf_run_status", "kf_run_url"]) {
+      expect(r.variables.filter((v) => v.name === name).map((v) => v.isOutput)).toEqual([false, true]);
+    }
+    // One line per change of state, not one per poll.
+    expect(r.stdout.match(/Run state: /g)).toHaveLength(3);
+    expect(r.log).not.toContain(TOKEN);
+  });
+
+  test("registers the token as a secret before anything else, so even debug output never shows it", async () => {
+    const { kfp } = await seeded(api);
+    kfp.scriptRun({ end: "SUCCEEDED" });
+    const r = await runTask({ ...request(kfp, WAIT), variables: { "system.debug": "true" } });
+    expect(r.result).toBe("Succeeded");
+    expect(r.stdout.split("\n")[0]).toBe(`##vso[task.setsecret]${TOKEN}`);
+    expect(r.log).toContain("##[debug]");
+    expect(r.log).not.toContain(TOKEN);
+  });
+
+  test("sends parameters as the API wants them: typed on v2, text on v1", async () => {
+    const { kfp } = await seeded(api);
+    kfp.scriptRun({ end: "SUCCEEDED" });
+    const r = await run(kfp, { pipelineParams: "message=hi\nepochs=5" });
+    expect(r.result).toBe("Succeeded");
+    expect(kfp.state.runs[0]!.parameters).toEqual(api === "v2" ? { message: "hi", epochs: 5 } : { message: "hi", epochs: "5" });
+  });
+
+  test.each([
+    ["SUCCEEDED", "Succeeded"],
+    ["FAILED", "Failed"],
+    ["ERROR", "Failed"],
+    ["CANCELED", "Failed"],
+    ["SKIPPED", "SucceededWithIssues"],
+  ] as const)("a run that ends %s ends the task %s", async (end, result) => {
+    const { kfp } = await seeded(api);
+    const error = end === "FAILED" || end === "ERROR" ? "step train: OOMKilled" : undefined;
+    kfp.scriptRun({ end, error });
+    const r = await run(kfp, WAIT);
+
+    expect(r.result).toBe(result);
+    const runId = kfp.state.runs[0]!.id;
+    expect(r.outputs.kf_run_id).toBe(runId);
+    expect(r.outputs.kf_run_status).toBeTruthy();
+    expect(r.outputs.kf_run_status!.toUpperCase()).not.toBe("RUNNING");
+    if (result === "Failed") {
+      expect(r.message).toContain(r.outputs.kf_run_url!);
+      if (error) expect(r.message).toContain(error);
+      expect(r.errors).toHaveLength(1);
+    }
+    if (result === "SucceededWithIssues") expect(r.warnings.some((w) => /skipped/i.test(w))).toBe(true);
+    expect(terminateCalls(kfp)).toEqual([]);
+  });
+
+  test("on timeout terminates the run by default and fails with the last state", async () => {
+    const { kfp } = await seeded(api);
+    const r = await run(kfp, { ...WAIT, runTimeoutMinutes: "0.03" });
+    expect(r.result).toBe("Failed");
+    expect(r.message).toMatch(/did not finish within 2s/);
+    expect(r.message).toContain("terminated");
+    expect(terminateCalls(kfp)).toHaveLength(1);
+    expect(kfp.state.runs[0]!.terminated).toBe(true);
+    expect(r.outputs.kf_run_status).toBe(api === "v2" ? "PENDING" : "Pending");
+  });
+
+  test("on timeout with leaveRunning leaves the run alone", async () => {
+    const { kfp } = await seeded(api);
+    const r = await run(kfp, { ...WAIT, runTimeoutMinutes: "0.03", onTimeoutOrCancel: "leaveRunning" });
+    expect(r.result).toBe("Failed");
+    expect(r.message).toContain("left running");
+    expect(terminateCalls(kfp)).toEqual([]);
+    expect(kfp.state.runs[0]!.terminated).toBe(false);
+  });
+
+  test("cancelled by the agent (SIGINT), terminates the run before it exits", async () => {
+    const { kfp } = await seeded(api);
+    const task = startTask(request(kfp, WAIT));
+    await kfp.waitForRun();
+    await task.waitForStdout("Waiting for the run to finish");
+    task.signal("SIGINT");
+    const r = await task.done;
+
+    expect(r.result).toBe("Cancelled");
+    expect(terminateCalls(kfp)).toHaveLength(1);
+    expect(kfp.state.runs[0]!.terminated).toBe(true);
+    expect(r.outputs.kf_run_id).toBe(kfp.state.runs[0]!.id);
+    expect(r.outputs.kf_run_status).toBeTruthy();
+    expect(r.summaries).toHaveLength(1);
+  });
+
+  test("cancelled with leaveRunning, exits without terminating the run", async () => {
+    const { kfp } = await seeded(api);
+    const task = startTask(request(kfp, { ...WAIT, onTimeoutOrCancel: "leaveRunning" }));
+    await kfp.waitForRun();
+    await task.waitForStdout("Waiting for the run to finish");
+    task.signal("SIGINT");
+    const r = await task.done;
+
+    expect(r.result).toBe("Cancelled");
+    expect(r.message).toContain("left running");
+    expect(terminateCalls(kfp)).toEqual([]);
+    expect(kfp.state.runs[0]!.terminated).toBe(false);
+  });
+});
+
+describe("cancel", () => {
+  test("the agent's SIGTERM after SIGINT does not cut the terminate short, and terminate is sent once", async () => {
+    const { kfp } = await seeded("v2");
+    const task = startTask(request(kfp, WAIT));
+    await kfp.waitForRun();
+    await task.waitForStdout("Waiting for the run to finish");
+    task.signal("SIGINT");
+    task.signal("SIGTERM");
+    const r = await task.done;
+    expect(r.result).toBe("Cancelled");
+    expect(terminateCalls(kfp)).toHaveLength(1);
+  });
+
+  test("a cancel while the run is being created terminates the run once KFP answers with it", async () => {
+    const { kfp } = await seeded("v2");
+    kfp.fault({ method: "POST", path: "/apis/v2beta1/runs", fault: { delayMs: 1000 } });
+    const task = startTask(request(kfp, WAIT));
+    const created = await kfp.waitForRun();
+    task.signal("SIGINT");
+    const r = await task.done;
+    expect(r.result).toBe("Cancelled");
+    expect(r.stdout).not.toContain("Waiting for the run to finish");
+    expect(terminateCalls(kfp).map((q) => q.path)).toEqual([`/apis/v2beta1/runs/${created.id}:terminate`]);
+    expect(r.outputs.kf_run_id).toBe(created.id);
+  });
+});
+
+describe("while waiting", () => {
+  test("reports the steps KFP reports (v2) and puts them in the summary", async () => {
+    const { kfp } = await seeded("v2");
+    const script: RunScript = {
+      states: ["RUNNING", "RUNNING"],
+      end: "SUCCEEDED",
+      steps: [
+        { name: "preprocess", state: "SUCCEEDED" },
+        { name: "train", state: "RUNNING" },
+        { name: "evaluate", state: "PENDING" },
+      ],
+    };
+    kfp.scriptRun(script);
+    const r = await run(kfp, WAIT);
+    expect(r.result).toBe("Succeeded");
+    expect(r.stdout).toMatch(/\d\/3 steps done/);
+    const summary = r.summaries[0]!.content;
+    expect(summary).toContain("### Steps");
+    expect(summary).toContain("preprocess");
+  });
+});
+
+describe("the summary", () => {
+  test("links the run and names experiment, pipeline, version, parameters, state and duration", async () => {
+    const { kfp } = await seeded("v2");
+    kfp.scriptRun({ end: "SUCCEEDED" });
+    const r = await run(kfp, { ...WAIT, pipelineParams: "message=hello there\nepochs=4" });
+    expect(r.summaries).toHaveLength(1);
+    const summary = r.summaries[0]!.content;
+    expect(summary).toContain(`](${r.outputs.kf_run_url})`);
+    for (const text of ["ci", "hello", "v1.0", "message", "hello there", "epochs", "SUCCEEDED", "Duration"]) expect(summary).toContain(text);
+  });
+});
+
+describe("pipeline parameters", () => {
+  const forms: [string, string][] = [
+    ["name=value lines", "message=hi\n# a comment\nepochs=5\nflag=true\ntags=[\"a\",\"b\"]\nconfig={\"k\": 1}\nlearning_rate=0.5"],
+    ["a JSON object", '{"message": "hi", "epochs": 5, "flag": true, "tags": ["a", "b"], "config": {"k": 1}, "learning_rate": 0.5}'],
+    [
+      "a JSON array of name/value objects",
+      '[{"name":"message","value":"hi"},{"name":"epochs","value":"5"},{"name":"flag","value":"true"},{"name":"tags","value":"[\\"a\\",\\"b\\"]"},{"name":"config","value":"{\\"k\\": 1}"},{"name":"learning_rate","value":"0.5"}]',
+    ],
+    [
+      "the 2021 form (no brackets)",
+      '{"name":"message","value":"hi"}, {"name":"epochs","value":"5"}, {"name":"flag","value":"true"}, {"name":"tags","value":"[\\"a\\",\\"b\\"]"}, {"name":"config","value":"{\\"k\\": 1}"}, {"name":"learning_rate","value":"0.5"}',
+    ],
+  ];
+  test.each(forms)("accepts %s and converts values to the declared types", async (_form, text) => {
+    const { kfp } = await seeded("v2");
+    kfp.scriptRun({ end: "SUCCEEDED" });
+    const r = await run(kfp, { pipelineParams: text });
+    expect(r.result).toBe("Succeeded");
+    expect(kfp.state.runs[0]!.parameters).toEqual({ message: "hi", epochs: 5, flag: true, tags: ["a", "b"], config: { k: 1 }, learning_rate: 0.5 });
+  });
+
+  test.each([
+    ["a value that does not convert", "message=hi\nepochs=many", /epochs.*NUMBER_INTEGER/],
+    ["an unknown name", "message=hi\nepoch=5", /no parameter "epoch"/],
+    ["a missing required parameter", "epochs=5", /required parameter message/],
+  ])("rejects %s before anything is created", async (_what, text, problem) => {
+    const { kfp } = await seeded("v2");
+    const r = await run(kfp, { pipelineParams: text });
+    expect(r.result).toBe("Failed");
+    expect(r.message).toStartWith("Input 'pipelineParams':");
+    expect(r.message).toMatch(problem);
+    expect(kfp.writes()).toEqual([]);
+  });
+
+  test("rejects malformed text, saying where it broke, before connecting", async () => {
+    const kfp = await fakeKfp();
+    const r = await run(kfp, { pipelineParams: '{"name":"message","value":"hi"}, {"name":"epochs" "value":"5"}' });
+    expect(r.result).toBe("Failed");
+    expect(r.message).toStartWith("Input 'pipelineParams':");
+    expect(r.message).toMatch(/line 1, column \d+/);
+    expect(kfp.requests).toEqual([]);
+  });
+});
+
+describe("choosing the pipeline, version and experiment", () => {
+  test("uses the IDs from the upload task's outputs without looking names up", async () => {
+    const { kfp, pipeline, version } = await seeded("v2");
+    kfp.scriptRun({ end: "SUCCEEDED" });
+    const r = await run(kfp, { pipeline: "", useDefaultVersion: "false", pipelineId: pipeline.id, pipelineVersionId: version.id });
+    expect(r.result).toBe("Succeeded");
+    expect(kfp.state.runs[0]).toMatchObject({ pipelineId: pipeline.id, versionId: version.id });
+    expect(kfp.requests.filter((q) => q.method === "GET" && /\/pipelines$/.test(q.path))).toEqual([]);
+  });
+
+  test("finds a version by name", async () => {
+    const { kfp, pipeline } = await seeded("v2");
+    const other = await kfp.seedPipeline({ name: "hello", file: join(PIPELINES, "hello-v2.yaml"), versionName: "v2.0" });
+    kfp.scriptRun({ end: "SUCCEEDED" });
+    const r = await run(kfp, { useDefaultVersion: "false", pipelineVersion: "v1.0" });
+    expect(r.result).toBe("Succeeded");
+    expect(other.pipeline.id).toBe(pipeline.id);
+    expect(kfp.state.runs[0]!.versionId).toBe(kfp.state.versions.find((v) => v.name === "v1.0")!.id);
+  });
+
+  test("reuses an experiment that exists under createNewExperiment, and says so", async () => {
+    const { kfp } = await seeded("v2");
+    const existing = kfp.seedExperiment({ name: "ci" });
+    kfp.scriptRun({ end: "SUCCEEDED" });
+    const r = await run(kfp);
+    expect(r.result).toBe("Succeeded");
+    expect(r.stdout).toContain("already exists");
+    expect(kfp.writes().filter((q) => /experiments$/.test(q.path))).toEqual([]);
+    expect(r.outputs.kf_experiment_id).toBe(existing.id);
+    expect(kfp.state.runs[0]!.experimentId).toBe(existing.id);
+  });
+
+  test("names the run after the build by default, and passes description and service account", async () => {
+    const { kfp } = await seeded("v2");
+    kfp.scriptRun({ end: "SUCCEEDED" });
+    const r = await run(kfp, { runDescription: "nightly", serviceAccount: "sa-ci" });
+    expect(r.result).toBe("Succeeded");
+    expect(kfp.state.runs[0]).toMatchObject({ name: "kfp-ci 20261126.1", description: "nightly", serviceAccount: "sa-ci" });
+  });
+
+  test("without createNewRun resolves everything, sets the outputs it can and starts nothing", async () => {
+    const { kfp, pipeline, version } = await seeded("v2");
+    const r = await run(kfp, { createNewRun: "false" });
+    expect(r.result).toBe("Succeeded");
+    expect(kfp.state.runs).toEqual([]);
+    expect(r.outputs).toMatchObject({ kf_pipeline_id: pipeline.id, kf_pipeline_version_id: version.id, kf_experiment_id: kfp.state.experiments[0]!.id });
+    expect(r.outputs.kf_run_id).toBeUndefined();
+  });
+
+  test.each([
+    ["pipeline", { pipeline: "nope" }],
+    ["pipelineVersion", { useDefaultVersion: "false", pipelineVersion: "nope" }],
+    ["pipelineId", { pipeline: "", pipelineId: "00000000-0000-4000-8000-000000000000" }],
+    ["experimentName", { experiment: "useExistingExperiment", experimentName: "nope" }],
+  ])("fails naming %s when it is not found, creating nothing", async (input, inputs) => {
+    const { kfp } = await seeded("v2");
+    const r = await run(kfp, inputs);
+    expect(r.result).toBe("Failed");
+    expect(r.message).toStartWith(`Input '${input}':`);
+    expect(kfp.writes()).toEqual([]);
+  });
+});
+
+describe("bad input fails before any request, naming the input", () => {
+  test.each([
+    ["pollIntervalSeconds", { pollIntervalSeconds: "0" }],
+    ["pollIntervalSeconds", { pollIntervalSeconds: "-1" }],
+    ["pollIntervalSeconds", { pollIntervalSeconds: "601" }],
+    ["pollIntervalSeconds", { pollIntervalSeconds: "soon" }],
+    ["runTimeoutMinutes", { runTimeoutMinutes: "0" }],
+    ["runTimeoutMinutes", { runTimeoutMinutes: "-5" }],
+    ["runTimeoutMinutes", { runTimeoutMinutes: "10081" }],
+    ["runTimeoutMinutes", { runTimeoutMinutes: "1h" }],
+    ["runTimeoutMinutes", { runTimeoutMinutes: "0.1", pollIntervalSeconds: "15" }],
+    ["onTimeoutOrCancel", { onTimeoutOrCancel: "explode" }],
+    ["experiment", { experiment: "maybe" }],
+    ["experimentName", { experimentName: "" }],
+    ["pipeline", { pipeline: "" }],
+    ["pipelineVersion", { useDefaultVersion: "false" }],
+    ["pipelineVersionId", { pipeline: "", pipelineVersionId: "abc" }],
+    ["createNewRun", { createNewRun: "yes" }],
+    ["runName", { runName: "x".repeat(129) }],
+  ])("%s %j", async (input, inputs) => {
+    const kfp = await fakeKfp();
+    const r = await run(kfp, inputs);
+    expect(r.result).toBe("Failed");
+    expect(r.message).toStartWith(`Input '${input}':`);
+    expect(r.errors).toHaveLength(1);
+    expect(kfp.requests).toEqual([]);
+  });
+});
+
+describe("connection errors", () => {
+  test("no KFP given names kfpConnection", async () => {
+    const kfp = await fakeKfp();
+    const r = await run(kfp, { kubeflowEndpoint: "", bearerToken: "" });
+    expect(r.result).toBe("Failed");
+    expect(r.message).toStartWith("Input 'kfpConnection':");
+  });
+
+  test("a rejected token names bearerToken and never shows it", async () => {
+    const kfp = await fakeKfp();
+    const r = await run(kfp, { bearerToken: "wrong-token-7f3a" });
+    expect(r.result).toBe("Failed");
+    expect(r.message).toStartWith("Input 'bearerToken':");
+    expect(r.log).not.toContain("wrong-token-7f3a");
+    expect(kfp.writes()).toEqual([]);
+  });
+
+  test("a login page names kubeflowEndpoint", async () => {
+    const kfp = await fakeKfp({ loginPage: "redirect" });
+    const r = await run(kfp);
+    expect(r.result).toBe("Failed");
+    expect(r.message).toStartWith("Input 'kubeflowEndpoint':");
+  });
+
+  test("works through a service connection", async () => {
+    const { kfp } = await seeded("v2");
+    kfp.scriptRun({ end: "SUCCEEDED" });
+    const id = "9a8b7c6d-0000-4000-8000-000000000001";
+    const r = await runTask({
+      ...request(kfp, { kubeflowEndpoint: "", bearerToken: "", kfpConnection: id }),
+      connections: [{ id, url: kfp.url, scheme: "Token", parameters: { apitoken: TOKEN } }],
+    });
+    expect(r.result).toBe("Succeeded");
+    expect(kfp.requests.every((q) => q.authorized || /healthz/.test(q.path))).toBe(true);
+  });
+});
+
+describe("dry run", () => {
+  test("makes every check and logs each write with its body, making none", async () => {
+    const { kfp } = await seeded("v2");
+    const r = await run(kfp, { dryRun: "true", pipelineParams: "message=hi\nepochs=7", ...WAIT });
+    expect(r.result).toBe("Succeeded");
+    expect(kfp.writes()).toEqual([]);
+    expect(r.stdout).toMatch(/Dry run: would POST \S*experiments/);
+    expect(r.stdout).toMatch(/Dry run: would POST \S*runs .*"epochs":7/);
+    expect(r.stdout).toContain("Experiment 'ci' does not exist; it would be created.");
+    // Real IDs only: the pipeline and version exist, the experiment does not.
+    expect(r.outputs.kf_pipeline_id).toBe(kfp.state.pipelines[0]!.id);
+    expect(r.outputs.kf_experiment_id).toBeUndefined();
+    expect(r.outputs.kf_run_id).toBeUndefined();
+    expect(r.summaries[0]!.content).toContain("ci (would be created)");
+  });
+
+  test("still fails on parameters that do not fit", async () => {
+    const { kfp } = await seeded("v2");
+    const r = await run(kfp, { dryRun: "true", pipelineParams: "message=hi\nepochs=seven" });
+    expect(r.result).toBe("Failed");
+    expect(r.message).toStartWith("Input 'pipelineParams':");
+  });
+});
+
+describe("2021 YAML", () => {
+  test("the 2021 task's documented inputs work unchanged (KFP 1.8 behind /pipeline, endpoint with trailing slash)", async () => {
+    const { kfp, pipeline, version } = await seeded("v1", { prefix: "/pipeline" });
+    kfp.scriptRun({ end: "SUCCEEDED" });
+    const origin = new URL(kfp.url).origin;
+    // As the 2021 README shows it: no connection group, no wait settings.
+    const r = await runTask({
+      taskDir: dir,
+      inputs: {
+        kubeflowEndpoint: `${origin}/`,
+        bearerToken: TOKEN,
+        pipeline: "hello",
+        useDefaultVersion: "false",
+        pipelineVersion: "v1.0",
+        experiment: "createNewExperiment",
+        experimentName: "ci-2021",
+        experimentDescription: "made by the 2021 YAML",
+        createNewRun: "true",
+        runName: "run-2021",
+        pipelineParams: '{"name":"message","value":"hi"}, {"name":"epochs","value":"2"}',
+        runDescription: "2021 style",
+        waitForRunToFinish: "true",
+      },
+      timeoutMs: 30_000,
+    });
+    expect(r.result).toBe("Succeeded");
+    expect(kfp.state.runs[0]).toMatchObject({ name: "run-2021", description: "2021 style", versionId: version.id, parameters: { message: "hi", epochs: "2" } });
+    expect(kfp.state.experiments[0]).toMatchObject({ name: "ci-2021", description: "made by the 2021 YAML" });
+    expect(r.outputs).toMatchObject({ kf_pipeline_id: pipeline.id, kf_pipeline_version_id: version.id, kf_run_status: "Succeeded" });
+  });
+});
