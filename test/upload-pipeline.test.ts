@@ -6,7 +6,7 @@
  * Bad input and KFP's refusals: test/upload-pipeline-errors.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { copyFileSync, mkdtempSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DRY_RUN_IDS } from "../lib/kfp-client.ts";
@@ -168,12 +168,22 @@ describe("on KFP 2.x", () => {
     expect(upload.body).toMatchObject({ multipart: { field: "uploadfile", filename: name } });
   });
 
-  test("uploads a .tgz package, sent under a name KFP recognises (.tar.gz)", async () => {
-    const file = join(mkdtempSync(join(tmpdir(), "upload-tgz-")), "hello.tgz");
-    copyFileSync(join(PIPELINES, "hello-v2.tar.gz"), file);
-    const r = await uploadTask(kfp, { kubeflowPipelineTask: "uploadNew", pipelineFilePath: file, newPipelineName: "tgz" });
+  test.each([
+    ["hello-v2.tar.gz", "hello.tgz", "hello.tar.gz"],
+    ["hello-v2.yaml", "hello.yml", "hello.yml"],
+  ])("uploads %s renamed %s, sent as %s", async (source, renamed, sentAs) => {
+    const file = join(mkdtempSync(join(tmpdir(), "upload-ext-")), renamed);
+    copyFileSync(join(PIPELINES, source), file);
+    const r = await uploadTask(kfp, { kubeflowPipelineTask: "uploadNew", pipelineFilePath: file, newPipelineName: renamed });
     expect(r.result).toBe("Succeeded");
-    expect(kfp.writes().find((w) => w.query.name === "tgz")!.body).toMatchObject({ multipart: { filename: "hello.tar.gz" } });
+    expect(kfp.writes().find((w) => w.query.name === renamed)!.body).toMatchObject({ multipart: { filename: sentAs } });
+  });
+
+  test("uploadNewOrVersion takes existingPipelineName when newPipelineName is empty (2021 YAML switched to the new mode)", async () => {
+    const { pipeline } = await kfp.seedPipeline({ name: "switched", file: packageFor("v2") });
+    const r = await uploadTask(kfp, { kubeflowPipelineTask: "uploadNewOrVersion", pipelineFilePath: packageFor("v2"), existingPipelineName: "switched", versionName: "v9" });
+    expect(r.result).toBe("Succeeded");
+    expect(r.outputs).toMatchObject({ kf_pipeline_id: pipeline.id, kf_pipeline_version_name: "v9" });
   });
 
   test("uploads a summary with the pipeline, the version and their links", async () => {
@@ -321,3 +331,38 @@ describe("secrets", () => {
 function uploadTaskDir(): string {
   return join(REPO_ROOT, "tasks", "upload-pipeline");
 }
+
+describe("task.json", () => {
+  const taskJson = (name: string) => JSON.parse(readFileSync(join(REPO_ROOT, "tasks", name, "task.json"), "utf8"));
+  const task = taskJson("upload-pipeline");
+
+  test("declares, and allows setting, exactly the outputs the task sets", async () => {
+    const kfp = await fakeKfp({ api: "v2" });
+    try {
+      const r = await uploadTask(kfp, { kubeflowPipelineTask: "uploadNew", pipelineFilePath: packageFor("v2"), newPipelineName: "declared" });
+      const declared = task.outputVariables.map((o: { name: string; description?: string }) => {
+        expect(o.description).toBeTruthy();
+        return o.name;
+      });
+      expect(declared).toEqual(outputVariables(r));
+      expect(task.restrictions.settableVariables.allowed).toEqual(declared);
+    } finally {
+      await kfp.close();
+    }
+  });
+
+  test("keeps the 2021 inputs and values, each with help", () => {
+    const inputs = new Map<string, { options?: Record<string, string>; helpMarkDown?: string }>(task.inputs.map((i: { name: string }) => [i.name, i]));
+    for (const name of ["kubeflowEndpoint", "bearerToken", "kubeflowPipelineTask", "pipelineFilePath", "newPipelineName", "newPipelineDescription", "existingPipelineName", "versionName"]) {
+      expect(inputs.has(name)).toBe(true);
+    }
+    expect(Object.keys(inputs.get("kubeflowPipelineTask")!.options!)).toEqual(["uploadNew", "uploadNewVersion", "uploadNewOrVersion"]);
+    for (const input of inputs.values()) expect(input.helpMarkDown).toBeTruthy();
+  });
+
+  test("has the same connection inputs as Kubeflow Experiment and Run", () => {
+    const connection = (t: { inputs: { name: string; groupName?: string }[] }) => t.inputs.filter((i) => i.groupName === "connection");
+    expect(connection(task)).toEqual(connection(taskJson("experiment-run")));
+    expect(connection(task).map((i) => i.name)).toEqual(["kfpConnection", "kubeflowEndpoint", "bearerToken", "sessionCookie", "kubeflowUserId", "namespace", "apiVersion"]);
+  });
+});
