@@ -9,6 +9,7 @@ import * as tl from "azure-pipelines-task-lib/task";
 import * as v from "valibot";
 import { InputError } from "./input-error";
 import { formatRequestLine } from "./request-line";
+import { readTaskBudget, type TaskBudget } from "./task-budget";
 import { choiceInput, optionalText, parseInputs, readRawInputs } from "./task-inputs";
 import type { ApiVersion, KfpAuth, KfpConnectOptions } from "./kfp-types";
 
@@ -30,6 +31,8 @@ export interface ConnectionSettings {
   apiVersion: ApiVersion | "auto";
   /** Which input the endpoint came from, for messages. */
   endpointInput: "kfpConnection" | "kubeflowEndpoint";
+  /** Request timeout and retry budget from the pipeline's variables (lib/task-budget.ts); empty for the defaults. */
+  budget?: TaskBudget;
 }
 
 const ENDPOINT_EXAMPLE = "e.g. https://kubeflow.example.com/pipeline or http://ml-pipeline.kubeflow:8888";
@@ -121,6 +124,7 @@ export function readConnectionSettings(): ConnectionSettings {
     namespace: inputs.namespace,
     apiVersion: inputs.apiVersion,
     endpointInput,
+    budget: readTaskBudget(),
   };
 }
 
@@ -132,6 +136,7 @@ export function connectOptions(settings: ConnectionSettings, extra: Partial<KfpC
     auth: settings.auth,
     userId: settings.userId,
     namespace: settings.namespace,
+    ...settings.budget,
     onRequest: (line) => tl.debug(formatRequestLine(line)),
     ...extra,
   };
