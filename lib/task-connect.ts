@@ -7,7 +7,7 @@
 import { InputError } from "./input-error";
 import { connectKfp } from "./kfp-client";
 import { KfpError } from "./kfp-error";
-import type { KfpClient, KfpConnectOptions } from "./kfp-types";
+import type { KfpClient, KfpConnectOptions, PlannedWrite } from "./kfp-types";
 import { connectOptions, type ConnectionSettings } from "./task-connection";
 import { untrusted } from "./task-run";
 
@@ -21,6 +21,11 @@ export async function connectTask(settings: ConnectionSettings, extra: Partial<K
   }
   console.log(describeServer(kfp));
   return kfp;
+}
+
+/** A dry run's line for a write it did not make (pass as `onPlannedWrite`). */
+export function logPlannedWrite(write: PlannedWrite): void {
+  console.log(untrusted(`Dry run: would ${write.method} ${write.path} with ${JSON.stringify(write.body)}`));
 }
 
 /** "Connected to KFP 2.5.0 at <url> (API v2beta1, multi-user, namespace team-a)." */

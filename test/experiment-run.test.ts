@@ -62,6 +62,15 @@ export function request(kfp: FakeKfp, inputs: Record<string, string> = {}): Task
 
 const run = (kfp: FakeKfp, inputs: Record<string, string> = {}) => runTask(request(kfp, inputs));
 
+/** Starts the task, lets it create the run and start waiting, then cancels it as the agent does. */
+async function cancelWhileWaiting(kfp: FakeKfp, inputs: Record<string, string> = {}, signals: ("SIGINT" | "SIGTERM")[] = ["SIGINT"]) {
+  const task = startTask(request(kfp, { ...WAIT, ...inputs }));
+  await kfp.waitForRun();
+  await task.waitForStdout("Waiting for the run to finish");
+  for (const signal of signals) task.signal(signal);
+  return task.done;
+}
+
 const terminateCalls = (kfp: FakeKfp): RecordedRequest[] => kfp.requests.filter((r) => r.method === "POST" && /terminate$/.test(r.path));
 const runCreations = (kfp: FakeKfp): RecordedRequest[] => kfp.writes().filter((r) => /\/runs$/.test(r.path));
 
@@ -158,11 +167,7 @@ describe.each(APIS)("on KFP %s", (api) => {
 
   test("cancelled by the agent (SIGINT), terminates the run before it exits", async () => {
     const { kfp } = await seeded(api);
-    const task = startTask(request(kfp, WAIT));
-    await kfp.waitForRun();
-    await task.waitForStdout("Waiting for the run to finish");
-    task.signal("SIGINT");
-    const r = await task.done;
+    const r = await cancelWhileWaiting(kfp);
 
     expect(r.result).toBe("Cancelled");
     expect(terminateCalls(kfp)).toHaveLength(1);
@@ -174,11 +179,7 @@ describe.each(APIS)("on KFP %s", (api) => {
 
   test("cancelled with leaveRunning, exits without terminating the run", async () => {
     const { kfp } = await seeded(api);
-    const task = startTask(request(kfp, { ...WAIT, onTimeoutOrCancel: "leaveRunning" }));
-    await kfp.waitForRun();
-    await task.waitForStdout("Waiting for the run to finish");
-    task.signal("SIGINT");
-    const r = await task.done;
+    const r = await cancelWhileWaiting(kfp, { onTimeoutOrCancel: "leaveRunning" });
 
     expect(r.result).toBe("Cancelled");
     expect(r.message).toContain("left running");
@@ -190,12 +191,7 @@ describe.each(APIS)("on KFP %s", (api) => {
 describe("cancel", () => {
   test("the agent's SIGTERM after SIGINT does not cut the terminate short, and terminate is sent once", async () => {
     const { kfp } = await seeded("v2");
-    const task = startTask(request(kfp, WAIT));
-    await kfp.waitForRun();
-    await task.waitForStdout("Waiting for the run to finish");
-    task.signal("SIGINT");
-    task.signal("SIGTERM");
-    const r = await task.done;
+    const r = await cancelWhileWaiting(kfp, {}, ["SIGINT", "SIGTERM"]);
     expect(r.result).toBe("Cancelled");
     expect(terminateCalls(kfp)).toHaveLength(1);
   });

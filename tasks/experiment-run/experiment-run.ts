@@ -14,10 +14,10 @@ import * as v from "valibot";
 import { CancelledError, watchCancel, type CancelWatch } from "../../lib/cancel";
 import { InputError } from "../../lib/input-error";
 import { KfpError } from "../../lib/kfp-error";
-import type { Experiment, KfpClient, Pipeline, PipelineVersion, PlannedWrite, Run } from "../../lib/kfp-types";
+import type { Experiment, KfpClient, Pipeline, PipelineVersion, Run } from "../../lib/kfp-types";
 import { convertParameters, parsePipelineParams, PipelineParamsError, type PipelineParam } from "../../lib/pipeline-params";
 import { formatDuration, RunProgress, stateWord } from "../../lib/run-progress";
-import { connectionProblem, connectTask } from "../../lib/task-connect";
+import { connectionProblem, connectTask, logPlannedWrite } from "../../lib/task-connect";
 import { CONNECTION_INPUTS, readConnectionSettings, type ConnectionSettings } from "../../lib/task-connection";
 import { booleanInput, choiceInput, nameText, optionalText, parseInputs, readRawInputs, secondsInput } from "../../lib/task-inputs";
 import { setOutputs } from "../../lib/task-outputs";
@@ -358,10 +358,6 @@ function defaultRunName(pipelineName: string): string {
   const number = tl.getVariable("Build.BuildNumber") || tl.getVariable("Release.ReleaseName");
   const name = definition && number ? `${definition} ${number}` : `${pipelineName} ${new Date().toISOString()}`;
   return name.slice(0, NAME_MAX);
-}
-
-function logPlannedWrite(write: PlannedWrite): void {
-  console.log(`Dry run: would ${write.method} ${write.path} ${untrusted(JSON.stringify(write.body))}`);
 }
 
 // ---------------------------------------------------------------------------
