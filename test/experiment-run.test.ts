@@ -417,6 +417,26 @@ describe("connection errors", () => {
   });
 });
 
+describe("multi-user KFP", () => {
+  test("creates the experiment and the run in the namespace given", async () => {
+    const kfp = await fakeKfp({ api: "v2", multiUser: true });
+    await kfp.seedPipeline({ name: "hello", file: join(PIPELINES, "hello-v2.yaml"), versionName: "v1.0", namespace: "team-a" });
+    kfp.scriptRun({ end: "SUCCEEDED" });
+    const r = await run(kfp, { namespace: "team-a" });
+    expect(r.result).toBe("Succeeded");
+    expect(kfp.state.experiments[0]!.namespace).toBe("team-a");
+    expect(kfp.state.runs[0]!.namespace).toBe("team-a");
+  });
+
+  test("without a namespace fails naming it, creating nothing", async () => {
+    const { kfp } = await seeded("v2", { multiUser: true });
+    const r = await run(kfp);
+    expect(r.result).toBe("Failed");
+    expect(r.message).toStartWith("Input 'namespace':");
+    expect(kfp.writes()).toEqual([]);
+  });
+});
+
 describe("dry run", () => {
   test("makes every check and logs each write with its body, making none", async () => {
     const { kfp } = await seeded("v2");

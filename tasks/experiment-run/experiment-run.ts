@@ -184,6 +184,9 @@ interface Progress {
 async function experimentRun(cancel: CancelWatch): Promise<void> {
   const settings = readSettings();
   const kfp = await connectTask(settings.connection, { dryRun: settings.dryRun, onPlannedWrite: logPlannedWrite });
+  if (kfp.multiUser && !kfp.namespace) {
+    throw new InputError("namespace", "is empty, and this KFP runs in multi-user mode, where experiments and runs belong to a Kubeflow profile.", "Set namespace to your profile's namespace, e.g. team-a.");
+  }
   const done: Progress = {};
   try {
     await startAndWait(kfp, settings, cancel, done);
