@@ -142,6 +142,7 @@ test("the 2021 task's documented inputs run unchanged: uploadNew, then uploadNew
     // The 2021 task left kf_pipeline_version_id and kf_pipeline_version_name unset here.
     expect(created.outputs).toMatchObject({ kf_pipeline_id: pipeline.id, kf_pipeline_name: "legacy", kf_pipeline_version_id: first.id, kf_pipeline_version_name: "legacy" });
     expect(outputVariables(created)).toHaveLength(6);
+    expect(created.log).toContain("versionName is not used with uploadNew: KFP names the first version like the pipeline.");
 
     const versioned = await runTask({ taskDir: uploadTaskDir(), inputs: step("uploadNewVersion"), secretVariables });
     expect(versioned.result).toBe("Succeeded");

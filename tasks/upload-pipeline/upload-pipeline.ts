@@ -3,8 +3,9 @@
  * new version of an existing one, or either (uploadNewOrVersion), then sets the
  * kf_* output variables and a summary with links to the KFP UI.
  *
- * Flow: read and check every input (no request before that) -> check the file
- * -> connect -> look the pipeline and version up -> upload -> outputs, summary.
+ * Flow: read and check every input and the file (no request before that) ->
+ * connect -> look the pipeline and version up (uploadNew lets KFP refuse a
+ * taken name instead) -> upload -> outputs, summary.
  */
 import "../../lib/early-secrets";
 import * as tl from "azure-pipelines-task-lib/task";
@@ -128,13 +129,13 @@ interface Outcome {
 
 runMain(async () => {
   const settings = readSettings();
-  const file = await checkPipelineFile(settings.file).catch((error) => Promise.reject(packageRejected(error)));
+  const file = await checkedFile(settings.file);
   if (settings.versionNameIgnored) console.log("versionName is not used with uploadNew: KFP names the first version like the pipeline.");
 
   const kfp = await connectTask(settings.connection, { dryRun: settings.dryRun, onPlannedWrite: logPlannedWrite });
   let outcome: Outcome;
   try {
-    outcome = await upload(kfp, settings, file.path);
+    outcome = await upload(kfp, settings, file);
   } catch (error) {
     throw connectionProblem(error, settings.connection) ?? error;
   }
@@ -158,6 +159,15 @@ runMain(async () => {
   if (settings.dryRun) console.log("Dry run: nothing was changed in KFP; the output variables hold placeholders.");
   tl.setResult(tl.TaskResult.Succeeded, untrusted(done));
 });
+
+/** The package's path once it passed the checks KFP would make (type, size, content). */
+async function checkedFile(path: string): Promise<string> {
+  try {
+    return (await checkPipelineFile(path)).path;
+  } catch (error) {
+    throw packageRejected(error);
+  }
+}
 
 async function upload(kfp: KfpClient, s: Settings, file: string): Promise<Outcome> {
   if (s.mode === "uploadNew") {
