@@ -9,7 +9,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
-import { build } from "../build";
+import { build, BuildError } from "../build";
 import type { TaskRunResult } from "./agent-types";
 import { defaultVariables } from "./agent-env";
 import { maskSecrets } from "./agent-output";
@@ -103,7 +103,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     const vsix = await allSteps(demo, options);
     return { ok: true, vsix, seconds: (performance.now() - started) / 1000 };
   } catch (error) {
-    return { ok: false, step: demo.stepNumber, problem: error instanceof DemoFailure ? error.message : ((error as Error).stack ?? String(error)) };
+    const known = error instanceof DemoFailure || error instanceof BuildError;
+    return { ok: false, step: demo.stepNumber, problem: known ? error.message : ((error as Error).stack ?? String(error)) };
   }
 }
 
