@@ -6,6 +6,7 @@
  */
 
 import type * as v from "valibot";
+import { filterParam, findAll, findUnique, PAGE_SIZE, type KfpFilter, type Page } from "./kfp-filter.ts";
 import type { HttpRequest, KfpHttp, RequestContext } from "./kfp-http.ts";
 import { checkAnswer } from "./kfp-schemas.ts";
 import type { ApiVersion, CreateRunRequest, Experiment, ParameterSpec, Pipeline, PipelineVersion, Run, RunOutcome } from "./kfp-types.ts";
@@ -54,6 +55,40 @@ export async function readChecked<S extends v.GenericSchema>(http: KfpHttp, sche
 /** A write's answer parser that checks the schema first. */
 export function checkedParser<S extends v.GenericSchema, T>(http: KfpHttp, schema: S, request: HttpRequest, context: RequestContext, map: (answer: v.InferOutput<S>) => T): (body: unknown) => T {
   return (body) => map(checkAnswer(schema, body, { operation: context.operation, method: request.method, path: http.pathOf(request) }));
+}
+
+/** A filtered list call that finds objects by exact name. */
+export interface NamedListing<S extends v.GenericSchema<unknown, { next_page_token?: string }>, T extends { name: string }> {
+  operation: string;
+  name: string;
+  path: string;
+  filter: KfpFilter;
+  /** Scoping parameters (namespace, owner). */
+  query?: Record<string, string | undefined>;
+  /** What a 404 of the list means (its parent is gone). */
+  notFound?: string;
+  schema: S;
+  items: (body: v.InferOutput<S>) => T[];
+}
+
+/** The one object named exactly `listing.name`, across all pages; "ambiguous" for several. */
+export function findNamed<S extends v.GenericSchema<unknown, { next_page_token?: string }>, T extends { name: string }>(http: KfpHttp, what: string, listing: NamedListing<S, T>): Promise<T | undefined> {
+  return findUnique({ operation: listing.operation, what, name: listing.name, nameOf: (item: T) => item.name, fetchPage: pages(http, listing) });
+}
+
+/** Every object named exactly `listing.name`, across all pages. */
+export function findAllNamed<S extends v.GenericSchema<unknown, { next_page_token?: string }>, T extends { name: string }>(http: KfpHttp, listing: NamedListing<S, T>): Promise<T[]> {
+  return findAll({ operation: listing.operation, name: listing.name, nameOf: (item: T) => item.name, fetchPage: pages(http, listing) });
+}
+
+function pages<S extends v.GenericSchema<unknown, { next_page_token?: string }>, T extends { name: string }>(http: KfpHttp, listing: NamedListing<S, T>) {
+  return async (pageToken: string | undefined): Promise<Page<T>> => {
+    // The same filter on every page: KFP rejects a page token sent with another one.
+    const query = { filter: filterParam(listing.filter), page_size: PAGE_SIZE, page_token: pageToken, ...listing.query };
+    const context = { operation: listing.operation, notFound: listing.notFound };
+    const body = await readChecked(http, listing.schema, { method: "GET", path: listing.path, query }, context);
+    return { items: listing.items(body), nextPageToken: body.next_page_token };
+  };
 }
 
 /** Path segment for an ID. */

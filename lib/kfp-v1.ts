@@ -5,8 +5,8 @@
  */
 
 import type * as v from "valibot";
-import { checkedParser, conflictHint, nonEmpty, outcomeOf, readChecked, seg, timestamp, type DatedExperiment, type KfpDialect, type WriteSpec } from "./kfp-dialect.ts";
-import { equalsFilter, filterParam, findAll, findUnique, PAGE_SIZE } from "./kfp-filter.ts";
+import { checkedParser, conflictHint, findAllNamed, findNamed, nonEmpty, outcomeOf, readChecked, seg, timestamp, type DatedExperiment, type KfpDialect, type WriteSpec } from "./kfp-dialect.ts";
+import { equalsFilter } from "./kfp-filter.ts";
 import { KfpError } from "./kfp-error.ts";
 import type { KfpHttp } from "./kfp-http.ts";
 import { V1Experiment, V1ExperimentList, V1Pipeline, V1PipelineList, V1RunDetail, V1RunList, V1Version, V1VersionList, V1Run } from "./kfp-schemas.ts";
@@ -28,17 +28,14 @@ export class V1Dialect implements KfpDialect {
   ) {}
 
   findPipeline(name: string): Promise<Pipeline | undefined> {
-    const operation = `find pipeline "${name}"`;
-    return findUnique({
-      operation,
-      what: `pipeline "${name}"`,
+    return findNamed(this.http, `pipeline "${name}"`, {
+      operation: `find pipeline "${name}"`,
       name,
-      nameOf: (p: Pipeline) => p.name,
-      fetchPage: async (pageToken) => {
-        const query = { filter: filterParam(equalsFilter("v1beta1", "name", name)), page_size: PAGE_SIZE, page_token: pageToken, ...this.namespaceKey() };
-        const body = await readChecked(this.http, V1PipelineList, { method: "GET", path: `${API}/pipelines`, query }, { operation });
-        return { items: (body.pipelines ?? []).map(toPipeline), nextPageToken: body.next_page_token };
-      },
+      path: `${API}/pipelines`,
+      filter: equalsFilter("v1beta1", "name", name),
+      query: this.namespaceKey(),
+      schema: V1PipelineList,
+      items: (body) => (body.pipelines ?? []).map(toPipeline),
     });
   }
 
@@ -47,23 +44,15 @@ export class V1Dialect implements KfpDialect {
   }
 
   findVersion(pipelineId: string, name: string): Promise<PipelineVersion | undefined> {
-    const operation = `find version "${name}" of pipeline ${pipelineId}`;
-    return findUnique({
-      operation,
-      what: `version "${name}"`,
+    return findNamed(this.http, `version "${name}"`, {
+      operation: `find version "${name}" of pipeline ${pipelineId}`,
       name,
-      nameOf: (version: PipelineVersion) => version.name,
-      fetchPage: async (pageToken) => {
-        const query = {
-          "resource_key.type": "PIPELINE",
-          "resource_key.id": pipelineId,
-          filter: filterParam(equalsFilter("v1beta1", "name", name)),
-          page_size: PAGE_SIZE,
-          page_token: pageToken,
-        };
-        const body = await readChecked(this.http, V1VersionList, { method: "GET", path: `${API}/pipeline_versions`, query }, { operation, notFound: `pipeline ${pipelineId}` });
-        return { items: (body.versions ?? []).map((version) => toVersion(version, pipelineId)), nextPageToken: body.next_page_token };
-      },
+      path: `${API}/pipeline_versions`,
+      filter: equalsFilter("v1beta1", "name", name),
+      query: { "resource_key.type": "PIPELINE", "resource_key.id": pipelineId },
+      notFound: `pipeline ${pipelineId}`,
+      schema: V1VersionList,
+      items: (body) => (body.versions ?? []).map((version) => toVersion(version, pipelineId)),
     });
   }
 
@@ -83,17 +72,14 @@ export class V1Dialect implements KfpDialect {
   }
 
   findExperiment(name: string): Promise<DatedExperiment | undefined> {
-    const operation = `find experiment "${name}"`;
-    return findUnique({
-      operation,
-      what: `experiment "${name}"`,
+    return findNamed(this.http, `experiment "${name}"`, {
+      operation: `find experiment "${name}"`,
       name,
-      nameOf: (e: DatedExperiment) => e.name,
-      fetchPage: async (pageToken) => {
-        const query = { filter: filterParam(equalsFilter("v1beta1", "name", name)), page_size: PAGE_SIZE, page_token: pageToken, ...this.namespaceKey() };
-        const body = await readChecked(this.http, V1ExperimentList, { method: "GET", path: `${API}/experiments`, query }, { operation });
-        return { items: (body.experiments ?? []).map(toExperiment), nextPageToken: body.next_page_token };
-      },
+      path: `${API}/experiments`,
+      filter: equalsFilter("v1beta1", "name", name),
+      query: this.namespaceKey(),
+      schema: V1ExperimentList,
+      items: (body) => (body.experiments ?? []).map(toExperiment),
     });
   }
 
@@ -109,22 +95,14 @@ export class V1Dialect implements KfpDialect {
   }
 
   findRuns(experimentId: string, name: string): Promise<Run[]> {
-    const operation = `find run "${name}" in experiment ${experimentId}`;
-    return findAll({
-      operation,
+    return findAllNamed(this.http, {
+      operation: `find run "${name}" in experiment ${experimentId}`,
       name,
-      nameOf: (run: Run) => run.name,
-      fetchPage: async (pageToken) => {
-        const query = {
-          "resource_reference_key.type": "EXPERIMENT",
-          "resource_reference_key.id": experimentId,
-          filter: filterParam(equalsFilter("v1beta1", "name", name)),
-          page_size: PAGE_SIZE,
-          page_token: pageToken,
-        };
-        const body = await readChecked(this.http, V1RunList, { method: "GET", path: `${API}/runs`, query }, { operation });
-        return { items: (body.runs ?? []).map(toRun), nextPageToken: body.next_page_token };
-      },
+      path: `${API}/runs`,
+      filter: equalsFilter("v1beta1", "name", name),
+      query: { "resource_reference_key.type": "EXPERIMENT", "resource_reference_key.id": experimentId },
+      schema: V1RunList,
+      items: (body) => (body.runs ?? []).map(toRun),
     });
   }
 

@@ -4,8 +4,8 @@
  */
 
 import * as v from "valibot";
-import { checkedParser, conflictHint, nonEmpty, outcomeOf, readChecked, seg, timestamp, type DatedExperiment, type KfpDialect, type WriteSpec } from "./kfp-dialect.ts";
-import { equalsFilter, filterParam, findAll, findUnique, PAGE_SIZE } from "./kfp-filter.ts";
+import { checkedParser, conflictHint, findAllNamed, findNamed, nonEmpty, outcomeOf, readChecked, seg, timestamp, type DatedExperiment, type KfpDialect, type WriteSpec } from "./kfp-dialect.ts";
+import { equalsFilter } from "./kfp-filter.ts";
 import type { KfpHttp } from "./kfp-http.ts";
 import { ArgoSpec, IrSpec, V2Experiment, V2ExperimentList, V2Pipeline, V2PipelineList, V2Run, V2RunList, V2Version, V2VersionList } from "./kfp-schemas.ts";
 import type { CreateRunRequest, ParameterSpec, Pipeline, PipelineVersion, Run, RunOutcome, RunSteps } from "./kfp-types.ts";
@@ -24,17 +24,14 @@ export class V2Dialect implements KfpDialect {
   ) {}
 
   findPipeline(name: string): Promise<Pipeline | undefined> {
-    const operation = `find pipeline "${name}"`;
-    return findUnique({
-      operation,
-      what: `pipeline "${name}"`,
+    return findNamed(this.http, `pipeline "${name}"`, {
+      operation: `find pipeline "${name}"`,
       name,
-      nameOf: (p: Pipeline) => p.name,
-      fetchPage: async (pageToken) => {
-        const query = { filter: filterParam(equalsFilter("v2beta1", "name", name)), page_size: PAGE_SIZE, page_token: pageToken, namespace: this.namespace };
-        const body = await readChecked(this.http, V2PipelineList, { method: "GET", path: `${API}/pipelines`, query }, { operation });
-        return { items: (body.pipelines ?? []).map(toPipeline), nextPageToken: body.next_page_token };
-      },
+      path: `${API}/pipelines`,
+      filter: equalsFilter("v2beta1", "name", name),
+      query: { namespace: this.namespace },
+      schema: V2PipelineList,
+      items: (body) => (body.pipelines ?? []).map(toPipeline),
     });
   }
 
@@ -44,17 +41,14 @@ export class V2Dialect implements KfpDialect {
   }
 
   findVersion(pipelineId: string, name: string): Promise<PipelineVersion | undefined> {
-    const operation = `find version "${name}" of pipeline ${pipelineId}`;
-    return findUnique({
-      operation,
-      what: `version "${name}"`,
+    return findNamed(this.http, `version "${name}"`, {
+      operation: `find version "${name}" of pipeline ${pipelineId}`,
       name,
-      nameOf: (version: PipelineVersion) => version.name,
-      fetchPage: async (pageToken) => {
-        const query = { filter: filterParam(equalsFilter("v2beta1", "name", name)), page_size: PAGE_SIZE, page_token: pageToken };
-        const body = await readChecked(this.http, V2VersionList, { method: "GET", path: `${API}/pipelines/${seg(pipelineId)}/versions`, query }, { operation, notFound: `pipeline ${pipelineId}` });
-        return { items: (body.pipeline_versions ?? []).map((version) => toVersion(version, pipelineId)), nextPageToken: body.next_page_token };
-      },
+      path: `${API}/pipelines/${seg(pipelineId)}/versions`,
+      filter: equalsFilter("v2beta1", "name", name),
+      notFound: `pipeline ${pipelineId}`,
+      schema: V2VersionList,
+      items: (body) => (body.pipeline_versions ?? []).map((version) => toVersion(version, pipelineId)),
     });
   }
 
@@ -77,18 +71,15 @@ export class V2Dialect implements KfpDialect {
   }
 
   findExperiment(name: string): Promise<DatedExperiment | undefined> {
-    const operation = `find experiment "${name}"`;
-    return findUnique({
-      operation,
-      what: `experiment "${name}"`,
+    return findNamed(this.http, `experiment "${name}"`, {
+      operation: `find experiment "${name}"`,
       name,
-      nameOf: (e: DatedExperiment) => e.name,
-      fetchPage: async (pageToken) => {
-        // display_name is the documented filter key for experiments (2.x also accepts name).
-        const query = { filter: filterParam(equalsFilter("v2beta1", "display_name", name)), page_size: PAGE_SIZE, page_token: pageToken, namespace: this.namespace };
-        const body = await readChecked(this.http, V2ExperimentList, { method: "GET", path: `${API}/experiments`, query }, { operation });
-        return { items: (body.experiments ?? []).map(toExperiment), nextPageToken: body.next_page_token };
-      },
+      path: `${API}/experiments`,
+      // display_name is the documented filter key for experiments (2.x also accepts name).
+      filter: equalsFilter("v2beta1", "display_name", name),
+      query: { namespace: this.namespace },
+      schema: V2ExperimentList,
+      items: (body) => (body.experiments ?? []).map(toExperiment),
     });
   }
 
@@ -103,16 +94,14 @@ export class V2Dialect implements KfpDialect {
   }
 
   findRuns(experimentId: string, name: string): Promise<Run[]> {
-    const operation = `find run "${name}" in experiment ${experimentId}`;
-    return findAll({
-      operation,
+    return findAllNamed(this.http, {
+      operation: `find run "${name}" in experiment ${experimentId}`,
       name,
-      nameOf: (run: Run) => run.name,
-      fetchPage: async (pageToken) => {
-        const query = { experiment_id: experimentId, filter: filterParam(equalsFilter("v2beta1", "display_name", name)), page_size: PAGE_SIZE, page_token: pageToken };
-        const body = await readChecked(this.http, V2RunList, { method: "GET", path: `${API}/runs`, query }, { operation });
-        return { items: (body.runs ?? []).map(toRun), nextPageToken: body.next_page_token };
-      },
+      path: `${API}/runs`,
+      filter: equalsFilter("v2beta1", "display_name", name),
+      query: { experiment_id: experimentId },
+      schema: V2RunList,
+      items: (body) => (body.runs ?? []).map(toRun),
     });
   }
 

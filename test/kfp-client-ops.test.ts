@@ -161,12 +161,12 @@ for (const api of ["v1", "v2"] as const) {
 
       test("unknown ids: not-found errors naming the object", async () => {
         const { client } = await setup(api, prefix);
-        for (const [promise, words] of [
-          [client.getPipeline("no-such-pipeline"), "pipeline no-such-pipeline"],
-          [client.getExperiment("no-such-exp"), "experiment no-such-exp"],
-          [client.getRun("no-such-run"), "run no-such-run"],
+        for (const [call, words] of [
+          [() => client.getPipeline("no-such-pipeline"), "pipeline no-such-pipeline"],
+          [() => client.getExperiment("no-such-exp"), "experiment no-such-exp"],
+          [() => client.getRun("no-such-run"), "run no-such-run"],
         ] as const) {
-          const error = await rejection(promise);
+          const error = await rejection(call());
           expect(error.kind).toBe("not-found");
           expect(error.message).toContain(`${words} was not found`);
           expect(error.status).toBe(404);
