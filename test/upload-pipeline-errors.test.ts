@@ -10,7 +10,7 @@ import { join } from "node:path";
 import type { FakeKfp } from "../lib/fake-kfp-types.ts";
 import type { TaskRunResult } from "./harness.ts";
 import { startFake } from "./support/fake.ts";
-import { BUILD_VERSION_NAME, TOKEN, fakeKfp, packageFor, uploadTask, useUploadTask } from "./support/upload-task.ts";
+import { BUILD_VERSION_NAME, TOKEN, fakeKfp, packageFor, uploadTask, useUploadTask, withFake } from "./support/upload-task.ts";
 
 useUploadTask();
 
@@ -116,60 +116,45 @@ describe("bad input (one fake that is never written to)", () => {
 
 describe("authentication", () => {
   test.each(["redirect", "html"] as const)("a login page (%s) instead of KFP names the endpoint and how to authenticate", async (loginPage) => {
-    const kfp = await fakeKfp({ api: "v2", token: undefined, loginPage });
-    try {
+    await withFake({ api: "v2", token: undefined, loginPage }, async (kfp) => {
       const r = await uploadTask(kfp, { bearerToken: "", kubeflowPipelineTask: "uploadNew", pipelineFilePath: packageFor("v2"), newPipelineName: "new" });
       expectFailure(r, "kubeflowEndpoint", "login page", "session cookie");
       expect(kfp.writes()).toEqual([]);
-    } finally {
-      await kfp.close();
-    }
+    });
   });
 
   test("a rejected token (401) names bearerToken", async () => {
-    const kfp = await fakeKfp({ api: "v1" });
-    try {
+    await withFake({ api: "v1" }, async (kfp) => {
       const r = await uploadTask(kfp, { kubeflowPipelineTask: "uploadNew", pipelineFilePath: packageFor("v1"), newPipelineName: "new" }, { token: "expired-token-123" });
       expectFailure(r, "bearerToken", "was rejected by KFP (HTTP 401");
       expect(kfp.writes()).toEqual([]);
       expect(r.log).not.toContain("expired-token-123");
-    } finally {
-      await kfp.close();
-    }
+    });
   });
 
   test("a rejected service-connection token names kfpConnection", async () => {
-    const kfp = await fakeKfp({ api: "v2" });
-    try {
+    await withFake({ api: "v2" }, async (kfp) => {
       const r = await uploadTask(kfp, { kubeflowPipelineTask: "uploadNew", pipelineFilePath: packageFor("v2"), newPipelineName: "new" }, { via: "service connection", token: "revoked-token-456" });
       expectFailure(r, "kfpConnection", "was rejected by KFP (HTTP 401");
       expect(r.log).not.toContain("revoked-token-456");
       expect(kfp.writes()).toEqual([]);
-    } finally {
-      await kfp.close();
-    }
+    });
   });
 
   test("no token for a KFP that requires one names bearerToken", async () => {
-    const kfp = await fakeKfp({ api: "v2" });
-    try {
+    await withFake({ api: "v2" }, async (kfp) => {
       const r = await uploadTask(kfp, { bearerToken: "", kubeflowPipelineTask: "uploadNew", pipelineFilePath: packageFor("v2"), newPipelineName: "new" });
       expectFailure(r, "bearerToken", "is not set, and KFP requires authentication");
-    } finally {
-      await kfp.close();
-    }
+    });
   });
 
   test("a token without access (403) names bearerToken", async () => {
-    const kfp = await fakeKfp({ api: "v2" });
-    try {
+    await withFake({ api: "v2" }, async (kfp) => {
       kfp.fault({ method: "POST", path: "/apis/v2beta1/pipelines/upload", fault: { status: 403, body: { message: "User is not authorized" } } });
       const r = await uploadTask(kfp, { kubeflowPipelineTask: "uploadNew", pipelineFilePath: packageFor("v2"), newPipelineName: "new" });
       expectFailure(r, "bearerToken", "is not allowed to do this in KFP (HTTP 403", "User is not authorized.", "kubeflow-edit");
       expect(kfp.state.pipelines).toEqual([]);
-    } finally {
-      await kfp.close();
-    }
+    });
   });
 });
 
@@ -227,12 +212,9 @@ test("an endpoint that is not KFP names kubeflowEndpoint, with what was tried", 
 });
 
 test("a forced API version the server does not serve names apiVersion", async () => {
-  const kfp = await fakeKfp({ api: "v1" });
-  try {
+  await withFake({ api: "v1" }, async (kfp) => {
     const r = await uploadTask(kfp, { kubeflowPipelineTask: "uploadNew", pipelineFilePath: packageFor("v1"), newPipelineName: "new", apiVersion: "v2beta1" });
     expectFailure(r, "apiVersion", "is v2beta1, which the KFP at this endpoint does not serve", "use API version v1beta1 or auto");
     expect(kfp.writes()).toEqual([]);
-  } finally {
-    await kfp.close();
-  }
+  });
 });

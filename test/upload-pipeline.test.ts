@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { DRY_RUN_IDS } from "../lib/kfp-client.ts";
 import type { FakeApi, FakeKfp } from "../lib/fake-kfp-types.ts";
 import { REPO_ROOT, runTask } from "./harness.ts";
-import { BUILD_VERSION_NAME, PIPELINES, TOKEN, apiPath, fakeKfp, newRequests, outputVariables, packageFor, uploadTask, useUploadTask } from "./support/upload-task.ts";
+import { BUILD_VERSION_NAME, PIPELINES, TOKEN, apiPath, fakeKfp, newRequests, outputVariables, packageFor, uploadTask, useUploadTask, withFake } from "./support/upload-task.ts";
 
 useUploadTask();
 
@@ -120,8 +120,7 @@ describe.each(["v1", "v2"] as const)("a re-run on KFP %s", (api) => {
 test("the 2021 task's documented inputs run unchanged: uploadNew, then uploadNewVersion", async () => {
   // KFP 1.8 behind the Kubeflow dashboard, addressed as the 2021 task wanted it: the
   // dashboard's base URL with a trailing slash, the token from a secret variable.
-  const kfp = await fakeKfp({ api: "v1", prefix: "/pipeline" });
-  try {
+  await withFake({ api: "v1", prefix: "/pipeline" }, async (kfp) => {
     const step = (kubeflowPipelineTask: string) => ({
       kubeflowEndpoint: `${new URL(kfp.url).origin}/`,
       bearerToken: "$(kfpToken)",
@@ -149,9 +148,7 @@ test("the 2021 task's documented inputs run unchanged: uploadNew, then uploadNew
     const second = kfp.state.versions.find((v) => v.pipelineId === pipeline.id && v.name === "legacy-2")!;
     expect(versioned.outputs).toMatchObject({ kf_pipeline_id: pipeline.id, kf_pipeline_version_id: second.id, kf_pipeline_version_name: "legacy-2" });
     expect(kfp.writes().map((w) => w.path)).toEqual(["/apis/v1beta1/pipelines/upload", "/apis/v1beta1/pipelines/upload_version"]);
-  } finally {
-    await kfp.close();
-  }
+  });
 });
 
 describe("on KFP 2.x", () => {
@@ -217,8 +214,7 @@ describe("on KFP 2.x", () => {
   });
 
   test("with a session cookie instead of a token, authenticates with the cookie and masks it", async () => {
-    const cookieKfp = await fakeKfp({ api: "v2", token: undefined, cookie: "authservice_session=c00kie-value-42" });
-    try {
+    await withFake({ api: "v2", token: undefined, cookie: "authservice_session=c00kie-value-42" }, async (cookieKfp) => {
       const r = await runTask({
         taskDir: uploadTaskDir(),
         inputs: { kubeflowEndpoint: cookieKfp.url, sessionCookie: "authservice_session=c00kie-value-42", kubeflowPipelineTask: "uploadNew", pipelineFilePath: packageFor("v2"), newPipelineName: "cookie" },
@@ -227,24 +223,19 @@ describe("on KFP 2.x", () => {
       expect(r.result).toBe("Succeeded");
       expect(cookieKfp.state.pipelines.map((p) => p.name)).toEqual(["cookie"]);
       expect(r.log).not.toContain("c00kie-value-42");
-    } finally {
-      await cookieKfp.close();
-    }
+    });
   });
 });
 
 describe("multi-user KFP", () => {
   test("uploads into the namespace given and says so", async () => {
-    const kfp = await fakeKfp({ api: "v2", multiUser: true });
-    try {
+    await withFake({ api: "v2", multiUser: true }, async (kfp) => {
       const r = await uploadTask(kfp, { kubeflowPipelineTask: "uploadNew", pipelineFilePath: packageFor("v2"), newPipelineName: "team-pipeline", namespace: "team-a" });
       expect(r.result).toBe("Succeeded");
       expect(kfp.writes()[0]!.query.namespace).toBe("team-a");
       expect(kfp.state.pipelines[0]).toMatchObject({ name: "team-pipeline", namespace: "team-a" });
       expect(r.log).toContain("(API v2beta1, multi-user, namespace team-a)");
-    } finally {
-      await kfp.close();
-    }
+    });
   });
 });
 
@@ -301,8 +292,7 @@ describe("dry run", () => {
 
 describe("secrets", () => {
   test("the token never shows in the log, debug mode included, even when typed as plain text", async () => {
-    const kfp = await fakeKfp({ api: "v2" });
-    try {
+    await withFake({ api: "v2" }, async (kfp) => {
       const r = await uploadTask(kfp, { kubeflowPipelineTask: "uploadNew", pipelineFilePath: packageFor("v2"), newPipelineName: "secret" }, { variables: { "system.debug": "true" } });
       expect(r.result).toBe("Succeeded");
       expect(r.log).toContain("bearerToken=***");
@@ -311,21 +301,16 @@ describe("secrets", () => {
       const firstLine = r.stdout.split("\n").find((line) => line.includes(TOKEN));
       expect(firstLine).toBe(`##vso[task.setsecret]${TOKEN}`);
       expect(kfp.requests.every((q) => q.authorized)).toBe(true);
-    } finally {
-      await kfp.close();
-    }
+    });
   });
 
   test("the service connection's token never shows in the log, debug mode included", async () => {
-    const kfp = await fakeKfp({ api: "v1" });
-    try {
+    await withFake({ api: "v1" }, async (kfp) => {
       const r = await uploadTask(kfp, { kubeflowPipelineTask: "uploadNew", pipelineFilePath: packageFor("v1"), newPipelineName: "secret" }, { via: "service connection", variables: { "system.debug": "true" } });
       expect(r.result).toBe("Succeeded");
       expect(r.stdout.split("\n").find((line) => line.includes(TOKEN))).toBe(`##vso[task.setsecret]${TOKEN}`);
       expect(r.log).not.toContain(TOKEN);
-    } finally {
-      await kfp.close();
-    }
+    });
   });
 });
 
@@ -338,8 +323,7 @@ describe("task.json", () => {
   const task = taskJson("upload-pipeline");
 
   test("declares, and allows setting, exactly the outputs the task sets", async () => {
-    const kfp = await fakeKfp({ api: "v2" });
-    try {
+    await withFake({ api: "v2" }, async (kfp) => {
       const r = await uploadTask(kfp, { kubeflowPipelineTask: "uploadNew", pipelineFilePath: packageFor("v2"), newPipelineName: "declared" });
       const declared = task.outputVariables.map((o: { name: string; description?: string }) => {
         expect(o.description).toBeTruthy();
@@ -347,9 +331,7 @@ describe("task.json", () => {
       });
       expect(declared).toEqual(outputVariables(r));
       expect(task.restrictions.settableVariables.allowed).toEqual(declared);
-    } finally {
-      await kfp.close();
-    }
+    });
   });
 
   test("keeps the 2021 inputs and values, each with help", () => {

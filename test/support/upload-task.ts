@@ -33,6 +33,16 @@ export function fakeKfp(options: FakeKfpOptions = {}): Promise<FakeKfp> {
   return startFake({ token: TOKEN, ...options });
 }
 
+/** Runs `use` with a fresh fake KFP and closes it afterwards, however `use` ends. */
+export async function withFake<T>(options: FakeKfpOptions, use: (kfp: FakeKfp) => Promise<T>): Promise<T> {
+  const kfp = await fakeKfp(options);
+  try {
+    return await use(kfp);
+  } finally {
+    await kfp.close();
+  }
+}
+
 /** The compiled package each API's tests upload. */
 export function packageFor(api: FakeApi): string {
   return join(PIPELINES, api === "v1" ? "hello-v1.tar.gz" : "hello-v2.yaml");
