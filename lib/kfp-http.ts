@@ -67,6 +67,8 @@ export type Attempt =
  */
 type Verdict = "ok" | "login" | "conflict" | "fatal" | "refused" | "throttled" | "lost" | "server";
 
+const RETRIABLE = new Set<Verdict>(["refused", "throttled", "lost", "server"]);
+
 export class KfpHttp {
   readonly baseUrl: string;
   private readonly retry: typeof DEFAULT_RETRY;
@@ -97,8 +99,7 @@ export class KfpHttp {
       const result = await this.send(req, attempt, signal);
       const verdict = classify(result);
       if (verdict === "ok") return this.json(result, req, ctx);
-      const retriable = verdict === "refused" || verdict === "throttled" || verdict === "lost" || verdict === "server";
-      const delay = retriable ? this.delayBeforeRetry(result, attempt, started) : undefined;
+      const delay = RETRIABLE.has(verdict) ? this.delayBeforeRetry(result, attempt, started) : undefined;
       if (delay === undefined) throw this.failure(result, req, ctx, attempt, started);
       await sleep(delay, signal);
     }
@@ -118,21 +119,18 @@ export class KfpHttp {
       const result = await this.send(req, attempt);
       const verdict = classify(result);
       if (verdict === "ok") return handlers.parse(await this.json(result, req, ctx));
-      if (verdict === "conflict" && mayHaveLanded && handlers.adopt) {
+      const ambiguous = verdict === "lost" || verdict === "server";
+      mayHaveLanded ||= ambiguous;
+      const delay = RETRIABLE.has(verdict) ? this.delayBeforeRetry(result, attempt, started) : undefined;
+      // Give KFP the backoff to finish what it may be doing before looking.
+      if (ambiguous && delay !== undefined) await sleep(delay);
+      // Looked for even after the last attempt: it may be the one that worked.
+      if (handlers.adopt && (ambiguous || (verdict === "conflict" && mayHaveLanded))) {
         const adopted = await this.adopt(handlers.adopt, result, req, ctx);
         if (adopted !== undefined) return adopted;
       }
-      const retriable = verdict === "refused" || verdict === "throttled" || verdict === "lost" || verdict === "server";
-      const delay = retriable ? this.delayBeforeRetry(result, attempt, started) : undefined;
       if (delay === undefined) throw this.failure(result, req, ctx, attempt, started);
-      await sleep(delay);
-      if (verdict === "lost" || verdict === "server") {
-        mayHaveLanded = true;
-        if (handlers.adopt) {
-          const adopted = await this.adopt(handlers.adopt, result, req, ctx);
-          if (adopted !== undefined) return adopted;
-        }
-      }
+      if (!ambiguous) await sleep(delay);
     }
   }
 

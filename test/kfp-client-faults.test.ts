@@ -184,6 +184,14 @@ for (const api of ["v1", "v2"] as const) {
     });
   }
 
+  test(`${api}: the last allowed attempt's lost answer is still looked up, not reported as a failure`, async () => {
+    const w = await world(api);
+    const client = await connectKfp({ endpoint: w.fake.url, retry: { attempts: 1 }, requestTimeoutMs: REQUEST_TIMEOUT_MS });
+    w.fake.fault({ method: "POST", path: `${versionPath(api)}/experiments`, fault: { reset: "after-read" } });
+    const experiment = await client.createExperiment({ name: "only-once" });
+    expect(w.fake.state.experiments.filter((e) => e.name === "only-once").map((e) => e.id)).toEqual([experiment.id]);
+  });
+
   test(`${api}: an older object of the same name is not adopted after a lost answer`, async () => {
     const w = await world(api);
     // An experiment "new-exp" made long ago; our create's answer is lost, and KFP refused it (409/500).
