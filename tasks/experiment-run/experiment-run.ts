@@ -16,7 +16,7 @@ import { InputError } from "../../lib/input-error";
 import { KfpError } from "../../lib/kfp-error";
 import type { Experiment, KfpClient, Pipeline, PipelineVersion, Run } from "../../lib/kfp-types";
 import { convertParameters, parsePipelineParams, PipelineParamsError, type PipelineParam } from "../../lib/pipeline-params";
-import { formatDuration, RunProgress, stateWord } from "../../lib/run-progress";
+import { formatDuration, RunProgress } from "../../lib/run-progress";
 import { connectionProblem, connectTask, logPlannedWrite } from "../../lib/task-connect";
 import { CONNECTION_INPUTS, readConnectionSettings, type ConnectionSettings } from "../../lib/task-connection";
 import { booleanInput, choiceInput, nameText, optionalText, parseInputs, readRawInputs, secondsInput } from "../../lib/task-inputs";
@@ -199,7 +199,7 @@ async function experimentRun(cancel: CancelWatch): Promise<void> {
       kf_pipeline_version_id: done.version?.id,
       kf_experiment_id: done.experimentPlanned ? undefined : done.experiment?.id,
       kf_run_id: done.run?.id,
-      kf_run_status: done.run?.state || undefined,
+      kf_run_status: done.run ? runStatus(kfp, done.run) : undefined,
       kf_run_url: done.runUrl,
     });
     if (done.experiment || done.pipeline) uploadSummary("kubeflow-run.md", summary(kfp, settings, done));
@@ -388,7 +388,7 @@ function endWithRunOutcome(done: Progress): void {
 }
 
 async function endTimedOut(kfp: KfpClient, settings: Settings, done: Progress, timeoutMs: number): Promise<void> {
-  const last = stateWord(done.run!.state);
+  const last = runStatus(kfp, done.run!);
   const fate = await stopRun(kfp, settings, done);
   done.ending = `Timed out after ${formatDuration(timeoutMs)} (last state ${last}); ${fate}.`;
   tl.setResult(tl.TaskResult.Failed, `Run did not finish within ${formatDuration(timeoutMs)} (runTimeoutMinutes: ${settings.runTimeoutMinutes}); last state ${last}. The run ${fate}. See ${done.runUrl}`);
@@ -422,6 +422,11 @@ async function stopRun(kfp: KfpClient, settings: Settings, done: Progress): Prom
   }
 }
 
+/** The run's state in KFP's words; none reported yet means pending (as KFP's own clients read it). */
+function runStatus(kfp: KfpClient, run: Run): string {
+  return run.state || (kfp.apiVersion === "v2beta1" ? "PENDING" : "Pending");
+}
+
 /** KFP's own times when it gives both, else how long we waited. */
 function runDuration(done: Progress): number {
   const run = done.run;
@@ -440,7 +445,7 @@ function summary(kfp: KfpClient, settings: Settings, done: Progress): string {
   lines.push(
     mdTable([
       ["Run", run ? mdLink(run.name, done.runUrl) : settings.dryRun ? "none (dry run)" : "none (createNewRun is false)"],
-      ["State", run ? md(stateWord(run.state)) : undefined],
+      ["State", run ? md(runStatus(kfp, run)) : undefined],
       ["Outcome", done.ending ? md(done.ending) : undefined],
       ["Duration", run && done.waitStartedMs !== undefined ? formatDuration(runDuration(done)) : undefined],
       ["Experiment", experiment ? experimentCell(kfp, experiment, done) : undefined],
