@@ -17,6 +17,38 @@ export interface AgentOutputOptions {
   readSummary?: (path: string) => string;
   /** Receives each log line (masked) as it is rendered. */
   onLine?: (line: string) => void;
+  /** task.json `restrictions`, enforced as the agent enforces them. */
+  restrictions?: TaskRestrictions;
+}
+
+/** The `restrictions` block of a task.json. */
+export interface TaskRestrictions {
+  commands?: { mode?: string };
+  settableVariables?: { allowed?: string[] };
+}
+
+/**
+ * Commands a task may still use in restricted mode: the agent's
+ * `AllowedInRestrictedMode` set (agent TaskCommandExtension.cs).
+ */
+const RESTRICTED_MODE_COMMANDS = new Set([
+  "task.logdetail",
+  "task.logissue",
+  "task.issue",
+  "task.complete",
+  "task.setprogress",
+  "task.setsecret",
+  "task.setvariable",
+  "task.debug",
+  "task.settaskvariable",
+  "task.prependpath",
+  "telemetry.publish",
+]);
+
+/** `settableVariables.allowed` entries are case-insensitive globs (`*` and `?`). */
+function globMatches(glob: string, name: string): boolean {
+  const pattern = glob.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
+  return new RegExp(`^${pattern}$`, "i").test(name);
 }
 
 /** What the agent learned from the output: the command-derived part of a TaskRunResult. */
@@ -35,6 +67,7 @@ export class AgentOutput {
   private readonly debug: boolean;
   private readonly readSummary: (path: string) => string;
   private readonly onLine?: (line: string) => void;
+  private readonly restrictions: TaskRestrictions;
   /** Everything the agent's masker knows: grows as setsecret/issecret lines arrive. */
   private readonly masked = new Set<string>();
   private readonly logLines: string[] = [];
@@ -51,6 +84,7 @@ export class AgentOutput {
     this.debug = options.debug ?? false;
     this.readSummary = options.readSummary ?? (() => "");
     this.onLine = options.onLine;
+    this.restrictions = options.restrictions ?? {};
     for (const secret of options.secrets ?? []) this.addMask(secret);
   }
 
@@ -62,6 +96,12 @@ export class AgentOutput {
       return;
     }
     const { name, properties, message } = command;
+    const refusal = this.refusal(name, properties);
+    if (refusal) {
+      this.state.warnings.push(refusal);
+      this.write(`##[warning]${refusal}`);
+      return;
+    }
     switch (name) {
       case "task.debug":
         if (this.debug) this.write(`##[debug]${message}`);
@@ -106,6 +146,19 @@ export class AgentOutput {
     }
     // After processing (so a secret just registered is already masked), as the agent does.
     if (this.debug) this.write(`##[debug]Processed: ${unescapeProperty(text)}`);
+  }
+
+  /** Why the agent would refuse this command under the task's restrictions, if it would. */
+  private refusal(name: string, properties: Record<string, string>): string | undefined {
+    if (this.restrictions.commands?.mode?.toLowerCase() === "restricted" && !RESTRICTED_MODE_COMMANDS.has(name)) {
+      return `${name} was not executed because it is not allowed in restricted mode (CommandNotAllowed).`;
+    }
+    const allowed = this.restrictions.settableVariables?.allowed;
+    const variable = properties.variable ?? "";
+    if (name === "task.setvariable" && allowed && !allowed.some((glob) => globMatches(glob, variable))) {
+      return `${variable} is not in the task's settableVariables list: the variable was not set.`;
+    }
+    return undefined;
   }
 
   result(): AgentOutputResult {

@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { isAbsolute, join } from "node:path";
 import type { TaskRun, TaskRunRequest, TaskRunResult } from "./agent-types.ts";
 import { agentEnvironment, agentEnvName, defaultVariables, mergeVariables, taskInputs, variableValue } from "./agent-env.ts";
-import { AgentOutput } from "./agent-output.ts";
+import { AgentOutput, type TaskRestrictions } from "./agent-output.ts";
 
 export { parseAgentOutput, maskSecrets } from "./agent-output.ts";
 export { agentEnvName } from "./agent-env.ts";
@@ -30,7 +30,10 @@ export function startTask(req: TaskRunRequest): TaskRun {
       throw new Error(`${join(req.taskDir, file)} not found${file === "index.js" ? ": run `npm run build` first" : ""}`);
     }
   }
-  const taskJson = JSON.parse(readFileSync(taskJsonFile, "utf8")) as { inputs?: { name: string; defaultValue?: string | boolean }[] };
+  const taskJson = JSON.parse(readFileSync(taskJsonFile, "utf8")) as {
+    inputs?: { name: string; defaultValue?: string | boolean }[];
+    restrictions?: TaskRestrictions;
+  };
 
   // <base>/work is the cwd (task files only), <base>/temp is Agent.TempDirectory.
   const base = mkdtempSync(join(tmpdir(), "kfp-task-run-"));
@@ -57,6 +60,7 @@ export function startTask(req: TaskRunRequest): TaskRun {
     secrets: knownSecrets,
     readSummary: (path) => readTextIfExists(isAbsolute(path) ? path : join(workDir, path)),
     onLine: req.onLog,
+    restrictions: taskJson.restrictions,
   });
 
   const child = spawn("node", [join(workDir, "index.js")], { cwd: workDir, env, stdio: ["ignore", "pipe", "pipe"] });

@@ -266,3 +266,39 @@ describe("reading logging commands", () => {
     expect(maskSecrets("abc abcdef", ["abc", "abcdef"])).toBe("*** ***");
   });
 });
+
+describe("task.json restrictions, enforced as the agent does", () => {
+  const out = [
+    "##vso[task.setvariable variable=kf_run_id;isOutput=true;]r1",
+    "##vso[task.setvariable variable=PATH;]/evil",
+    "##vso[task.uploadsummary]/tmp/summary.md",
+    "##vso[task.complete result=Succeeded;]done",
+  ].join("\n");
+
+  test("restricted mode refuses commands outside the agent's allowed set, such as uploadsummary", () => {
+    const result = parseAgentOutput(out, { restrictions: { commands: { mode: "restricted" } } });
+    expect(result.summaries).toEqual([]);
+    expect(result.warnings.some((w) => w.includes("task.uploadsummary") && w.includes("restricted mode"))).toBe(true);
+    expect(result.result).toBe("Succeeded");
+  });
+
+  test("settableVariables lets only the listed names (globs, any case) be set", () => {
+    const result = parseAgentOutput(out, { restrictions: { settableVariables: { allowed: ["KF_*"] } } });
+    expect(result.outputs).toEqual({ kf_run_id: "r1" });
+    expect(result.warnings.some((w) => w.startsWith("PATH is not in"))).toBe(true);
+    expect(result.summaries.map((s) => s.path)).toEqual(["/tmp/summary.md"]);
+  });
+
+  test("the shipped agent tasks can upload their summaries and set every declared output", async () => {
+    const { readFileSync } = await import("node:fs");
+    for (const name of ["upload-pipeline", "experiment-run"]) {
+      const task = JSON.parse(readFileSync(join(REPO_ROOT, "tasks", name, "task.json"), "utf8"));
+      const lines = [
+        ...task.outputVariables.map((o: { name: string }) => `##vso[task.setvariable variable=${o.name};isOutput=true;]x`),
+        "##vso[task.uploadsummary]/tmp/s.md",
+      ].join("\n");
+      const result = parseAgentOutput(lines, { restrictions: task.restrictions });
+      expect({ name, warnings: result.warnings }).toEqual({ name, warnings: [] });
+    }
+  });
+});
