@@ -122,8 +122,18 @@ async function postOnce(url: string, body: unknown, credential: AzdoCredential, 
   } catch (error) {
     const e = error as Error & { cause?: { code?: string; message?: string } };
     if (e.name === "TimeoutError") return { error: `no answer within ${formatSeconds(timeoutMs)}` };
-    return { error: e.cause?.code ?? e.cause?.message ?? e.message };
+    return { error: networkProblem(e.cause?.code, e.cause?.message ?? e.message) };
   }
+}
+
+/** A network failure in words, its code kept for searching: undici's own codes mean nothing to a reader. */
+function networkProblem(code: string | undefined, message: string): string {
+  if (!code) return message;
+  if (/^(ECONNRESET|EPIPE|UND_ERR_SOCKET|UND_ERR_CLOSED)$/.test(code)) return `the connection was closed before Azure DevOps answered (${code})`;
+  if (code === "ECONNREFUSED") return `the connection was refused (${code})`;
+  if (code === "ENOTFOUND" || code === "EAI_AGAIN") return `the host name cannot be resolved (${code}): check the collection URL and the cluster's DNS and egress`;
+  if (/CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY/i.test(code)) return `the TLS certificate was not accepted (${code}): give the container the certificate authority, e.g. NODE_EXTRA_CA_CERTS`;
+  return code;
 }
 
 /** Azure DevOps errors are JSON with a `message`; keep one short line of it. */
