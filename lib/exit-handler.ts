@@ -73,7 +73,7 @@ function readCredential(info: CallbackInfo, options: Options): AzdoCredential {
     } catch (error) {
       throw new UsageError(`cannot read the PAT file ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}. Mount the secret there or fix pat_file.`);
     }
-    if (!pat) throw new UsageError(`the PAT file ${file} is empty.`);
+    if (!pat) throw new UsageError(`the PAT file ${file} (pat_file) is empty: put the PAT in the secret mounted there, or fix pat_file.`);
     say(`Authenticating with the PAT in ${file}.`);
     return { kind: "pat", pat };
   }
@@ -94,16 +94,19 @@ function readCredential(info: CallbackInfo, options: Options): AzdoCredential {
 }
 
 function retryPolicy(options: Options): RetryPolicy {
-  const attempts = numberOption(options, "attempts", DEFAULT_RETRY.attempts, (n) => Number.isInteger(n) && n >= 1 && n <= 20);
-  const delaySeconds = numberOption(options, "retry-delay", DEFAULT_RETRY.baseDelayMs / 1000, (n) => n >= 0 && n <= 600);
+  const attempts = numberOption(options, "attempts", DEFAULT_RETRY.attempts, (n) => Number.isInteger(n) && n >= 1 && n <= 20, "a whole number from 1 to 20");
+  const delaySeconds = numberOption(options, "retry-delay", DEFAULT_RETRY.baseDelayMs / 1000, (n) => n >= 0 && n <= 600, "a number of seconds from 0 to 600");
   return { ...DEFAULT_RETRY, attempts, baseDelayMs: Math.round(delaySeconds * 1000) };
 }
 
-function numberOption(options: Options, name: "attempts" | "retry-delay", fallback: number, valid: (n: number) => boolean): number {
+/** The component input behind each numeric option, so an error names what the user set. */
+const COMPONENT_INPUT = { attempts: "attempts", "retry-delay": "retry_delay_seconds" } as const;
+
+function numberOption(options: Options, name: "attempts" | "retry-delay", fallback: number, valid: (n: number) => boolean, expected: string): number {
   const text = options[name]?.trim();
   if (!text) return fallback;
   const value = Number(text);
-  if (!Number.isFinite(value) || !valid(value)) throw new UsageError(`--${name} ${JSON.stringify(text)} is out of range`);
+  if (!Number.isFinite(value) || !valid(value)) throw new UsageError(`${COMPONENT_INPUT[name]}: --${name} ${JSON.stringify(text)} is out of range; give ${expected}.`);
   return value;
 }
 
