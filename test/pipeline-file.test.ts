@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtemp, mkdir, rm, truncate, writeFile } from "node:fs/promises";
+import { mkdtemp, mkdir, readFile, rm, truncate, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { KfpError } from "../lib/kfp-error.ts";
@@ -48,7 +48,7 @@ describe("checkPipelineFile accepts", () => {
   });
 
   test(".tgz is sent with a .tar.gz name, and upper-case extensions in lower case", async () => {
-    const gz = new Uint8Array([0x1f, 0x8b, 8, 0, 0, 0, 0, 0]);
+    const gz = await readFile(join(fixtures, "hello-v2.tar.gz"));
     expect((await checkPipelineFile(await file("pipe.tgz", gz))).uploadName).toBe("pipe.tar.gz");
     expect((await checkPipelineFile(await file("PIPE.TAR.GZ", gz))).uploadName).toBe("PIPE.tar.gz");
     expect((await checkPipelineFile(await file("Pipe.YML", "a: 1\n"))).uploadName).toBe("Pipe.yml");
@@ -109,6 +109,17 @@ describe("checkPipelineFile rejects", () => {
     expect((await problem(await file("fake.zip", "a: 1"))).message).toContain("'PK'");
     expect((await problem(await file("fake.tar.gz", "a: 1"))).problem).toBe("content");
     expect((await problem(await file("fake.tgz", "PK\x03\x04"))).message).toContain("gzip");
+  });
+
+  test("a cut-off archive, and a gzip file with no tar inside: damaged, read to the end before any upload", async () => {
+    for (const name of ["hello-v2.tar.gz", "hello-v2.zip"]) {
+      const bytes = await readFile(join(fixtures, name));
+      const cut = await problem(await file(`cut-${name}`, bytes.subarray(0, bytes.length - 30)));
+      expect(cut).toMatchObject({ problem: "content" });
+      expect(cut.message).toContain("cut off or damaged");
+    }
+    const gzipOnly = await problem(await file("plain.tar.gz", Bun.gzipSync(Buffer.from("a: 1\n"))));
+    expect(gzipOnly.message).toContain("holds no tar archive");
   });
 
   test("an archive named as YAML or JSON, telling the right extension", async () => {
