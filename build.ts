@@ -85,8 +85,6 @@ export async function bundleFile(entry: string, outfile: string, allowedRequires
       platform: "node",
       format: "cjs",
       target: "node20",
-      // ofetch's `node` condition pulls node-fetch-native's polyfill: Node 20 has fetch.
-      alias: { "node-fetch-native": "node-fetch-native/native" },
       plugins: [englishOnlyTaskLibMessages],
       // Full minification keeps the vsix under 150 KB (whitespace+syntax only: 165 KB);
       // keepNames keeps function and class names, so stack traces stay readable.
