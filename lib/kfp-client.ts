@@ -73,9 +73,12 @@ class Client implements KfpClient {
 
   // --- pipelines and versions ---
 
-  findPipeline(name: string): Promise<Pipeline | undefined> {
+  async findPipeline(name: string): Promise<Pipeline | undefined> {
     requireName(name, "find pipeline", "pipeline name");
-    return this.dialect.findPipeline(name);
+    const own = await this.dialect.findPipeline(name);
+    if (own || !this.namespace) return own;
+    // Multi-user KFP also has shared pipelines (namespace ""), visible to every profile.
+    return this.dialect.findPipeline(name, true);
   }
 
   async getPipeline(pipelineId: string): Promise<Pipeline> {
@@ -230,11 +233,11 @@ class Client implements KfpClient {
     return waitForRun((signal) => this.dialect.getRun(runId, signal), options);
   }
 
-  async terminateRun(runId: string): Promise<void> {
+  async terminateRun(runId: string, options: { withinMs?: number } = {}): Promise<void> {
     const spec = this.dialect.terminateRun(runId);
     if (this.options.dryRun) return this.plan(spec);
     // Terminating twice is harmless, so a lost answer is simply re-sent.
-    await this.http.write(spec.request, spec.context, { parse: spec.parse });
+    await this.http.write({ ...spec.request, withinMs: options.withinMs }, spec.context, { parse: spec.parse });
   }
 
   // --- helpers ---

@@ -26,7 +26,8 @@ export type DatedExperiment = Experiment & { createdAt?: string };
 export interface KfpDialect {
   readonly apiVersion: ApiVersion;
 
-  findPipeline(name: string): Promise<Pipeline | undefined>;
+  /** In the client's namespace, or among shared pipelines (namespace "") when `shared`. */
+  findPipeline(name: string, shared?: boolean): Promise<Pipeline | undefined>;
   getPipeline(pipelineId: string): Promise<Pipeline>;
   findVersion(pipelineId: string, name: string): Promise<PipelineVersion | undefined>;
   getVersion(pipelineId: string, versionId: string): Promise<PipelineVersion>;

@@ -27,13 +27,13 @@ export class V1Dialect implements KfpDialect {
     private readonly namespace: string | undefined,
   ) {}
 
-  findPipeline(name: string): Promise<Pipeline | undefined> {
+  findPipeline(name: string, shared = false): Promise<Pipeline | undefined> {
     return findNamed(this.http, `pipeline "${name}"`, {
       operation: `find pipeline "${name}"`,
       name,
       path: `${API}/pipelines`,
       filter: equalsFilter("v1beta1", "name", name),
-      query: this.namespaceKey(),
+      query: shared ? {} : this.namespaceKey(),
       schema: V1PipelineList,
       items: (body) => (body.pipelines ?? []).map(toPipeline),
     });

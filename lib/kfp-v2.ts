@@ -23,13 +23,13 @@ export class V2Dialect implements KfpDialect {
     private readonly namespace: string | undefined,
   ) {}
 
-  findPipeline(name: string): Promise<Pipeline | undefined> {
+  findPipeline(name: string, shared = false): Promise<Pipeline | undefined> {
     return findNamed(this.http, `pipeline "${name}"`, {
       operation: `find pipeline "${name}"`,
       name,
       path: `${API}/pipelines`,
       filter: equalsFilter("v2beta1", "name", name),
-      query: { namespace: this.namespace },
+      query: { namespace: shared ? undefined : this.namespace },
       schema: V2PipelineList,
       items: (body) => (body.pipelines ?? []).map(toPipeline),
     });

@@ -453,6 +453,20 @@ describe("multi-user", () => {
     });
   }
 
+  for (const api of ["v1", "v2"] as const) {
+    test(`${api}: a pipeline not in the namespace is found among shared pipelines, never in another namespace`, async () => {
+      const { fake, client } = await setup(api, "", { multiUser: true }, { namespace: "team-a", userId: "alice@example.com" });
+      const file = packageFor(api);
+      const shared = await fake.seedPipeline({ name: "shared-pipe", file, namespace: "" });
+      await fake.seedPipeline({ name: "their-pipe", file, namespace: "team-b" });
+      expect((await client.findPipeline("shared-pipe"))?.id).toBe(shared.pipeline.id);
+      expect(await client.findPipeline("their-pipe")).toBeUndefined();
+      const lookups = fake.requests.filter((r) => r.method === "GET" && r.path.endsWith("/pipelines"));
+      // Each name: the namespace first, then the shared pipelines.
+      expect(lookups.length).toBe(4);
+    });
+  }
+
   test("without identity the server says so; the error names credentials", async () => {
     const { client } = await setup("v2", "", { multiUser: true }, { namespace: "team-a" });
     const error = await rejection(client.findPipeline("x"));
