@@ -21,6 +21,8 @@ export interface HttpRequest {
   json?: unknown;
   /** Sent as multipart/form-data field `uploadfile`, streamed from disk. */
   upload?: PipelineFile;
+  /** The whole call, retries included, ends within this long (e.g. terminating a run while the agent cancels the job). */
+  withinMs?: number;
 }
 
 /** What a request is for, so failures can say it in words. */
@@ -99,7 +101,7 @@ export class KfpHttp {
       const result = await this.send(req, attempt, signal);
       const verdict = classify(result);
       if (verdict === "ok") return this.json(result, req, ctx);
-      const delay = RETRIABLE.has(verdict) ? this.delayBeforeRetry(result, attempt, started) : undefined;
+      const delay = RETRIABLE.has(verdict) ? this.delayBeforeRetry(result, attempt, started, req) : undefined;
       if (delay === undefined) throw this.failure(result, req, ctx, attempt, started);
       await sleep(delay, signal);
     }
@@ -121,7 +123,7 @@ export class KfpHttp {
       if (verdict === "ok") return handlers.parse(await this.json(result, req, ctx));
       const ambiguous = verdict === "lost" || verdict === "server";
       mayHaveLanded ||= ambiguous;
-      const delay = RETRIABLE.has(verdict) ? this.delayBeforeRetry(result, attempt, started) : undefined;
+      const delay = RETRIABLE.has(verdict) ? this.delayBeforeRetry(result, attempt, started, req) : undefined;
       // Give KFP the backoff to finish what it may be doing before looking.
       if (ambiguous && delay !== undefined) await sleep(delay);
       // Looked for even after the last attempt: it may be the one that worked.
@@ -206,7 +208,8 @@ export class KfpHttp {
   }
 
   private timeoutOf(req: HttpRequest): number {
-    return this.options.requestTimeoutMs ?? (req.upload ? DEFAULT_UPLOAD_TIMEOUT_MS : DEFAULT_TIMEOUT_MS);
+    const timeout = this.options.requestTimeoutMs ?? (req.upload ? DEFAULT_UPLOAD_TIMEOUT_MS : DEFAULT_TIMEOUT_MS);
+    return Math.min(timeout, req.withinMs ?? Infinity);
   }
 
   private authHeaders(): Record<string, string> {
@@ -237,13 +240,13 @@ export class KfpHttp {
   }
 
   /** Delay before the next attempt, or undefined when the budget is spent. */
-  private delayBeforeRetry(result: Attempt, attempt: number, started: number): number | undefined {
+  private delayBeforeRetry(result: Attempt, attempt: number, started: number, req: HttpRequest): number | undefined {
     if (attempt >= this.retry.attempts) return undefined;
     const backoff = Math.min(MAX_BACKOFF_MS, this.retry.baseDelayMs * 2 ** (attempt - 1));
     let delay = backoff * (0.5 + Math.random() / 2);
     const retryAfter = result.kind === "response" ? retryAfterMs(result.headers.get("retry-after")) : undefined;
     if (retryAfter !== undefined) delay = Math.min(retryAfter, MAX_RETRY_AFTER_MS);
-    if (Date.now() - started + delay > this.retry.totalMs) return undefined;
+    if (Date.now() - started + delay > Math.min(this.retry.totalMs, req.withinMs ?? Infinity)) return undefined;
     return delay;
   }
 

@@ -176,5 +176,6 @@ export interface KfpClient {
   createRun(req: CreateRunRequest): Promise<Run>;
   getRun(runId: string): Promise<Run>;
   waitForRun(runId: string, options: WaitOptions): Promise<Run | WaitTimeout>;
-  terminateRun(runId: string): Promise<void>;
+  /** `withinMs` bounds the call, retries included: a cancelled job is killed soon after it is told. */
+  terminateRun(runId: string, options?: { withinMs?: number }): Promise<void>;
 }

@@ -196,6 +196,22 @@ describe("cancel", () => {
     expect(terminateCalls(kfp)).toHaveLength(1);
   });
 
+  test("when KFP keeps failing the terminate, the task gives up within the agent's cancel window and says the run may still run", async () => {
+    const { kfp } = await seeded("v2");
+    kfp.fault({ method: "POST", path: /:terminate$/, fault: { status: 503 }, times: Infinity });
+    const task = startTask(request(kfp, WAIT));
+    await kfp.waitForRun();
+    await task.waitForStdout("Waiting for the run to finish");
+    const cancelledAt = Date.now();
+    task.signal("SIGINT");
+    const r = await task.done;
+    // The agent kills the task about 10 s after SIGINT; the task must have ended on its own before that.
+    expect(Date.now() - cancelledAt).toBeLessThan(9_000);
+    expect(r.result).toBe("Cancelled");
+    expect(r.message).toContain("could not be terminated");
+    expect(terminateCalls(kfp).length).toBeGreaterThan(1);
+  }, 15_000);
+
   test("a cancel while the run is being created terminates the run once KFP answers with it", async () => {
     const { kfp } = await seeded("v2");
     kfp.fault({ method: "POST", path: "/apis/v2beta1/runs", fault: { delayMs: 1000 } });

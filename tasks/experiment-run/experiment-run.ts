@@ -402,18 +402,24 @@ async function endCancelled(kfp: KfpClient, settings: Settings, done: Progress, 
     tl.setResult(tl.TaskResult.Cancelled, `Cancelled (${cancelled.by}) before a run was created.`);
     return;
   }
-  const fate = await stopRun(kfp, settings, done);
+  const fate = await stopRun(kfp, settings, done, CANCEL_TERMINATE_MS);
   done.ending = `Cancelled (${cancelled.by}); the run ${fate}.`;
   console.log(done.ending);
   tl.setResult(tl.TaskResult.Cancelled, `Cancelled (${cancelled.by}); the run ${fate}. ${done.runUrl}`);
 }
 
+/**
+ * On cancel the agent sends SIGINT, SIGTERM about 7.5 s later and then kills the
+ * process: terminating must be done (or given up) before that.
+ */
+const CANCEL_TERMINATE_MS = 6_000;
+
 /** Terminates the run if `onTimeoutOrCancel` says so; returns what happened to it, in words. */
-async function stopRun(kfp: KfpClient, settings: Settings, done: Progress): Promise<string> {
+async function stopRun(kfp: KfpClient, settings: Settings, done: Progress, withinMs?: number): Promise<string> {
   const run = done.run!;
   if (settings.onTimeoutOrCancel === "leaveRunning") return "was left running (onTimeoutOrCancel: leaveRunning)";
   try {
-    await kfp.terminateRun(run.id);
+    await kfp.terminateRun(run.id, { withinMs });
     console.log(`Run ${run.id} terminated.`);
     return "was terminated";
   } catch (error) {
