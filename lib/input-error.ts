@@ -13,3 +13,11 @@ export class InputError extends Error {
     this.input = input;
   }
 }
+
+/** The same for a pipeline variable (or one the agent sets): it names the variable. */
+export class VariableError extends InputError {
+  constructor(variable: string, problem: string, fix: string) {
+    super(variable, problem, fix);
+    this.message = `Variable '${variable}': ${problem} ${fix}`;
+  }
+}

@@ -10,7 +10,7 @@
  * number of seconds in range fails the task before any request, naming the variable.
  */
 import * as tl from "azure-pipelines-task-lib/task";
-import { InputError } from "./input-error";
+import { VariableError } from "./input-error";
 import type { KfpConnectOptions } from "./kfp-types";
 
 export const REQUEST_TIMEOUT_VARIABLE = "KFP.RequestTimeoutSeconds";
@@ -18,14 +18,6 @@ export const RETRY_VARIABLE = "KFP.RetrySeconds";
 
 /** An hour: longer than any request or outage a CI step should sit through. */
 const MAX_SECONDS = 3600;
-
-/** A variable's value is wrong: said like an input error, naming the variable. */
-export class VariableError extends InputError {
-  constructor(variable: string, problem: string, fix: string) {
-    super(variable, problem, fix);
-    this.message = `Variable '${variable}': ${problem} ${fix}`;
-  }
-}
 
 export type TaskBudget = Pick<KfpConnectOptions, "requestTimeoutMs" | "retry">;
 

@@ -4,6 +4,7 @@
  * that only the connection inputs can fix (a login page, a rejected token, an
  * unreachable server) into an InputError naming that input.
  */
+import { trustAgentCertificates } from "./agent-certs";
 import { InputError } from "./input-error";
 import { connectKfp } from "./kfp-client";
 import { KfpError } from "./kfp-error";
@@ -11,8 +12,9 @@ import type { KfpClient, KfpConnectOptions, PlannedWrite } from "./kfp-types";
 import { connectOptions, type ConnectionSettings } from "./task-connection";
 import { untrusted } from "./task-run";
 
-/** Connects (detecting the API version unless given) and logs what it reached. */
+/** Connects (detecting the API version unless given; trusting the agent's CA) and logs what it reached. */
 export async function connectTask(settings: ConnectionSettings, extra: Partial<KfpConnectOptions> = {}): Promise<KfpClient> {
+  trustAgentCertificates();
   let kfp: KfpClient;
   try {
     kfp = await connectKfp(connectOptions(settings, extra));
