@@ -1,0 +1,131 @@
+/**
+ * TLS with a private certificate authority: an https fake KFP whose certificate
+ * is signed by a CA made at test time with openssl. Both agent tasks work when
+ * the CA is supplied the way agents supply it (the agent's certificate
+ * settings, read as Agent.CAInfo, or NODE_EXTRA_CA_CERTS in its environment);
+ * otherwise they fail naming the endpoint and saying how to supply it, with no
+ * request reaching KFP. Verification is never switched off: not by
+ * Agent.SkipCertValidation, not for a CA that did not sign the server's
+ * certificate, and the bundles hold no code that could switch it off.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { FakeKfp } from "../lib/fake-kfp-types.ts";
+import type { TaskRunResult } from "./harness.ts";
+import { startFake } from "./support/fake.ts";
+import { AGENT_TASKS, problemsOf, runAgentTask, scenarios, taskFolder, useAgentTaskBundles, type AgentTask } from "./support/reliability.ts";
+
+useAgentTaskBundles();
+
+const TOKEN = "kfp-tls-token-91c0de";
+const OPENSSL = spawnSync("openssl", ["version"]).status === 0;
+
+const tally = { cases: 0, verified: 0, refusedClearly: 0, verificationDisabled: 0 };
+afterAll(() => {
+  console.log(`tls cases ${tally.cases}, verified ${tally.verified}, refused clearly ${tally.refusedClearly}, verification disabled ${tally.verificationDisabled}`);
+});
+
+interface Pki {
+  dir: string;
+  /** The CA that signed the server's certificate. */
+  ca: string;
+  /** Another CA, which signed nothing the server presents. */
+  otherCa: string;
+  key: string;
+  cert: string;
+}
+
+/** A CA, a server certificate for 127.0.0.1 signed by it, and an unrelated CA. */
+function makePki(): Pki {
+  const dir = mkdtempSync(join(tmpdir(), "reliability-tls-"));
+  const at = (name: string) => join(dir, name);
+  const openssl = (...args: string[]) => {
+    const run = spawnSync("openssl", args, { cwd: dir, encoding: "utf8" });
+    if (run.status !== 0) throw new Error(`openssl ${args.join(" ")} failed: ${run.stderr}`);
+  };
+  for (const name of ["ca", "other-ca"]) {
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", at(`${name}.key`), "-out", at(`${name}.pem`), "-days", "2", "-subj", `/CN=Reliability ${name}`);
+  }
+  openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", at("server.key"), "-out", at("server.csr"), "-subj", "/CN=127.0.0.1");
+  writeFileSync(at("server.ext"), "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n");
+  openssl("x509", "-req", "-in", at("server.csr"), "-CA", at("ca.pem"), "-CAkey", at("ca.key"), "-CAcreateserial", "-out", at("server.pem"), "-days", "2", "-extfile", at("server.ext"));
+  return { dir, ca: at("ca.pem"), otherCa: at("other-ca.pem"), key: readFileSync(at("server.key"), "utf8"), cert: readFileSync(at("server.pem"), "utf8") };
+}
+
+/** How the agent is set up for the CA. */
+interface Setup {
+  name: string;
+  variables?: (pki: Pki) => Record<string, string>;
+  env?: (pki: Pki) => Record<string, string>;
+  works: boolean;
+  /** Fragments the failure message must hold. */
+  says?: RegExp[];
+}
+
+const HOW_TO_SUPPLY = [/Input 'kfpConnection'|Input 'kubeflowEndpoint'/, /certificate/i, /NODE_EXTRA_CA_CERTS/, /--sslcacert|Agent\.CAInfo/];
+
+const SETUPS: Setup[] = [
+  { name: "the agent's certificate settings (Agent.CAInfo)", variables: (pki) => ({ "Agent.CAInfo": pki.ca }), works: true },
+  { name: "NODE_EXTRA_CA_CERTS in the agent's environment", env: (pki) => ({ NODE_EXTRA_CA_CERTS: pki.ca }), works: true },
+  { name: "Agent.CAInfo beside another NODE_EXTRA_CA_CERTS", variables: (pki) => ({ "Agent.CAInfo": pki.ca }), env: (pki) => ({ NODE_EXTRA_CA_CERTS: pki.otherCa }), works: true },
+  { name: "no CA supplied", works: false, says: HOW_TO_SUPPLY },
+  { name: "Agent.SkipCertValidation without the CA", variables: () => ({ "Agent.SkipCertValidation": "true" }), works: false, says: HOW_TO_SUPPLY },
+  { name: "a CA that did not sign the server's certificate", variables: (pki) => ({ "Agent.CAInfo": pki.otherCa }), works: false, says: HOW_TO_SUPPLY },
+  { name: "an Agent.CAInfo file that does not exist", variables: (pki) => ({ "Agent.CAInfo": join(pki.dir, "missing.pem") }), works: false, says: [/^Variable 'Agent\.CAInfo': /, /cannot be read \(ENOENT\)/, /NODE_EXTRA_CA_CERTS/] },
+  { name: "an Agent.CAInfo file that holds no certificate", variables: (pki) => ({ "Agent.CAInfo": join(pki.dir, "server.ext") }), works: false, says: [/^Variable 'Agent\.CAInfo': /, /no PEM certificate/] },
+];
+
+describe.skipIf(!OPENSSL)("https KFP with a private CA", () => {
+  let pki: Pki;
+  beforeAll(() => {
+    pki = makePki();
+  });
+  afterAll(() => rmSync(pki.dir, { recursive: true, force: true }));
+
+  async function run(task: AgentTask, setup: Setup): Promise<{ r: TaskRunResult; kfp: FakeKfp }> {
+    const kfp = await startFake({ api: "v2", token: TOKEN, tls: { key: pki.key, cert: pki.cert } });
+    const scenario = scenarios("v2").find((s) => s.task === task)!;
+    await scenario.seed(kfp);
+    const r = await runAgentTask({ task, url: kfp.url, token: TOKEN, inputs: scenario.inputs, variables: setup.variables?.(pki), env: setup.env?.(pki) });
+    return { r, kfp };
+  }
+
+  const cases = AGENT_TASKS.flatMap((task) => SETUPS.map((setup) => ({ task, setup })));
+  test.each(cases.map((c) => [c.task, c.setup.name, c] as const))("%s, %s", async (_task, _name, { task, setup }) => {
+    const { r, kfp } = await run(task, setup);
+    tally.cases++;
+    const found: string[] = [];
+    if (setup.works) {
+      if (r.result !== "Succeeded") found.push(`ended ${r.result}: ${r.message}`);
+      found.push(...scenarios("v2").find((s) => s.task === task)!.check(r, kfp));
+      if (found.length === 0) tally.verified++;
+    } else {
+      // Any request the fake saw got through the handshake: verification was off.
+      if (kfp.requests.length > 0 || r.result === "Succeeded") {
+        tally.verificationDisabled++;
+        found.push(`KFP was reached (${kfp.requests.length} requests, ${r.result}): the certificate was not verified`);
+      }
+      if (r.result !== "Failed") found.push(`ended ${r.result}`);
+      for (const fragment of setup.says ?? []) if (!fragment.test(r.message ?? "")) found.push(`the message does not say ${fragment}: ${r.message}`);
+      if (r.errors.length !== 1) found.push(`${r.errors.length} error lines`);
+      if (found.length === 0) tally.refusedClearly++;
+    }
+    if (setup.variables?.(pki)["Agent.SkipCertValidation"] && !r.warnings.some((w) => w.includes("still verifies KFP's certificate"))) {
+      found.push("no warning that Agent.SkipCertValidation is not honoured");
+    }
+    await kfp.close();
+    expect(problemsOf(`${task}, ${setup.name}`, found)).toEqual([]);
+  });
+});
+
+test("no bundle holds code that switches certificate verification off", () => {
+  const bundles = AGENT_TASKS.map((task) => join(taskFolder(task), "index.js"));
+  for (const bundle of bundles) {
+    const code = readFileSync(bundle, "utf8");
+    expect(code).not.toMatch(/rejectUnauthorized\s*:\s*(false|!1|0)\b/);
+    expect(code).not.toContain("NODE_TLS_REJECT_UNAUTHORIZED");
+  }
+});
