@@ -11,7 +11,7 @@
  * goal is a result, not an error.
  */
 import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { startFakeKfp } from "../lib/fake-kfp.ts";
 import type { FakeKfp } from "../lib/fake-kfp-types.ts";
@@ -20,7 +20,7 @@ import { measureColdStart } from "./cold-start.ts";
 import type { Figure, Unmeasured } from "./figure.ts";
 import { MiB, writePaddedPipeline } from "./packages.ts";
 import { peakRssMeter } from "./processes.ts";
-import { describeCommit, describeMachine, machineLine, markdownTable, writeResults, type Results } from "./report.ts";
+import { currentLoad, describeCommit, describeMachine, machineLine, markdownTable, writeResults, type Results } from "./report.ts";
 import { measureSize } from "./size.ts";
 import type { Rounds } from "./stats.ts";
 import { measureThroughput, measureUpload, measureUploadMemory } from "./upload.ts";
@@ -95,7 +95,7 @@ export async function runBenchmarks(artefacts: Artefacts, settings: BenchSetting
     const meter = peakRssMeter(work);
 
     await group("size", () => measureSize(artefacts));
-    await group("cold-start", () => measureColdStart(artefacts, settings.coldStart));
+    await group("cold-start", () => measureColdStart(artefacts, settings.coldStart, work));
     await group("upload", (fake) => measureUpload(upload(fake), small.file, small.label, settings.upload));
     await group("upload-memory", (fake) => measureUploadMemory(upload(fake), meter, small, large, settings.memory));
     await group("waiting", (fake) => measureWaiting(fake, task("experiment-run"), settings.waiting, settings.waiting));
@@ -116,6 +116,8 @@ async function main(argv: string[]): Promise<number> {
   const settings = argv.includes("--quick") ? QUICK : FULL;
   const log = (line: string) => console.error(line);
   const started = performance.now();
+  const loadAtStart = currentLoad();
+  if (loadAtStart >= availableParallelism()) log(`warning: load average ${loadAtStart} on ${availableParallelism()} CPUs: other work will skew the figures`);
   let artefacts: Artefacts;
   try {
     if (!argv.includes("--no-build")) {
@@ -129,7 +131,7 @@ async function main(argv: string[]): Promise<number> {
   }
 
   const { figures, unmeasured } = await runBenchmarks(artefacts, settings, log);
-  const machine = describeMachine();
+  const machine = describeMachine(loadAtStart);
   const results: Results = {
     date: new Date().toISOString(),
     commit: describeCommit(REPO_ROOT),

@@ -70,6 +70,26 @@ export async function timeTask(req: TaskRunRequest, expected: TaskResultName, wh
   return { ms: since(started), result };
 }
 
+/** Clock ticks per second of /proc times (USER_HZ: 100 on Linux). */
+const USER_HZ = 100;
+
+/**
+ * CPU time (ms) used so far by this process and by its children that have
+ * ended (the tasks and the fake are both counted); undefined without /proc.
+ */
+export function cpuMsSoFar(): number | undefined {
+  try {
+    const stat = readFileSync("/proc/self/stat", "utf8");
+    // Fields after "(comm) ": state is field 3, so cutime (16) and cstime (17) are at 13 and 14.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const children = ((Number(fields[13]) + Number(fields[14])) * 1000) / USER_HZ;
+    const own = process.cpuUsage();
+    return children + (own.user + own.system) / 1000;
+  } catch {
+    return undefined;
+  }
+}
+
 // ---------------------------------------------------------------------------
 // Peak RSS
 

@@ -4,7 +4,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
-import { arch, availableParallelism, release, totalmem, type } from "node:os";
+import { arch, availableParallelism, loadavg, release, totalmem, type } from "node:os";
 import type { Figure, Unit, Unmeasured } from "./figure.ts";
 
 export interface Machine {
@@ -14,6 +14,8 @@ export interface Machine {
   bun: string;
   os: string;
   memoryGB: number;
+  /** 1-minute load average when the bench started and ended: above the CPU count, other work competed. */
+  load: { start: number; end: number };
 }
 
 export interface Results {
@@ -25,7 +27,10 @@ export interface Results {
   unmeasured: Unmeasured[];
 }
 
-export function describeMachine(): Machine {
+/** The 1-minute load average now. */
+export const currentLoad = () => Number(loadavg()[0]!.toFixed(2));
+
+export function describeMachine(loadAtStart: number): Machine {
   const cpuinfo = (() => {
     try {
       return readFileSync("/proc/cpuinfo", "utf8");
@@ -40,6 +45,7 @@ export function describeMachine(): Machine {
     bun: Bun.version,
     os: `${type()} ${release()} ${arch()}`,
     memoryGB: Math.round(totalmem() / 2 ** 30),
+    load: { start: loadAtStart, end: currentLoad() },
   };
 }
 
@@ -96,7 +102,7 @@ export function markdownTable(figures: readonly Figure[], unmeasured: readonly U
 }
 
 export function machineLine(m: Machine): string {
-  return `${m.cpus} CPUs (nproc), ${m.cpuModel}, ${m.memoryGB} GB RAM, ${m.os}; Node ${m.node}, Bun ${m.bun}`;
+  return `${m.cpus} CPUs (nproc), ${m.cpuModel}, ${m.memoryGB} GB RAM, ${m.os}; Node ${m.node}, Bun ${m.bun}; load average ${m.load.start} at start, ${m.load.end} at end`;
 }
 
 export function writeResults(file: string, results: Results): void {

@@ -89,6 +89,7 @@ describe("every measurement, once, on the built tasks", () => {
       "size/vsix",
       "cold-start/upload-pipeline",
       "cold-start/experiment-run",
+      "cold-start/task-lib-alone",
       "upload/wall",
       "upload/requests",
       "upload/memory-small",
