@@ -1,8 +1,8 @@
 /**
- * Reliability under faults, counted. For each task and each route it calls
- * (taken from the fake's record of a successful run, so a new route is covered
- * without touching this file), each fault kind is injected once and
- * persistently:
+ * Reliability under faults, counted. For each task and each route it calls on
+ * KFP 2.x and 1.8 (taken from the fake's record of a successful run, so a new
+ * route is covered without touching this file), each fault kind is injected
+ * once and persistently:
  * - once: the task recovers, with the right outputs and every object exactly once;
  * - persistently: the task fails within a bound (the harness's kill timer never
  *   fires), with one message naming the operation, the request and the status;
@@ -77,8 +77,7 @@ const reachedKfp = (fault: FaultKind) => ("reset" in fault && fault.reset === "a
 /** Agent cases run side by side: most of their time is spent waiting out faults. */
 const AGENT_CONCURRENCY = 12;
 
-describe("agent tasks (KFP 2.x)", () => {
-  const api: FakeApi = "v2";
+describe.each(["v2", "v1"] as FakeApi[])("agent tasks on fake KFP %s", (api) => {
 
   async function fakeFor(scenario: Scenario): Promise<FakeKfp> {
     const kfp = await startFake({ api, token: TOKEN });
