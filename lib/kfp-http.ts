@@ -271,7 +271,7 @@ export class KfpHttp {
         timeout: [`no answer within ${duration(this.timeoutOf(req))}`, "Check that the endpoint is reachable from the agent and that KFP is healthy."],
         reset: ["the connection was closed before KFP answered", "Check the network path to KFP (proxies, load balancer timeouts) and the API server's health."],
         dns: [`the host name ${new URL(this.baseUrl).hostname} cannot be resolved`, "Check the endpoint's host name; in-cluster names only resolve inside the cluster."],
-        tls: [`the TLS connection failed (${errorCode(result.error) ?? "certificate problem"})`, "For a private certificate authority, give the agent its PEM file (config.sh --sslcacert, which tasks read as Agent.CAInfo) or set NODE_EXTRA_CA_CERTS to it in the agent's environment; verification is never turned off."],
+        tls: [`the TLS connection failed (${errorCode(result.error) ?? "certificate problem"})`, "For a private certificate authority, give the agent its PEM file (config.sh --sslcacert) or set NODE_EXTRA_CA_CERTS to it."],
         redirect: ["an unexpected redirect", "A redirect usually means a login proxy: give a bearer token or session cookie."],
         other: [`the request failed (${this.scrub(errorText(result.error))})`, "Check the endpoint and the network between the agent and KFP."],
       };
