@@ -8,7 +8,7 @@
  *   fires), with one message naming the operation, the request and the status;
  *   except where the request did reach KFP (reset after reading, answer too late):
  *   a write then finds and adopts what its first attempt created.
- * Never a duplicate. The agent tasks run with a 2 s request timeout and 3 s of
+ * Never a duplicate. The agent tasks run with a 1 s request timeout and 2 s of
  * retries (pipeline variables KFP.RequestTimeoutSeconds and KFP.RetrySeconds).
  *
  * The agentless task is one request that Azure DevOps sends once: no fault can be
