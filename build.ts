@@ -52,6 +52,42 @@ const englishOnlyTaskLibMessages: esbuild.Plugin = {
   },
 };
 
+/**
+ * task-lib loads q, minimatch and semver when it starts, for features our tasks
+ * never use: the Q-based ToolRunner.exec, find/match/filter, and version
+ * checks. Together they are ~80 KB of every bundle and most of what stands
+ * between the vsix and its 150 KB budget. They are replaced by stand-ins:
+ * semver keeps the one call task-lib makes (`lt` on x.y.z versions, at load and
+ * in assertAgent); q and minimatch throw, naming the task-lib feature that
+ * would need them, so a future use fails loudly in the tests, which run bundles.
+ */
+const TASK_LIB_STAND_INS: Record<string, string> = {
+  semver: `
+    const parts = (v) => String(v).split(/[.+-]/).slice(0, 3).map((n) => parseInt(n, 10) || 0);
+    exports.lt = (a, b) => {
+      const x = parts(a), y = parts(b);
+      for (let i = 0; i < 3; i++) if (x[i] !== y[i]) return x[i] < y[i];
+      return false;
+    };`,
+  q: `
+    const missing = () => { throw new Error("task-lib's Q-based ToolRunner.exec is not bundled: use execAsync (see build.ts)"); };
+    module.exports = Object.assign(missing, { defer: missing });`,
+  minimatch: `
+    const missing = () => { throw new Error("task-lib's find/match/filter (minimatch) are not bundled (see build.ts)"); };
+    module.exports = Object.assign(missing, { match: missing, filter: missing, braceExpand: missing, Minimatch: missing });`,
+};
+
+const taskLibStandIns: esbuild.Plugin = {
+  name: "task-lib-stand-ins",
+  setup(build) {
+    const names = Object.keys(TASK_LIB_STAND_INS).join("|");
+    build.onResolve({ filter: new RegExp(`^(${names})$`) }, (args) =>
+      /azure-pipelines-task-lib[\\/]/.test(args.importer) ? { path: args.path, namespace: "task-lib-stand-in" } : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: "task-lib-stand-in" }, (args) => ({ contents: TASK_LIB_STAND_INS[args.path], loader: "js" }));
+  },
+};
+
 /** Literal `require("x")` calls left in bundled code. */
 export function requiredModules(code: string): string[] {
   return [...code.matchAll(/\brequire\(\s*(["'`])([^"'`]+)\1\s*\)/g)].map((m) => m[2]!);
@@ -85,12 +121,13 @@ export async function bundleFile(entry: string, outfile: string, allowedRequires
       platform: "node",
       format: "cjs",
       target: "node20",
-      plugins: [englishOnlyTaskLibMessages],
+      plugins: [englishOnlyTaskLibMessages, taskLibStandIns],
       // Full minification keeps the vsix under 150 KB (whitespace+syntax only: 165 KB);
       // keepNames keeps function and class names, so stack traces stay readable.
       minify: true,
       keepNames: true,
-      legalComments: "eof",
+      // Licences are appended whole by licenseNotices (the packages carry no legal comments).
+      legalComments: "none",
       // Entries outside the repository (test fixtures in temp folders) use its packages.
       nodePaths: [join(REPO, "node_modules")],
       // Messages name files relative to the repository when the entry is in it.
@@ -113,9 +150,31 @@ export async function bundleFile(entry: string, outfile: string, allowedRequires
         `a task bundle may only require Node built-ins${allowedRequires.length ? ` and ${allowedRequires.join(", ")}` : ""} (no node_modules ship with it)`,
     );
   }
+  const contents = output.text + licenseNotices(result.metafile);
   mkdirSync(dirname(outfile), { recursive: true });
-  writeFileSync(outfile, output.contents);
-  return { entry, outfile, bytes: output.contents.byteLength };
+  writeFileSync(outfile, contents);
+  return { entry, outfile, bytes: Buffer.byteLength(contents) };
+}
+
+/**
+ * The licences of the packages inlined in a bundle, as a closing comment: the
+ * MIT-style licences ask for their notice in every copy, and the bundle is the
+ * copy that ships (the packages' own sources carry no legal comments to keep).
+ */
+function licenseNotices(metafile: esbuild.Metafile): string {
+  const packages = new Set<string>();
+  for (const input of Object.keys(metafile.inputs)) {
+    const match = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(input.split(sep).join("/"));
+    if (match) packages.add(match[1]!);
+  }
+  const notices = [...packages].sort().map((name) => {
+    const dir = join(REPO, "node_modules", name);
+    const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { version?: string; license?: string };
+    const file = readdirSync(dir).find((f) => /^licen[sc]e(\.(md|txt))?$/i.test(f));
+    const text = file ? readFileSync(join(dir, file), "utf8").trim() : `License: ${pkg.license ?? "see the package"}`;
+    return `${name} ${pkg.version ?? ""}\n\n${text.replace(/\*\//g, "* /")}`;
+  });
+  return notices.length ? `\n/*! Third-party software in this file:\n\n${notices.join("\n\n---\n\n")}\n*/\n` : "";
 }
 
 function formatEsbuildMessage(m: esbuild.Message): string {

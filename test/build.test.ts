@@ -11,6 +11,7 @@ import {
   BuildError,
   TASK_ALLOWED_REQUIRES,
   build,
+  bundleFile,
   bundleTask,
   buildExitHandler,
   foreignRequires,
@@ -95,7 +96,10 @@ describe("bundling", () => {
     expect(code).toContain("Input required: %s");
     expect(code).not.toContain("loc.messages.LIB_InputRequired"); // the nine other languages
     expect(code).toContain('"getInputRequired"'); // keepNames
-    expect(code).toMatch(/^\s*\*\s*http:\/\/www\.apache\.org\/licenses\/LICENSE-2\.0/m); // legal comments at the end
+    // The licences of the inlined packages close the file.
+    const notices = code.slice(code.lastIndexOf("/*! Third-party software in this file:"));
+    expect(notices).toContain("azure-pipelines-task-lib");
+    expect(notices).toContain("Permission is hereby granted, free of charge");
   });
 
   test("the exit handler goes to dist/exit-handler with the component YAML made from it", async () => {
@@ -119,6 +123,36 @@ describe("bundling", () => {
     mkdirSync(join(root, "lib"));
     writeFileSync(join(root, "lib", "exit-handler.ts"), `try { require("yaml-not-installed"); } catch {}\n`);
     await expect(buildExitHandler(root)).rejects.toThrow(/would require "yaml-not-installed"/);
+  });
+});
+
+describe("task-lib's stand-ins for q, minimatch and semver", () => {
+  test("keep task-lib's version checks working and make unbundled features fail loudly", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "kfp-standins-"));
+    try {
+      const entry = join(dir, "entry.ts");
+      writeFileSync(
+        entry,
+        `import * as tl from "azure-pipelines-task-lib/task";
+         const attempt = (f: () => unknown) => { try { return String(f()); } catch (e) { return "threw: " + (e as Error).message; } };
+         console.log(JSON.stringify({
+           newerAgent: attempt(() => tl.assertAgent("3.232.1")),
+           olderAgent: attempt(() => tl.assertAgent("9.1.0")),
+           match: attempt(() => tl.match(["a.txt"], "*.txt")),
+           exec: attempt(() => tl.tool("node").exec()),
+         }));`,
+      );
+      const out = join(dir, "index.js");
+      await bundleFile(entry, out);
+      const child = Bun.spawnSync(["node", out], { env: { PATH: process.env.PATH ?? "", AGENT_VERSION: "4.248.0", AGENT_TEMPDIRECTORY: dir } });
+      const result = JSON.parse(child.stdout.toString().split("\n").find((line) => line.startsWith("{"))!);
+      expect(result.newerAgent).toBe("undefined");
+      expect(result.olderAgent).toContain("threw:");
+      expect(result.match).toContain("find/match/filter (minimatch) are not bundled");
+      expect(result.exec).toContain("Q-based ToolRunner.exec is not bundled");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
