@@ -11,7 +11,7 @@
  * goal is a result, not an error.
  */
 import { mkdtempSync, rmSync } from "node:fs";
-import { availableParallelism, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startFakeKfp } from "../lib/fake-kfp.ts";
 import type { FakeKfp } from "../lib/fake-kfp-types.ts";
@@ -20,7 +20,7 @@ import { measureColdStart } from "./cold-start.ts";
 import type { Figure, Unmeasured } from "./figure.ts";
 import { MiB, writePaddedPipeline } from "./packages.ts";
 import { peakRssMeter } from "./processes.ts";
-import { currentLoad, describeCommit, describeMachine, machineLine, markdownTable, writeResults, type Results } from "./report.ts";
+import { describeCommit, describeMachine, idlePercent, machineLine, markdownTable, writeResults, type Results } from "./report.ts";
 import { measureSize } from "./size.ts";
 import type { Rounds } from "./stats.ts";
 import { measureThroughput, measureUpload, measureUploadMemory } from "./upload.ts";
@@ -116,8 +116,6 @@ async function main(argv: string[]): Promise<number> {
   const settings = argv.includes("--quick") ? QUICK : FULL;
   const log = (line: string) => console.error(line);
   const started = performance.now();
-  const loadAtStart = currentLoad();
-  if (loadAtStart >= availableParallelism()) log(`warning: load average ${loadAtStart} on ${availableParallelism()} CPUs: other work will skew the figures`);
   let artefacts: Artefacts;
   try {
     if (!argv.includes("--no-build")) {
@@ -130,8 +128,10 @@ async function main(argv: string[]): Promise<number> {
     return 1;
   }
 
+  const idleAtStart = await idlePercent();
+  if (idleAtStart !== undefined && idleAtStart < 90) log(`warning: the CPUs were only ${idleAtStart}% idle before the run: other work will skew the figures`);
   const { figures, unmeasured } = await runBenchmarks(artefacts, settings, log);
-  const machine = describeMachine(loadAtStart);
+  const machine = describeMachine(idleAtStart);
   const results: Results = {
     date: new Date().toISOString(),
     commit: describeCommit(REPO_ROOT),

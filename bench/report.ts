@@ -4,7 +4,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
-import { arch, availableParallelism, loadavg, release, totalmem, type } from "node:os";
+import { arch, availableParallelism, release, totalmem, type } from "node:os";
 import type { Figure, Unit, Unmeasured } from "./figure.ts";
 
 export interface Machine {
@@ -14,8 +14,8 @@ export interface Machine {
   bun: string;
   os: string;
   memoryGB: number;
-  /** 1-minute load average when the bench started and ended: above the CPU count, other work competed. */
-  load: { start: number; end: number };
+  /** Share of CPU time idle in the second before measuring (/proc/stat): well under 100, other work competed. */
+  idlePercentAtStart?: number;
 }
 
 export interface Results {
@@ -27,10 +27,27 @@ export interface Results {
   unmeasured: Unmeasured[];
 }
 
-/** The 1-minute load average now. */
-export const currentLoad = () => Number(loadavg()[0]!.toFixed(2));
+/**
+ * How idle the CPUs were over the next `ms`, in percent, from /proc/stat
+ * (undefined without it). Unlike the load average it does not lag.
+ */
+export async function idlePercent(ms = 1000): Promise<number | undefined> {
+  const sample = () => {
+    try {
+      const fields = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
+      return { idle: fields[3]! + fields[4]!, total: fields.reduce((a, b) => a + b, 0) };
+    } catch {
+      return undefined;
+    }
+  };
+  const before = sample();
+  await Bun.sleep(ms);
+  const after = sample();
+  if (!before || !after || after.total === before.total) return undefined;
+  return Math.round((100 * (after.idle - before.idle)) / (after.total - before.total));
+}
 
-export function describeMachine(loadAtStart: number): Machine {
+export function describeMachine(idlePercentAtStart: number | undefined): Machine {
   const cpuinfo = (() => {
     try {
       return readFileSync("/proc/cpuinfo", "utf8");
@@ -45,7 +62,7 @@ export function describeMachine(loadAtStart: number): Machine {
     bun: Bun.version,
     os: `${type()} ${release()} ${arch()}`,
     memoryGB: Math.round(totalmem() / 2 ** 30),
-    load: { start: loadAtStart, end: currentLoad() },
+    ...(idlePercentAtStart !== undefined ? { idlePercentAtStart } : {}),
   };
 }
 
@@ -102,7 +119,8 @@ export function markdownTable(figures: readonly Figure[], unmeasured: readonly U
 }
 
 export function machineLine(m: Machine): string {
-  return `${m.cpus} CPUs (nproc), ${m.cpuModel}, ${m.memoryGB} GB RAM, ${m.os}; Node ${m.node}, Bun ${m.bun}; load average ${m.load.start} at start, ${m.load.end} at end`;
+  const idle = m.idlePercentAtStart !== undefined ? `; CPUs ${m.idlePercentAtStart}% idle before the run` : "";
+  return `${m.cpus} CPUs (nproc), ${m.cpuModel}, ${m.memoryGB} GB RAM, ${m.os}; Node ${m.node}, Bun ${m.bun}${idle}`;
 }
 
 export function writeResults(file: string, results: Results): void {

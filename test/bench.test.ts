@@ -4,7 +4,7 @@
  * results are well formed (never how fast anything was).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { findArtefacts } from "../bench/artefacts.ts";
@@ -73,6 +73,15 @@ describe("generated pipeline packages", () => {
     const pkg = readPipelinePackage("one.yaml", readFileSync(file));
     expect(pkg.kind).toBe("ir");
     expect(pkg.parameters.map((p) => p.name)).toContain("message");
+  });
+});
+
+describe("finding what to measure", () => {
+  test("an agent task without its bundle is named, with how to build it", () => {
+    const root = join(work, "unbuilt");
+    mkdirSync(join(root, "tasks", "some-task"), { recursive: true });
+    writeFileSync(join(root, "tasks", "some-task", "task.json"), JSON.stringify({ execution: { Node20_1: { target: "index.js" } } }));
+    expect(() => findArtefacts(root)).toThrow("tasks/some-task/index.js not built: run `npm run build`");
   });
 });
 
