@@ -53,13 +53,13 @@ const englishOnlyTaskLibMessages: esbuild.Plugin = {
 };
 
 /**
- * task-lib loads q, minimatch and semver when it starts, for features our tasks
- * never use: the Q-based ToolRunner.exec, find/match/filter, and version
- * checks. Together they are ~80 KB of every bundle and most of what stands
- * between the vsix and its 150 KB budget. They are replaced by stand-ins:
+ * task-lib loads its ToolRunner (and with it q), minimatch and semver when it starts,
+ * for features our tasks never use: running tools, find/match/filter, and
+ * version checks. Together they are ~95 KB of every bundle, most of what stands
+ * between a bundle and its 150 KB budget. They are replaced by stand-ins:
  * semver keeps the one call task-lib makes (`lt` on x.y.z versions, at load and
- * in assertAgent); q and minimatch throw, naming the task-lib feature that
- * would need them, so a future use fails loudly in the tests, which run bundles.
+ * in assertAgent); the others throw, naming the task-lib feature that would
+ * need them, so a future use fails loudly in the tests, which run bundles.
  */
 const TASK_LIB_STAND_INS: Record<string, string> = {
   semver: `
@@ -69,18 +69,18 @@ const TASK_LIB_STAND_INS: Record<string, string> = {
       for (let i = 0; i < 3; i++) if (x[i] !== y[i]) return x[i] < y[i];
       return false;
     };`,
-  q: `
-    const missing = () => { throw new Error("task-lib's Q-based ToolRunner.exec is not bundled: use execAsync (see build.ts)"); };
-    module.exports = Object.assign(missing, { defer: missing });`,
   minimatch: `
     const missing = () => { throw new Error("task-lib's find/match/filter (minimatch) are not bundled (see build.ts)"); };
     module.exports = Object.assign(missing, { match: missing, filter: missing, braceExpand: missing, Minimatch: missing });`,
+  "./toolrunner": `
+    class ToolRunner { constructor() { throw new Error("task-lib's ToolRunner (tool, exec, execAsync, execSync) is not bundled (see build.ts)"); } }
+    exports.ToolRunner = ToolRunner;`,
 };
 
 const taskLibStandIns: esbuild.Plugin = {
   name: "task-lib-stand-ins",
   setup(build) {
-    const names = Object.keys(TASK_LIB_STAND_INS).join("|");
+    const names = Object.keys(TASK_LIB_STAND_INS).map((name) => name.replace(/[./]/g, "\\$&")).join("|");
     build.onResolve({ filter: new RegExp(`^(${names})$`) }, (args) =>
       /azure-pipelines-task-lib[\\/]/.test(args.importer) ? { path: args.path, namespace: "task-lib-stand-in" } : undefined,
     );

@@ -126,7 +126,7 @@ describe("bundling", () => {
   });
 });
 
-describe("task-lib's stand-ins for q, minimatch and semver", () => {
+describe("task-lib's stand-ins for its ToolRunner, q, minimatch and semver", () => {
   test("keep task-lib's version checks working and make unbundled features fail loudly", async () => {
     const dir = mkdtempSync(join(tmpdir(), "kfp-standins-"));
     try {
@@ -149,7 +149,7 @@ describe("task-lib's stand-ins for q, minimatch and semver", () => {
       expect(result.newerAgent).toBe("undefined");
       expect(result.olderAgent).toContain("threw:");
       expect(result.match).toContain("find/match/filter (minimatch) are not bundled");
-      expect(result.exec).toContain("Q-based ToolRunner.exec is not bundled");
+      expect(result.exec).toContain("ToolRunner (tool, exec, execAsync, execSync) is not bundled");
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
