@@ -12,6 +12,7 @@ import { KfpError } from "../lib/kfp-error.ts";
 import type { KfpClient, KfpConnectOptions, PlannedWrite, RequestLogLine, Run } from "../lib/kfp-types.ts";
 import { convertParameters, parsePipelineParams } from "../lib/pipeline-params.ts";
 import { startFake } from "./support/fake.ts";
+import { rejection } from "./support/rejection.ts";
 
 const PIPELINES = join(import.meta.dir, "fixtures", "pipelines");
 const fixture = (name: string) => join(PIPELINES, name);
@@ -36,15 +37,6 @@ async function setup(api: FakeApi, prefix: string, fakeOptions: FakeKfpOptions =
   return { fake, client, log };
 }
 
-async function rejection(promise: Promise<unknown>): Promise<KfpError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(KfpError);
-    return error as KfpError;
-  }
-  throw new Error("expected a KfpError");
-}
 
 const apiPath = (api: FakeApi) => (api === "v1" ? "/apis/v1beta1" : "/apis/v2beta1");
 

@@ -13,6 +13,7 @@ import { KfpHttp } from "../lib/kfp-http.ts";
 import type { KfpConnectOptions, RequestLogLine, Run } from "../lib/kfp-types.ts";
 import { specParameters } from "../lib/kfp-v2.ts";
 import { waitForRun } from "../lib/kfp-wait.ts";
+import { rejection } from "./support/rejection.ts";
 
 // --- a tiny server whose answers each test sets ---
 
@@ -44,15 +45,6 @@ const json = (body: unknown, status = 200, headers: Record<string, string> = {})
 const notFound = () => json({ code: 5, message: "Not Found" }, 404);
 const fast = { attempts: 3, totalMs: 5_000, baseDelayMs: 1 };
 
-async function rejection(promise: Promise<unknown>): Promise<KfpError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(KfpError);
-    return error as KfpError;
-  }
-  throw new Error("expected a KfpError");
-}
 
 function connect(extra: Partial<KfpConnectOptions> = {}) {
   return connectKfp({ endpoint: base, retry: fast, ...extra });
