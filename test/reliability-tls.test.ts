@@ -9,51 +9,22 @@
  * certificate, and the bundles hold no code that could switch it off.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { FakeKfp } from "../lib/fake-kfp-types.ts";
 import type { TaskRunResult } from "./harness.ts";
 import { startFake } from "./support/fake.ts";
+import { makePki, OPENSSL, type Pki } from "./support/pki.ts";
 import { AGENT_TASKS, problemsOf, runAgentTask, scenarios, taskFolder, useAgentTaskBundles, type AgentTask } from "./support/reliability.ts";
 
 useAgentTaskBundles();
 
 const TOKEN = "kfp-tls-token-91c0de";
-const OPENSSL = spawnSync("openssl", ["version"]).status === 0;
 
 const tally = { cases: 0, verified: 0, refusedClearly: 0, verificationDisabled: 0 };
 afterAll(() => {
   console.log(`tls cases ${tally.cases}, verified ${tally.verified}, refused clearly ${tally.refusedClearly}, verification disabled ${tally.verificationDisabled}`);
 });
-
-interface Pki {
-  dir: string;
-  /** The CA that signed the server's certificate. */
-  ca: string;
-  /** Another CA, which signed nothing the server presents. */
-  otherCa: string;
-  key: string;
-  cert: string;
-}
-
-/** A CA, a server certificate for 127.0.0.1 signed by it, and an unrelated CA. */
-function makePki(): Pki {
-  const dir = mkdtempSync(join(tmpdir(), "reliability-tls-"));
-  const at = (name: string) => join(dir, name);
-  const openssl = (...args: string[]) => {
-    const run = spawnSync("openssl", args, { cwd: dir, encoding: "utf8" });
-    if (run.status !== 0) throw new Error(`openssl ${args.join(" ")} failed: ${run.stderr}`);
-  };
-  for (const name of ["ca", "other-ca"]) {
-    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", at(`${name}.key`), "-out", at(`${name}.pem`), "-days", "2", "-subj", `/CN=Reliability ${name}`);
-  }
-  openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", at("server.key"), "-out", at("server.csr"), "-subj", "/CN=127.0.0.1");
-  writeFileSync(at("server.ext"), "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n");
-  openssl("x509", "-req", "-in", at("server.csr"), "-CA", at("ca.pem"), "-CAkey", at("ca.key"), "-CAcreateserial", "-out", at("server.pem"), "-days", "2", "-extfile", at("server.ext"));
-  return { dir, ca: at("ca.pem"), otherCa: at("other-ca.pem"), key: readFileSync(at("server.key"), "utf8"), cert: readFileSync(at("server.pem"), "utf8") };
-}
 
 /** How the agent is set up for the CA. */
 interface Setup {

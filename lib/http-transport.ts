@@ -1,0 +1,273 @@
+/**
+ * Sends one HTTP(S) request with node:http / node:https and returns the answer:
+ * status, headers and body text. It retries nothing, follows no redirect (a
+ * 3xx comes back as it is) and knows nothing of the services it talks to.
+ *
+ * Not fetch: undici takes ~50 ms to start in a task that makes a handful of
+ * requests, and it leaves an uploaded file's chunks for the garbage collector.
+ * Here a file goes out as multipart/form-data through one reused buffer, with
+ * an exact Content-Length (no chunked encoding).
+ *
+ * A failure is a TransportError whose `kind` says what the caller may conclude:
+ * `refused` (the server was never reached), `reset` (it may have been), `timeout`
+ * (the request's signal aborted with a TimeoutError, as AbortSignal.timeout
+ * does), `tls` (its certificate was not accepted) or `other`.
+ */
+import { randomBytes } from "node:crypto";
+import { open, type FileHandle } from "node:fs/promises";
+import * as http from "node:http";
+import * as https from "node:https";
+
+/** One file sent as the only field of a multipart/form-data body. */
+export interface FileField {
+  /** Form field name. */
+  field: string;
+  /** File name the server sees. */
+  filename: string;
+  /** Path on disk; read as it is sent. */
+  path: string;
+}
+
+export interface TransportRequest {
+  method: string;
+  url: URL | string;
+  /** Content-Length (and, for a file, Content-Type) are set here. */
+  headers?: Record<string, string>;
+  body?: string | { file: FileField };
+  /**
+   * Aborting destroys the request. An abort whose reason is a TimeoutError ends
+   * it as a `timeout` TransportError; any other reason is thrown as it is.
+   */
+  signal?: AbortSignal;
+  /**
+   * PEM certificate authorities to verify an https server against, in place of
+   * Node's own (which include NODE_EXTRA_CA_CERTS): to add to them, pass
+   * tls.rootCertificates and that file too.
+   */
+  ca?: readonly string[];
+}
+
+export interface TransportResponse {
+  status: number;
+  /** Lower-case names; a repeated header's values joined with ", ". */
+  headers: Record<string, string>;
+  text: string;
+}
+
+export type TransportFailure = "refused" | "reset" | "timeout" | "tls" | "other";
+
+export class TransportError extends Error {
+  override name = "TransportError";
+  constructor(
+    readonly kind: TransportFailure,
+    message: string,
+    /** The system or TLS error code (ECONNREFUSED, CERT_HAS_EXPIRED, ...), when there is one. */
+    readonly code?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** The file to upload could not be read (before or while sending it): a local problem, not the network's. */
+export class FileReadError extends Error {
+  override name = "FileReadError";
+  constructor(
+    readonly path: string,
+    /** An error code (ENOENT, EACCES, ...) or what went wrong, in words. */
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`'${path}' cannot be read (${reason})`, options);
+  }
+}
+
+/** Reads and writes of a file upload, one buffer reused for the whole file. */
+const UPLOAD_CHUNK_BYTES = 64 * 1024;
+/**
+ * An idle kept-alive connection is closed after this long, before servers
+ * commonly close theirs (Node's 5 s): a request sent on a connection the server
+ * is closing would fail as a reset, which callers must treat as ambiguous.
+ */
+const IDLE_SOCKET_MS = 4_000;
+
+const REFUSED = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN"]);
+const RESET = new Set(["ECONNRESET", "EPIPE", "ECONNABORTED"]);
+const TLS_CODE = /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/i;
+
+/** Sends the request and reads the whole answer; throws TransportError, FileReadError or the signal's own reason. */
+export async function sendRequest(request: TransportRequest): Promise<TransportResponse> {
+  const url = typeof request.url === "string" ? new URL(request.url) : request.url;
+  if (request.signal?.aborted) throw abortError(request.signal);
+  const upload = typeof request.body === "object" ? await openUpload(request.body.file) : undefined;
+  return exchange(url, request, upload);
+}
+
+interface Upload {
+  file: FileHandle;
+  path: string;
+  size: number;
+  boundary: string;
+  preamble: Buffer;
+  epilogue: Buffer;
+}
+
+async function openUpload(field: FileField): Promise<Upload> {
+  let file: FileHandle | undefined;
+  try {
+    file = await open(field.path, "r");
+    const { size } = await file.stat();
+    const boundary = `----kfp-form-${randomBytes(12).toString("hex")}`;
+    const preamble = Buffer.from(
+      `--${boundary}\r\nContent-Disposition: form-data; name="${formName(field.field)}"; filename="${formName(field.filename)}"\r\n` +
+        "Content-Type: application/octet-stream\r\n\r\n",
+    );
+    return { file, path: field.path, size, boundary, preamble, epilogue: Buffer.from(`\r\n--${boundary}--\r\n`) };
+  } catch (error) {
+    await file?.close().catch(() => {});
+    throw new FileReadError(field.path, errorReason(error), { cause: error });
+  }
+}
+
+/** A name inside a quoted Content-Disposition parameter, escaped as browsers (and fetch's FormData) do. */
+function formName(name: string): string {
+  return name.replace(/"/g, "%22").replace(/\r/g, "%0D").replace(/\n/g, "%0A");
+}
+
+function exchange(url: URL, request: TransportRequest, upload: Upload | undefined): Promise<TransportResponse> {
+  const { signal } = request;
+  const headers: Record<string, string> = { ...request.headers };
+  if (upload) {
+    headers["content-type"] = `multipart/form-data; boundary=${upload.boundary}`;
+    headers["content-length"] = String(upload.preamble.length + upload.size + upload.epilogue.length);
+  } else if (typeof request.body === "string") {
+    headers["content-length"] = String(Buffer.byteLength(request.body));
+  }
+  const secure = url.protocol === "https:";
+  const options: https.RequestOptions = { method: request.method, headers, agent: agentFor(url) };
+  if (secure && request.ca) options.ca = [...request.ca];
+
+  return new Promise<TransportResponse>((resolve, reject) => {
+    if (signal?.aborted) {
+      void upload?.file.close().catch(() => {});
+      return reject(abortError(signal));
+    }
+    const req = (secure ? https : http).request(url, options);
+    let settled = false;
+    let answered = false;
+    const settle = (outcome: () => void) => {
+      if (settled) return;
+      settled = true;
+      signal?.removeEventListener("abort", onAbort);
+      outcome();
+    };
+    const fail = (error: unknown) =>
+      settle(() => {
+        req.destroy();
+        reject(error);
+      });
+    const onAbort = () => fail(abortError(signal!));
+    signal?.addEventListener("abort", onAbort, { once: true });
+
+    req.on("response", (res) => {
+      answered = true;
+      const chunks: Buffer[] = [];
+      res.on("data", (chunk: Buffer) => chunks.push(chunk));
+      res.on("end", () =>
+        settle(() => {
+          // A server may answer before it has read the whole body (a 413, a login redirect): stop sending.
+          if (!req.writableFinished) req.destroy();
+          resolve({ status: res.statusCode ?? 0, headers: flatHeaders(res.headers), text: Buffer.concat(chunks).toString("utf8") });
+        }),
+      );
+      // A connection lost in the middle of the answer: ECONNRESET "aborted".
+      res.on("error", (error) => fail(transportError(error)));
+    });
+    // Once an answer has begun, it decides: an error sending the rest of the body does not.
+    req.on("error", (error) => {
+      if (!answered) fail(error instanceof FileReadError ? error : transportError(error));
+    });
+
+    if (upload) void sendFile(req, upload);
+    else req.end(typeof request.body === "string" ? request.body : undefined);
+  });
+}
+
+/** Writes the multipart body, waiting for each chunk to be flushed before the buffer is reused. */
+async function sendFile(req: http.ClientRequest, upload: Upload): Promise<void> {
+  const buffer = Buffer.allocUnsafe(Math.min(UPLOAD_CHUNK_BYTES, Math.max(upload.size, 1)));
+  try {
+    await write(req, upload.preamble);
+    for (let sent = 0; sent < upload.size; ) {
+      const { bytesRead } = await upload.file.read(buffer, 0, Math.min(buffer.length, upload.size - sent), sent).catch((error: unknown) => {
+        throw new FileReadError(upload.path, errorReason(error), { cause: error });
+      });
+      if (bytesRead === 0) throw new FileReadError(upload.path, "it became shorter while it was being sent");
+      await write(req, buffer.subarray(0, bytesRead));
+      sent += bytesRead;
+    }
+    req.end(upload.epilogue);
+  } catch (error) {
+    // A FileReadError fails the request; otherwise the request has already failed or been answered.
+    if (error instanceof FileReadError) req.destroy(error);
+  } finally {
+    await upload.file.close().catch(() => {});
+  }
+}
+
+/** Resolves once the chunk is flushed; rejects if the request ends first. */
+function write(req: http.ClientRequest, chunk: Buffer): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (req.destroyed) return reject(new Error("the request was closed"));
+    const onClose = () => reject(new Error("the request was closed"));
+    req.once("close", onClose);
+    req.write(chunk, (error) => {
+      req.off("close", onClose);
+      if (error) reject(error);
+      else resolve();
+    });
+  });
+}
+
+/** One keep-alive agent per origin (Node's agents also keep sockets with different `ca` apart). */
+const agents = new Map<string, http.Agent>();
+
+function agentFor(url: URL): http.Agent {
+  let agent = agents.get(url.origin);
+  if (!agent) {
+    const options = { keepAlive: true, timeout: IDLE_SOCKET_MS };
+    agent = url.protocol === "https:" ? new https.Agent(options) : new http.Agent(options);
+    agents.set(url.origin, agent);
+  }
+  return agent;
+}
+
+function errorReason(error: unknown): string {
+  return (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+}
+
+function flatHeaders(headers: http.IncomingHttpHeaders): Record<string, string> {
+  const flat: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value !== undefined) flat[name] = Array.isArray(value) ? value.join(", ") : value;
+  }
+  return flat;
+}
+
+function abortError(signal: AbortSignal): unknown {
+  const reason: unknown = signal.reason;
+  if ((reason as { name?: unknown } | undefined)?.name === "TimeoutError") return new TransportError("timeout", "no answer in time", undefined, { cause: reason });
+  return reason;
+}
+
+/** A Node socket, DNS or TLS error as a TransportError. */
+export function transportError(error: unknown): TransportError {
+  if (error instanceof TransportError) return error;
+  const code = typeof (error as { code?: unknown })?.code === "string" ? (error as { code: string }).code : undefined;
+  const message = error instanceof Error ? error.message : String(error);
+  let kind: TransportFailure = "other";
+  if (code && REFUSED.has(code)) kind = "refused";
+  else if ((code && RESET.has(code)) || /socket hang up/i.test(message)) kind = "reset";
+  else if (code && TLS_CODE.test(code)) kind = "tls";
+  return new TransportError(kind, message, code, { cause: error });
+}
