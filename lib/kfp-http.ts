@@ -4,10 +4,11 @@
  * log line, retries what is safe to retry, and turns every failure into a
  * KfpError that names the operation and never carries a credential.
  *
- * Runs under Node 20 (task bundles) and Bun (tests): global fetch only.
+ * Requests go through lib/http-transport.ts (node:http), which runs under
+ * Node 20 (task bundles) and Bun (tests).
  */
 
-import { openAsBlob } from "node:fs";
+import { FileReadError, sendRequest, TransportError, type TransportRequest } from "./http-transport.ts";
 import { KfpError } from "./kfp-error.ts";
 import type { KfpAuth, RequestLogLine } from "./kfp-types.ts";
 import type { PipelineFile } from "./pipeline-file.ts";
@@ -45,6 +46,8 @@ export interface HttpOptions {
   requestTimeoutMs?: number;
   retry?: { attempts?: number; totalMs?: number; baseDelayMs?: number };
   onRequest?: (line: RequestLogLine) => void;
+  /** PEM certificate authorities for https, in place of Node's own (see agent-certs.ts). */
+  ca?: readonly string[];
 }
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
@@ -54,12 +57,12 @@ const MAX_BACKOFF_MS = 10_000;
 /** A server's Retry-After is honoured up to this long. */
 const MAX_RETRY_AFTER_MS = 30_000;
 
-type TransportFailure = "refused" | "timeout" | "reset" | "dns" | "tls" | "redirect" | "other";
+type TransportFailure = "refused" | "timeout" | "reset" | "dns" | "tls" | "other";
 
 /** The result of one attempt. */
 export type Attempt =
-  | { kind: "response"; status: number; headers: Headers; text: string }
-  | { kind: "transport"; failure: TransportFailure; error: unknown };
+  | { kind: "response"; status: number; headers: Record<string, string>; text: string }
+  | { kind: "transport"; failure: TransportFailure; error: TransportError };
 
 /**
  * How an attempt ended, as far as retrying is concerned:
@@ -153,14 +156,9 @@ export class KfpHttp {
     const url = this.url(req);
     const timeout = AbortSignal.timeout(this.timeoutOf(req));
     const headers: Record<string, string> = { accept: "application/json", ...this.authHeaders() };
-    let body: FormData | string | undefined;
+    let body: TransportRequest["body"];
     if (req.upload) {
-      const form = new FormData();
-      const file = await openAsBlob(req.upload.path).catch((error: unknown) => {
-        throw new KfpError({ kind: "invalid", operation: "read pipeline file", message: `Pipeline file '${req.upload!.path}' cannot be read any more (${errorText(error)}).`, cause: error });
-      });
-      form.append("uploadfile", file, req.upload.uploadName);
-      body = form;
+      body = { file: { field: "uploadfile", filename: req.upload.uploadName, path: req.upload.path } };
     } else if (req.json !== undefined) {
       headers["content-type"] = "application/json";
       body = JSON.stringify(req.json);
@@ -168,21 +166,17 @@ export class KfpHttp {
     const began = performance.now();
     let result: Attempt;
     try {
-      const response = await fetch(url, {
-        method: req.method,
-        headers,
-        body,
-        // A redirect means an auth proxy answered. Uploads use "error": with
-        // "manual" Node keeps the whole file in memory in case it must re-send it.
-        redirect: req.upload ? "error" : "manual",
-        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
-      });
-      const text = await response.text();
-      this.noteServerClock(response.headers.get("date"));
-      result = { kind: "response", status: response.status, headers: response.headers, text };
+      // Redirects are never followed: one means an auth proxy answered.
+      const response = await sendRequest({ method: req.method, url, headers, body, signal: signal ? AbortSignal.any([signal, timeout]) : timeout, ca: this.options.ca });
+      this.noteServerClock(response.headers.date);
+      result = { kind: "response", ...response };
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
-      result = { kind: "transport", failure: transportFailure(error, timeout), error };
+      if (error instanceof FileReadError) {
+        throw new KfpError({ kind: "invalid", operation: "read pipeline file", message: `Pipeline file '${error.path}' cannot be read any more (${error.reason}).`, cause: error });
+      }
+      if (!(error instanceof TransportError)) throw error;
+      result = { kind: "transport", failure: transportFailure(error), error };
     }
     this.options.onRequest?.({
       method: req.method,
@@ -244,13 +238,13 @@ export class KfpHttp {
     if (attempt >= this.retry.attempts) return undefined;
     const backoff = Math.min(MAX_BACKOFF_MS, this.retry.baseDelayMs * 2 ** (attempt - 1));
     let delay = backoff * (0.5 + Math.random() / 2);
-    const retryAfter = result.kind === "response" ? retryAfterMs(result.headers.get("retry-after")) : undefined;
+    const retryAfter = result.kind === "response" ? retryAfterMs(result.headers["retry-after"]) : undefined;
     if (retryAfter !== undefined) delay = Math.min(retryAfter, MAX_RETRY_AFTER_MS);
     if (Date.now() - started + delay > Math.min(this.retry.totalMs, req.withinMs ?? Infinity)) return undefined;
     return delay;
   }
 
-  private noteServerClock(date: string | null): void {
+  private noteServerClock(date: string | undefined): void {
     const serverMs = date ? Date.parse(date) : NaN;
     // Date has one-second resolution: the server's clock is somewhere in [date, date + 1 s).
     if (Number.isFinite(serverMs)) this.clock.serverOffsetMs = serverMs + 500 - Date.now();
@@ -271,9 +265,8 @@ export class KfpHttp {
         timeout: [`no answer within ${duration(this.timeoutOf(req))}`, "Check that the endpoint is reachable from the agent and that KFP is healthy."],
         reset: ["the connection was closed before KFP answered", "Check the network path to KFP (proxies, load balancer timeouts) and the API server's health."],
         dns: [`the host name ${new URL(this.baseUrl).hostname} cannot be resolved`, "Check the endpoint's host name; in-cluster names only resolve inside the cluster."],
-        tls: [`the TLS connection failed (${errorCode(result.error) ?? "certificate problem"})`, "For a private certificate authority, give the agent its PEM file (config.sh --sslcacert) or set NODE_EXTRA_CA_CERTS to it."],
-        redirect: ["an unexpected redirect", "A redirect usually means a login proxy: give a bearer token or session cookie."],
-        other: [`the request failed (${this.scrub(errorText(result.error))})`, "Check the endpoint and the network between the agent and KFP."],
+        tls: [`the TLS connection failed (${result.error.code ?? "certificate problem"})`, "For a private certificate authority, give the agent its PEM file (config.sh --sslcacert) or set NODE_EXTRA_CA_CERTS to it."],
+        other: [`the request failed (${this.scrub(result.error.message)})`, "Check the endpoint and the network between the agent and KFP."],
       };
       const [problem, hint] = what[result.failure];
       return new KfpError({ kind: "network", ...base, message: `${ctx.operation} failed: ${where}: ${problem}${tries}. ${hint}`, hint, cause: result.error });
@@ -306,9 +299,8 @@ export class KfpHttp {
 
   private loginPageError(result: Attempt, where: string, base: { operation: string; method: string; path: string }): KfpError {
     let answered = "a login page (HTML)";
-    if (result.kind === "transport") answered = "a redirect";
-    else if (result.status >= 300 && result.status < 400) {
-      const location = result.headers.get("location");
+    if (result.kind === "response" && result.status >= 300 && result.status < 400) {
+      const location = result.headers.location;
       answered = `a redirect (HTTP ${result.status}${location ? ` to ${withoutQuery(location, this.baseUrl)}` : ""})`;
     }
     const auth = this.options.auth ?? { kind: "none" };
@@ -392,10 +384,11 @@ export function readablePath(url: URL): string {
 function classify(result: Attempt): Verdict {
   if (result.kind === "transport") {
     switch (result.failure) {
-      case "redirect":
-        return "login";
       case "refused":
         return "refused";
+      case "dns":
+        // A temporary resolver failure: the request never left, so sending it again is safe.
+        return result.error.code === "EAI_AGAIN" ? "refused" : "fatal";
       case "timeout":
       case "reset":
       case "other":
@@ -413,44 +406,17 @@ function classify(result: Attempt): Verdict {
   return "fatal";
 }
 
-function isHtml(result: { headers: Headers; text: string }): boolean {
-  return /text\/html/i.test(result.headers.get("content-type") ?? "") || /^\s*<(!doctype|html)/i.test(result.text);
+function isHtml(result: { headers: Record<string, string>; text: string }): boolean {
+  return /text\/html/i.test(result.headers["content-type"] ?? "") || /^\s*<(!doctype|html)/i.test(result.text);
 }
 
-const TLS_CODES = /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/i;
-
-function transportFailure(error: unknown, timeout: AbortSignal): TransportFailure {
-  if (timeout.aborted || (error instanceof Error && error.name === "TimeoutError")) return "timeout";
-  const code = errorCode(error) ?? "";
-  const text = errorText(error);
-  if (code === "ECONNREFUSED" || code === "ConnectionRefused") return "refused";
-  if (code === "UnexpectedRedirect" || /unexpected redirect/i.test(text)) return "redirect";
-  if (code === "ENOTFOUND") return "dns";
-  if (TLS_CODES.test(code)) return "tls";
-  if (/^(ECONNRESET|EPIPE|UND_ERR_SOCKET|UND_ERR_CLOSED|ConnectionClosed|ECONNABORTED)$/.test(code)) return "reset";
-  return "other";
+/** The transport's verdict, with a failed name look-up told apart from a refused connection (the messages differ). */
+function transportFailure(error: TransportError): TransportFailure {
+  if (error.kind === "refused" && (error.code === "ENOTFOUND" || error.code === "EAI_AGAIN")) return "dns";
+  return error.kind;
 }
 
-/** The first `code` along an error's cause chain (Node puts it on `cause`, Bun on the error). */
-function errorCode(error: unknown): string | undefined {
-  for (let e: unknown = error, depth = 0; e && typeof e === "object" && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === "string") return code;
-    const nested = (e as { errors?: unknown[] }).errors?.[0];
-    if (nested && typeof nested === "object" && typeof (nested as { code?: unknown }).code === "string") return (nested as { code: string }).code;
-  }
-  return undefined;
-}
-
-function errorText(error: unknown): string {
-  const parts: string[] = [];
-  for (let e: unknown = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
-    parts.push(e instanceof Error ? e.message : String(e));
-  }
-  return parts.join(": ");
-}
-
-function retryAfterMs(header: string | null): number | undefined {
+function retryAfterMs(header: string | undefined): number | undefined {
   if (!header) return undefined;
   const seconds = Number(header.trim());
   if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;

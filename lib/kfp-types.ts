@@ -31,6 +31,8 @@ export interface KfpConnectOptions {
   retry?: { attempts?: number; totalMs?: number; baseDelayMs?: number };
   /** One line per request: method, path (no query secrets), status, milliseconds. */
   onRequest?: (line: RequestLogLine) => void;
+  /** PEM certificate authorities to verify an https KFP against, in place of Node's own (include tls.rootCertificates to add to them). */
+  ca?: readonly string[];
   /** Dry run: reads are made, writes are not sent but reported through `onPlannedWrite`. */
   dryRun?: boolean;
   onPlannedWrite?: (write: PlannedWrite) => void;

@@ -4,7 +4,7 @@
  * that only the connection inputs can fix (a login page, a rejected token, an
  * unreachable server) into an InputError naming that input.
  */
-import { trustAgentCertificates } from "./agent-certs";
+import { agentCertificateAuthorities } from "./agent-certs";
 import { InputError } from "./input-error";
 import { connectKfp } from "./kfp-client";
 import { KfpError } from "./kfp-error";
@@ -14,10 +14,10 @@ import { untrusted } from "./task-run";
 
 /** Connects (detecting the API version unless given; trusting the agent's CA) and logs what it reached. */
 export async function connectTask(settings: ConnectionSettings, extra: Partial<KfpConnectOptions> = {}): Promise<KfpClient> {
-  trustAgentCertificates();
+  const ca = agentCertificateAuthorities();
   let kfp: KfpClient;
   try {
-    kfp = await connectKfp(connectOptions(settings, extra));
+    kfp = await connectKfp(connectOptions(settings, ca ? { ...extra, ca } : extra));
   } catch (error) {
     throw connectionProblem(error, settings) ?? unreachable(error, settings) ?? error;
   }

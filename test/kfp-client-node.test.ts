@@ -1,6 +1,6 @@
 /**
  * The KFP client under Node 20, as the task bundles run it (the other tests run
- * it under Bun, whose fetch reports network failures differently): a scenario
+ * it under Bun, whose node:http is its own implementation): a scenario
  * script is bundled with esbuild like the tasks and run with `node` against the
  * fake KFP server or a tiny local server.
  */
@@ -114,7 +114,7 @@ test("a refused connection is a network error naming the host under Node", async
   expect(outcome.message).toContain("after 4 attempts");
 });
 
-test("an upload redirected to a login page is reported as an auth proxy under Node (redirect: error)", async () => {
+test("an upload redirected to a login page is reported as an auth proxy under Node", async () => {
   const server = Bun.serve({
     hostname: "127.0.0.1",
     port: 0,
