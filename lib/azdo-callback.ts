@@ -9,6 +9,7 @@
  * line or an error message.
  */
 import type { CallbackInfo } from "./callback-info";
+import { sendRequest, TransportError } from "./http-transport";
 
 /** api-version of the samples that document these calls (InvokeRESTAPI FAQ, ServerTaskHelper). */
 export const EVENTS_API_VERSION = "2.0-preview.1";
@@ -110,29 +111,29 @@ type Outcome = { status: number; detail?: string; retryAfterMs?: number } | { er
 
 async function postOnce(url: string, body: unknown, credential: AzdoCredential, timeoutMs: number): Promise<Outcome> {
   try {
-    const response = await fetch(url, {
+    const response = await sendRequest({
       method: "POST",
+      url,
       headers: { "Content-Type": "application/json", Accept: "application/json", Authorization: authorizationHeader(credential) },
       body: JSON.stringify(body),
-      redirect: "manual",
       signal: AbortSignal.timeout(timeoutMs),
     });
-    const text = await response.text().catch(() => "");
-    return { status: response.status, detail: errorDetail(text), retryAfterMs: retryAfter(response.headers.get("retry-after")) };
+    return { status: response.status, detail: errorDetail(response.text), retryAfterMs: retryAfter(response.headers["retry-after"]) };
   } catch (error) {
-    const e = error as Error & { cause?: { code?: string; message?: string } };
-    if (e.name === "TimeoutError") return { error: `no answer within ${formatSeconds(timeoutMs)}` };
-    return { error: networkProblem(e.cause?.code, e.cause?.message ?? e.message) };
+    if (!(error instanceof TransportError)) throw error;
+    if (error.kind === "timeout") return { error: `no answer within ${formatSeconds(timeoutMs)}` };
+    return { error: networkProblem(error) };
   }
 }
 
-/** A network failure in words, its code kept for searching: undici's own codes mean nothing to a reader. */
-function networkProblem(code: string | undefined, message: string): string {
-  if (!code) return message;
-  if (/^(ECONNRESET|EPIPE|UND_ERR_SOCKET|UND_ERR_CLOSED)$/.test(code)) return `the connection was closed before Azure DevOps answered (${code})`;
-  if (code === "ECONNREFUSED") return `the connection was refused (${code})`;
+/** A network failure in words, its code kept for searching. */
+function networkProblem(error: TransportError): string {
+  const { code } = error;
+  if (!code) return error.message;
   if (code === "ENOTFOUND" || code === "EAI_AGAIN") return `the host name cannot be resolved (${code}): check the collection URL and the cluster's DNS and egress`;
-  if (/CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY/i.test(code)) return `the TLS certificate was not accepted (${code}): give the container the certificate authority, e.g. NODE_EXTRA_CA_CERTS`;
+  if (error.kind === "refused") return `the connection was refused (${code})`;
+  if (error.kind === "reset") return `the connection was closed before Azure DevOps answered (${code})`;
+  if (error.kind === "tls") return `the TLS certificate was not accepted (${code}): give the container the certificate authority, e.g. NODE_EXTRA_CA_CERTS`;
   return code;
 }
 
@@ -151,7 +152,7 @@ function errorDetail(text: string): string | undefined {
   return line.length > 200 ? `${line.slice(0, 197)}...` : line;
 }
 
-function retryAfter(value: string | null): number | undefined {
+function retryAfter(value: string | undefined): number | undefined {
   if (!value || !/^\d+$/.test(value.trim())) return undefined;
   return Number(value) * 1000;
 }
