@@ -16,7 +16,7 @@
 import { randomBytes } from "node:crypto";
 import { open, type FileHandle } from "node:fs/promises";
 import * as http from "node:http";
-import * as https from "node:https";
+import type * as Https from "node:https";
 
 /** One file sent as the only field of a multipart/form-data body. */
 export interface FileField {
@@ -99,8 +99,10 @@ const TLS_CODE = /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER
 export async function sendRequest(request: TransportRequest): Promise<TransportResponse> {
   const url = typeof request.url === "string" ? new URL(request.url) : request.url;
   if (request.signal?.aborted) throw abortError(request.signal);
+  // node:https (with tls) loads only for an https URL: a plain-http task starts faster.
+  const client = url.protocol === "https:" ? await import("node:https") : http;
   const upload = typeof request.body === "object" ? await openUpload(request.body.file) : undefined;
-  return exchange(url, request, upload);
+  return exchange(client, url, request, upload);
 }
 
 interface Upload {
@@ -134,7 +136,7 @@ function formName(name: string): string {
   return name.replace(/"/g, "%22").replace(/\r/g, "%0D").replace(/\n/g, "%0A");
 }
 
-function exchange(url: URL, request: TransportRequest, upload: Upload | undefined): Promise<TransportResponse> {
+function exchange(client: typeof http | typeof Https, url: URL, request: TransportRequest, upload: Upload | undefined): Promise<TransportResponse> {
   const { signal } = request;
   const headers: Record<string, string> = { ...request.headers };
   if (upload) {
@@ -143,16 +145,15 @@ function exchange(url: URL, request: TransportRequest, upload: Upload | undefine
   } else if (typeof request.body === "string") {
     headers["content-length"] = String(Buffer.byteLength(request.body));
   }
-  const secure = url.protocol === "https:";
-  const options: https.RequestOptions = { method: request.method, headers, agent: agentFor(url) };
-  if (secure && request.ca) options.ca = [...request.ca];
+  const options: Https.RequestOptions = { method: request.method, headers, agent: agentFor(client, url) };
+  if (client !== http && request.ca) options.ca = [...request.ca];
 
   return new Promise<TransportResponse>((resolve, reject) => {
     if (signal?.aborted) {
       void upload?.file.close().catch(() => {});
       return reject(abortError(signal));
     }
-    const req = (secure ? https : http).request(url, options);
+    const req = client.request(url, options);
     let settled = false;
     let answered = false;
     const settle = (outcome: () => void) => {
@@ -232,11 +233,10 @@ function write(req: http.ClientRequest, chunk: Buffer): Promise<void> {
 /** One keep-alive agent per origin (Node's agents also keep sockets with different `ca` apart). */
 const agents = new Map<string, http.Agent>();
 
-function agentFor(url: URL): http.Agent {
+function agentFor(client: typeof http | typeof Https, url: URL): http.Agent {
   let agent = agents.get(url.origin);
   if (!agent) {
-    const options = { keepAlive: true, timeout: IDLE_SOCKET_MS };
-    agent = url.protocol === "https:" ? new https.Agent(options) : new http.Agent(options);
+    agent = new client.Agent({ keepAlive: true, timeout: IDLE_SOCKET_MS });
     agents.set(url.origin, agent);
   }
   return agent;
