@@ -11,7 +11,6 @@
  * warning, since the task would send its token to a server it cannot identify.
  */
 import { readFileSync } from "node:fs";
-import * as tls from "node:tls";
 import * as tl from "azure-pipelines-task-lib/task";
 import { VariableError } from "./input-error";
 
@@ -23,7 +22,7 @@ const HOW = "Configure the agent with the CA's PEM file (config.sh --sslcacert),
  * names one, or undefined for Node's defaults; warns that skipping
  * verification is not honoured.
  */
-export function agentCertificateAuthorities(): string[] | undefined {
+export async function agentCertificateAuthorities(): Promise<string[] | undefined> {
   if (/^true$/i.test(tl.getVariable("Agent.SkipCertValidation")?.trim() ?? "")) {
     tl.warning(`Agent.SkipCertValidation is set, but this task still verifies KFP's certificate: it would otherwise send its credential to a server it cannot identify. ${HOW}`);
   }
@@ -33,7 +32,9 @@ export function agentCertificateAuthorities(): string[] | undefined {
   const extraFile = process.env.NODE_EXTRA_CA_CERTS;
   const extra = extraFile ? [readPem(extraFile, "NODE_EXTRA_CA_CERTS")] : [];
   tl.debug(`Trusting the agent's certificate authority ${caFile} (${CA_VARIABLE}) for KFP.`);
-  return [...tls.rootCertificates, ...extra, pem];
+  // node:tls loads only here: most agents name no CA, and it costs start-up time.
+  const { rootCertificates } = await import("node:tls");
+  return [...rootCertificates, ...extra, pem];
 }
 
 function readPem(file: string, variable: string): string {

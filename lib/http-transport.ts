@@ -15,7 +15,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { open, type FileHandle } from "node:fs/promises";
-import * as http from "node:http";
+import type * as http from "node:http";
 import type * as Https from "node:https";
 
 /** One file sent as the only field of a multipart/form-data body. */
@@ -99,8 +99,9 @@ const TLS_CODE = /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER
 export async function sendRequest(request: TransportRequest): Promise<TransportResponse> {
   const url = typeof request.url === "string" ? new URL(request.url) : request.url;
   if (request.signal?.aborted) throw abortError(request.signal);
-  // node:https (with tls) loads only for an https URL: a plain-http task starts faster.
-  const client = url.protocol === "https:" ? await import("node:https") : http;
+  // The modules load on first use, node:https (with tls) only for an https URL: a task
+  // that fails on its inputs, or talks plain http, starts faster.
+  const client = url.protocol === "https:" ? await import("node:https") : await import("node:http");
   const upload = typeof request.body === "object" ? await openUpload(request.body.file) : undefined;
   return exchange(client, url, request, upload);
 }
@@ -146,7 +147,7 @@ function exchange(client: typeof http | typeof Https, url: URL, request: Transpo
     headers["content-length"] = String(Buffer.byteLength(request.body));
   }
   const options: Https.RequestOptions = { method: request.method, headers, agent: agentFor(client, url) };
-  if (client !== http && request.ca) options.ca = [...request.ca];
+  if (url.protocol === "https:" && request.ca) options.ca = [...request.ca];
 
   return new Promise<TransportResponse>((resolve, reject) => {
     if (signal?.aborted) {

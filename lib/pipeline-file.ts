@@ -9,9 +9,6 @@
 import { createReadStream } from "node:fs";
 import { open, stat } from "node:fs/promises";
 import { basename } from "node:path";
-import { Writable } from "node:stream";
-import { pipeline } from "node:stream/promises";
-import { createGunzip } from "node:zlib";
 import { KfpError } from "./kfp-error.ts";
 
 /** KFP's `common.MaxFileLength` (32 << 20). */
@@ -102,6 +99,8 @@ function damaged(path: string, what: string): PipelineFileError {
 /** Decompresses the whole file (KFP reads the first file of the tar inside), keeping only the first tar header. */
 async function checkTarGz(path: string): Promise<void> {
   let header = Buffer.alloc(0);
+  // Loaded here, not at start: only archives need them.
+  const [{ Writable }, { pipeline }, { createGunzip }] = await Promise.all([import("node:stream"), import("node:stream/promises"), import("node:zlib")]);
   const firstBlock = new Writable({
     write(chunk: Buffer, _encoding, done) {
       if (header.length < TAR_BLOCK) header = Buffer.concat([header, chunk]).subarray(0, TAR_BLOCK);

@@ -14,7 +14,7 @@ import { untrusted } from "./task-run";
 
 /** Connects (detecting the API version unless given; trusting the agent's CA) and logs what it reached. */
 export async function connectTask(settings: ConnectionSettings, extra: Partial<KfpConnectOptions> = {}): Promise<KfpClient> {
-  const ca = agentCertificateAuthorities();
+  const ca = await agentCertificateAuthorities();
   let kfp: KfpClient;
   try {
     kfp = await connectKfp(connectOptions(settings, ca ? { ...extra, ca } : extra));
