@@ -9,7 +9,11 @@
  * exit task, SDK 1.8 treats the type as a name and takes `{{workflow.status}}`.
  */
 
-export const EXIT_HANDLER_IMAGE = "node:20-alpine";
+/**
+ * Node 24 is the maintained LTS (Node 20 reached end of life in April 2026); the
+ * script is built for Node 20 syntax, so it runs on either.
+ */
+export const EXIT_HANDLER_IMAGE = "node:24-alpine";
 
 /** One argv string may not exceed 128 KiB on Linux (MAX_ARG_STRLEN); keep well below. */
 export const MAX_SCRIPT_BYTES = 100 * 1024;
