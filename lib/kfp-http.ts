@@ -52,6 +52,9 @@ export interface HttpOptions {
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
 export const DEFAULT_UPLOAD_TIMEOUT_MS = 5 * 60_000;
+/** Some gateways and WAFs refuse requests without one; it also tells KFP's access logs who called. */
+const USER_AGENT = "kubeflow-pipelines-azure-devops-tasks/1";
+
 const DEFAULT_RETRY = { attempts: 5, totalMs: 60_000, baseDelayMs: 500 };
 const MAX_BACKOFF_MS = 10_000;
 /** A server's Retry-After is honoured up to this long. */
@@ -155,7 +158,7 @@ export class KfpHttp {
   async send(req: HttpRequest, attempt: number, signal?: AbortSignal): Promise<Attempt> {
     const url = this.url(req);
     const timeout = AbortSignal.timeout(this.timeoutOf(req));
-    const headers: Record<string, string> = { accept: "application/json", ...this.authHeaders() };
+    const headers: Record<string, string> = { accept: "application/json", "user-agent": USER_AGENT, ...this.authHeaders() };
     let body: TransportRequest["body"];
     if (req.upload) {
       body = { file: { field: "uploadfile", filename: req.upload.uploadName, path: req.upload.path } };

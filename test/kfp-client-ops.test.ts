@@ -415,6 +415,18 @@ describe("v2 specifics", () => {
   });
 });
 
+describe("request headers", () => {
+  test("every request names the client in User-Agent and asks for JSON", async () => {
+    const { fake, client } = await setup("v2", "");
+    await client.getOrCreateExperiment({ name: "ua" });
+    expect(fake.requests.length).toBeGreaterThan(1);
+    for (const request of fake.requests) {
+      expect(request.headers["user-agent"]).toStartWith("kubeflow-pipelines-azure-devops-tasks/");
+      expect(request.headers.accept).toBe("application/json");
+    }
+  });
+});
+
 describe("multi-user", () => {
   for (const api of ["v1", "v2"] as const) {
     test(`${api}: namespace scopes lookups and writes; another namespace's objects are not seen`, async () => {
