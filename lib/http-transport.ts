@@ -8,15 +8,22 @@
  * Here a file goes out as multipart/form-data through one reused buffer, with
  * an exact Content-Length (no chunked encoding).
  *
+ * Through a proxy (an agent's web proxy), an http URL is asked of the proxy by
+ * its absolute URI; an https one goes through a CONNECT tunnel, with TLS end to
+ * end between us and the server.
+ *
  * A failure is a TransportError whose `kind` says what the caller may conclude:
  * `refused` (the server was never reached), `reset` (it may have been), `timeout`
  * (the request's signal aborted with a TimeoutError, as AbortSignal.timeout
- * does), `tls` (its certificate was not accepted) or `other`.
+ * does), `tls` (its certificate was not accepted), `proxy` (the proxy would not
+ * pass the request on: a ProxyError with its status) or `other`.
  */
 import { randomBytes } from "node:crypto";
 import { open, type FileHandle } from "node:fs/promises";
 import type * as http from "node:http";
 import type * as Https from "node:https";
+import type { Duplex } from "node:stream";
+import type * as Tls from "node:tls";
 
 /** One file sent as the only field of a multipart/form-data body. */
 export interface FileField {
@@ -45,6 +52,16 @@ export interface TransportRequest {
    * tls.rootCertificates and that file too.
    */
   ca?: readonly string[];
+  /** Go through this HTTP proxy instead of connecting to the server directly. */
+  proxy?: TransportProxy;
+}
+
+/** An HTTP proxy, spoken to in plain HTTP; Basic credentials when it asks for them. */
+export interface TransportProxy {
+  /** `http://host:port`. */
+  url: string;
+  username?: string;
+  password?: string;
 }
 
 export interface TransportResponse {
@@ -54,7 +71,7 @@ export interface TransportResponse {
   text: string;
 }
 
-export type TransportFailure = "refused" | "reset" | "timeout" | "tls" | "other";
+export type TransportFailure = "refused" | "reset" | "timeout" | "tls" | "proxy" | "other";
 
 export class TransportError extends Error {
   override name = "TransportError";
@@ -66,6 +83,22 @@ export class TransportError extends Error {
     options?: { cause?: unknown },
   ) {
     super(message, options);
+  }
+}
+
+/**
+ * The proxy would not pass the request on: it answered the CONNECT (or, for an
+ * http URL, the request itself) with 407 or another error. The server was not
+ * reached. The message names the proxy, never its credentials.
+ */
+export class ProxyError extends TransportError {
+  constructor(
+    /** host:port of the proxy. */
+    readonly proxy: string,
+    readonly status: number,
+    readonly statusText: string,
+  ) {
+    super("proxy", `the proxy ${proxy} answered ${status}${statusText ? ` ${statusText}` : ""}`);
   }
 }
 
@@ -102,8 +135,31 @@ export async function sendRequest(request: TransportRequest): Promise<TransportR
   // The modules load on first use, node:https (with tls) only for an https URL: a task
   // that fails on its inputs, or talks plain http, starts faster.
   const client = url.protocol === "https:" ? await import("node:https") : await import("node:http");
+  const proxy = request.proxy && proxyRoute(request.proxy);
+  const tunnel = proxy && url.protocol === "https:" ? { http: await import("node:http"), tls: await import("node:tls") } : undefined;
+  const agent = agentFor(client, url, proxy, tunnel);
   const upload = typeof request.body === "object" ? await openUpload(request.body.file) : undefined;
-  return exchange(client, url, request, upload);
+  return exchange(client, url, agent, proxy, request, upload);
+}
+
+/** A proxy as the connection needs it: where it is, and its credentials as a header value. */
+interface ProxyRoute {
+  host: string;
+  port: number;
+  /** host:port, for messages. */
+  name: string;
+  authorization?: string;
+}
+
+function proxyRoute(proxy: TransportProxy): ProxyRoute {
+  const url = new URL(proxy.url);
+  const credentials = proxy.username || proxy.password ? `${proxy.username ?? ""}:${proxy.password ?? ""}` : undefined;
+  return {
+    host: url.hostname.replace(/^\[|\]$/g, ""),
+    port: Number(url.port) || 80,
+    name: url.host,
+    authorization: credentials && `Basic ${Buffer.from(credentials).toString("base64")}`,
+  };
 }
 
 interface Upload {
@@ -137,7 +193,14 @@ function formName(name: string): string {
   return name.replace(/"/g, "%22").replace(/\r/g, "%0D").replace(/\n/g, "%0A");
 }
 
-function exchange(client: typeof http | typeof Https, url: URL, request: TransportRequest, upload: Upload | undefined): Promise<TransportResponse> {
+function exchange(
+  client: typeof http | typeof Https,
+  url: URL,
+  agent: http.Agent,
+  proxy: ProxyRoute | undefined,
+  request: TransportRequest,
+  upload: Upload | undefined,
+): Promise<TransportResponse> {
   const { signal } = request;
   const headers: Record<string, string> = { ...request.headers };
   if (upload) {
@@ -146,8 +209,17 @@ function exchange(client: typeof http | typeof Https, url: URL, request: Transpo
   } else if (typeof request.body === "string") {
     headers["content-length"] = String(Buffer.byteLength(request.body));
   }
-  const options: Https.RequestOptions = { method: request.method, headers, agent: agentFor(client, url) };
+  const options: Https.RequestOptions & TunnelOptions = { method: request.method, headers, agent };
   if (url.protocol === "https:" && request.ca) options.ca = [...request.ca];
+  const forwarded = proxy && url.protocol === "http:";
+  if (forwarded) {
+    // The proxy forwards a request for an absolute URI; these options take precedence over the URL's.
+    Object.assign(options, { host: proxy.host, port: proxy.port, path: url.href });
+    headers.host = url.host;
+    if (proxy.authorization) headers["proxy-authorization"] = proxy.authorization;
+  } else if (proxy) {
+    options.tunnelSignal = signal;
+  }
 
   return new Promise<TransportResponse>((resolve, reject) => {
     if (signal?.aborted) {
@@ -172,6 +244,7 @@ function exchange(client: typeof http | typeof Https, url: URL, request: Transpo
     signal?.addEventListener("abort", onAbort, { once: true });
 
     req.on("response", (res) => {
+      if (forwarded && res.statusCode === 407) return fail(new ProxyError(proxy.name, 407, res.statusMessage ?? ""));
       answered = true;
       const chunks: Buffer[] = [];
       res.on("data", (chunk: Buffer) => chunks.push(chunk));
@@ -231,16 +304,69 @@ function write(req: http.ClientRequest, chunk: Buffer): Promise<void> {
   });
 }
 
-/** One keep-alive agent per origin (Node's agents also keep sockets with different `ca` apart). */
+/**
+ * One keep-alive agent per origin and route (Node's agents also keep sockets
+ * with different `ca` apart): a connection through a proxy, a tunnel above all,
+ * never carries a request for another origin, or one meant to go direct or
+ * through another proxy or with other proxy credentials.
+ */
 const agents = new Map<string, http.Agent>();
 
-function agentFor(client: typeof http | typeof Https, url: URL): http.Agent {
-  let agent = agents.get(url.origin);
+function agentFor(client: typeof http | typeof Https, url: URL, proxy: ProxyRoute | undefined, tunnel: TunnelModules | undefined): http.Agent {
+  const key = proxy ? `${url.origin} via ${proxy.name} ${proxy.authorization ?? ""}` : url.origin;
+  let agent = agents.get(key);
   if (!agent) {
     agent = new client.Agent({ keepAlive: true, timeout: IDLE_SOCKET_MS });
-    agents.set(url.origin, agent);
+    if (proxy && tunnel) agent.createConnection = openTunnel(proxy, tunnel);
+    agents.set(key, agent);
   }
   return agent;
+}
+
+interface TunnelModules {
+  http: typeof http;
+  tls: typeof Tls;
+}
+
+/** Request options as Node's agent hands them to createConnection, with the request's signal. */
+type TunnelOptions = Tls.ConnectionOptions & { tunnelSignal?: AbortSignal };
+
+/**
+ * An agent's createConnection for an https server behind the proxy: CONNECT
+ * host:port, then TLS over that socket as node:https would connect (servername,
+ * ca and host for the certificate check come with the options). Node's agent
+ * waits for the callback when nothing is returned.
+ */
+function openTunnel(proxy: ProxyRoute, { http, tls }: TunnelModules): http.Agent["createConnection"] {
+  const open = (options: TunnelOptions, done: (error: Error | null, socket?: Duplex) => void): undefined => {
+    const host = options.host ?? "localhost";
+    const target = `${host.includes(":") ? `[${host}]` : host}:${options.port}`;
+    const headers: Record<string, string> = { host: target };
+    if (proxy.authorization) headers["proxy-authorization"] = proxy.authorization;
+    const connect = http.request({ host: proxy.host, port: proxy.port, method: "CONNECT", path: target, headers, agent: false });
+    const signal = options.tunnelSignal;
+    const onAbort = () => connect.destroy();
+    let settled = false;
+    const finish = (error: Error | null, socket?: Duplex) => {
+      if (settled) return;
+      settled = true;
+      signal?.removeEventListener("abort", onAbort);
+      done(error, socket);
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+    connect.once("connect", (res, socket, head) => {
+      if (res.statusCode !== 200) {
+        socket.destroy();
+        return finish(new ProxyError(proxy.name, res.statusCode ?? 0, res.statusMessage ?? ""));
+      }
+      if (head.length) socket.unshift(head);
+      finish(null, tls.connect({ ...options, socket }));
+    });
+    connect.once("error", (error) => finish(transportError(error)));
+    connect.end();
+    return undefined;
+  };
+  return open as unknown as http.Agent["createConnection"];
 }
 
 function errorReason(error: unknown): string {
