@@ -12,6 +12,11 @@
 
 /** Inputs that hold credentials, by task.json name (upper-cased as the agent passes them). */
 const SECRET_INPUTS = ["BEARERTOKEN", "SESSIONCOOKIE"];
+/**
+ * The agent's proxy password (Agent.ProxyPassword): a secret variable, which the
+ * agent masks already; registered anyway, task-lib debug-prints it when read.
+ */
+const PROXY_PASSWORD = ["SECRET_AGENT_PROXYPASSWORD", "AGENT_PROXYPASSWORD"];
 
 /** Escapes a command message the way task-lib does. */
 function escapeCommandMessage(value: string): string {
@@ -37,6 +42,7 @@ export function findCredentials(env: NodeJS.ProcessEnv): string[] {
   for (const [key, value] of Object.entries(env)) {
     if (!value) continue;
     if (SECRET_INPUTS.some((name) => key === `INPUT_${name}`)) found.push(value);
+    else if (PROXY_PASSWORD.includes(key)) found.push(value);
     else if (key.startsWith("ENDPOINT_AUTH_PARAMETER_")) found.push(value);
     else if (key.startsWith("ENDPOINT_AUTH_") && !key.startsWith("ENDPOINT_AUTH_SCHEME_")) {
       found.push(...authParameterValues(value));

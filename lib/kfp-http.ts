@@ -8,7 +8,7 @@
  * Node 20 (task bundles) and Bun (tests).
  */
 
-import { FileReadError, sendRequest, TransportError, type TransportRequest } from "./http-transport.ts";
+import { FileReadError, ProxyError, sendRequest, TransportError, type TransportProxy, type TransportRequest } from "./http-transport.ts";
 import { KfpError } from "./kfp-error.ts";
 import type { KfpAuth, RequestLogLine } from "./kfp-types.ts";
 import type { PipelineFile } from "./pipeline-file.ts";
@@ -48,6 +48,8 @@ export interface HttpOptions {
   onRequest?: (line: RequestLogLine) => void;
   /** PEM certificate authorities for https, in place of Node's own (see agent-certs.ts). */
   ca?: readonly string[];
+  /** The agent's web proxy, when KFP is reached through it (see agent-proxy.ts). */
+  proxy?: TransportProxy;
 }
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
@@ -60,7 +62,7 @@ const MAX_BACKOFF_MS = 10_000;
 /** A server's Retry-After is honoured up to this long. */
 const MAX_RETRY_AFTER_MS = 30_000;
 
-type TransportFailure = "refused" | "timeout" | "reset" | "dns" | "tls" | "other";
+type TransportFailure = "refused" | "timeout" | "reset" | "dns" | "tls" | "proxy" | "other";
 
 /** The result of one attempt. */
 export type Attempt =
@@ -170,7 +172,7 @@ export class KfpHttp {
     let result: Attempt;
     try {
       // Redirects are never followed: one means an auth proxy answered.
-      const response = await sendRequest({ method: req.method, url, headers, body, signal: signal ? AbortSignal.any([signal, timeout]) : timeout, ca: this.options.ca });
+      const response = await sendRequest({ method: req.method, url, headers, body, signal: signal ? AbortSignal.any([signal, timeout]) : timeout, ca: this.options.ca, proxy: this.options.proxy });
       this.noteServerClock(response.headers.date);
       result = { kind: "response", ...response };
     } catch (error) {
@@ -263,12 +265,17 @@ export class KfpHttp {
     if (verdict === "login") return this.loginPageError(result, where, base);
     if (result.kind === "transport") {
       const host = new URL(this.baseUrl).host;
+      // Through a proxy, only the proxy can refuse a connection or have a name that does not resolve.
+      const proxy = this.options.proxy && new URL(this.options.proxy.url);
       const what: Record<TransportFailure, [string, string]> = {
-        refused: [`the connection to ${host} was refused`, "Check that KFP is running and the endpoint's host and port are right (is the port-forward still running?)."],
+        refused: proxy
+          ? [`the connection to the agent's proxy ${proxy.host} was refused`, "Check the agent's proxy settings (Agent.ProxyUrl)."]
+          : [`the connection to ${host} was refused`, "Check that KFP is running and the endpoint's host and port are right (is the port-forward still running?)."],
         timeout: [`no answer within ${duration(this.timeoutOf(req))}`, "Check that the endpoint is reachable from the agent and that KFP is healthy."],
         reset: ["the connection was closed before KFP answered", "Check the network path to KFP (proxies, load balancer timeouts) and the API server's health."],
-        dns: [`the host name ${new URL(this.baseUrl).hostname} cannot be resolved`, "Check the endpoint's host name; in-cluster names only resolve inside the cluster."],
+        dns: [`the host name ${(proxy ?? new URL(this.baseUrl)).hostname} cannot be resolved`, "Check the endpoint's host name (and the agent's proxy); in-cluster names only resolve inside the cluster."],
         tls: [`the TLS connection failed (${result.error.code ?? "certificate problem"})`, "For a private certificate authority, give the agent its PEM file (config.sh --sslcacert) or set NODE_EXTRA_CA_CERTS to it."],
+        proxy: proxyProblem(result.error),
         other: [`the request failed (${this.scrub(result.error.message)})`, "Check the endpoint and the network between the agent and KFP."],
       };
       const [problem, hint] = what[result.failure];
@@ -392,6 +399,9 @@ function classify(result: Attempt): Verdict {
       case "dns":
         // A temporary resolver failure: the request never left, so sending it again is safe.
         return result.error.code === "EAI_AGAIN" ? "refused" : "fatal";
+      case "proxy":
+        // The proxy did not pass the request on: re-sending is safe, and worth it only when the proxy failed, not when it refused.
+        return result.error instanceof ProxyError && result.error.status >= 500 ? "refused" : "fatal";
       case "timeout":
       case "reset":
       case "other":
@@ -417,6 +427,12 @@ function isHtml(result: { headers: Record<string, string>; text: string }): bool
 function transportFailure(error: TransportError): TransportFailure {
   if (error.kind === "refused" && (error.code === "ENOTFOUND" || error.code === "EAI_AGAIN")) return "dns";
   return error.kind;
+}
+
+/** What the agent's proxy said instead of passing a request on to KFP, and how to fix it. */
+function proxyProblem(error: TransportError): [string, string] {
+  const { proxy, status, statusText } = error as ProxyError;
+  return [`the agent's proxy ${proxy} answered ${status} ${statusText}`.trim(), status === 407 ? "Check Agent.ProxyUsername and Agent.ProxyPassword." : "Check that the proxy lets the agent reach KFP, or list KFP's host in the agent's .proxybypass file."];
 }
 
 function retryAfterMs(header: string | undefined): number | undefined {

@@ -6,6 +6,8 @@
  * words, and nothing leaks which API version produced it except `apiVersion`.
  */
 
+import type { TransportProxy } from "./http-transport.ts";
+
 export type ApiVersion = "v1beta1" | "v2beta1";
 
 /** How requests prove who we are. Credentials never appear in URLs or logs. */
@@ -33,6 +35,8 @@ export interface KfpConnectOptions {
   onRequest?: (line: RequestLogLine) => void;
   /** PEM certificate authorities to verify an https KFP against, in place of Node's own (include tls.rootCertificates to add to them). */
   ca?: readonly string[];
+  /** An HTTP proxy to reach KFP through (the agent's; see agent-proxy.ts). */
+  proxy?: TransportProxy;
   /** Dry run: reads are made, writes are not sent but reported through `onPlannedWrite`. */
   dryRun?: boolean;
   onPlannedWrite?: (write: PlannedWrite) => void;

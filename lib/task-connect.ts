@@ -1,10 +1,13 @@
 /**
  * Connecting an agent task to KFP: connects with the task's connection
- * settings, says in one log line which KFP it reached, and turns the errors
- * that only the connection inputs can fix (a login page, a rejected token, an
- * unreachable server) into an InputError naming that input.
+ * settings (through the agent's proxy and trusting its CA, when it has them),
+ * says in one log line which KFP it reached, and turns the errors that only the
+ * connection inputs can fix (a login page, a rejected token, an unreachable
+ * server) into an InputError naming that input.
  */
 import { agentCertificateAuthorities } from "./agent-certs";
+import { agentProxy } from "./agent-proxy";
+import { ProxyError } from "./http-transport";
 import { InputError } from "./input-error";
 import { connectKfp } from "./kfp-client";
 import { KfpError } from "./kfp-error";
@@ -12,12 +15,13 @@ import type { KfpClient, KfpConnectOptions, PlannedWrite } from "./kfp-types";
 import { connectOptions, type ConnectionSettings } from "./task-connection";
 import { untrusted } from "./task-run";
 
-/** Connects (detecting the API version unless given; trusting the agent's CA) and logs what it reached. */
+/** Connects (detecting the API version unless given; through the agent's proxy, trusting its CA) and logs what it reached. */
 export async function connectTask(settings: ConnectionSettings, extra: Partial<KfpConnectOptions> = {}): Promise<KfpClient> {
   const ca = await agentCertificateAuthorities();
+  const proxy = agentProxy(settings.endpoint);
   let kfp: KfpClient;
   try {
-    kfp = await connectKfp(connectOptions(settings, ca ? { ...extra, ca } : extra));
+    kfp = await connectKfp(connectOptions(settings, { ...extra, ...(ca && { ca }), ...(proxy && { proxy }) }));
   } catch (error) {
     throw connectionProblem(error, settings) ?? unreachable(error, settings) ?? error;
   }
@@ -81,6 +85,8 @@ export function connectionProblem(error: unknown, settings: ConnectionSettings):
 function unreachable(error: unknown, settings: ConnectionSettings): InputError | undefined {
   if (!(error instanceof KfpError)) return undefined;
   const says = untrusted(error.message);
+  // The agent's proxy turned the request away: its settings are at fault, and the message says which.
+  if (error.cause instanceof ProxyError) return undefined;
   if (error.kind === "network") {
     return new InputError(settings.endpointInput, `could not be reached: ${says}`, error.hint ? undefined : "Check the URL, and that this agent can reach it (network, proxy, TLS certificate).");
   }

@@ -2,13 +2,14 @@
  * The agent's web proxy. The transport (lib/http-transport.ts) through a local
  * forward proxy: an http server asked for by absolute URI, an https one through
  * a CONNECT tunnel with TLS end to end, Basic credentials, a 407, a refused or
- * silent proxy, and connections never shared between routes. Then the tasks
+ * silent proxy, and connections never shared between routes; the KFP
+ * client's words for a proxy that refuses or cannot reach KFP. Then the tasks
  * as the agent runs them with Agent.ProxyUrl, Agent.ProxyUsername, the secret
  * Agent.ProxyPassword and Agent.ProxyBypassList (lib/agent-proxy.ts): every
  * KFP request goes through the proxy unless the endpoint is bypassed, a
  * rejected credential fails the task clearly, and the password shows nowhere.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import { readFileSync, rmSync } from "node:fs";
 import * as http from "node:http";
 import * as https from "node:https";
@@ -16,10 +17,13 @@ import * as net from "node:net";
 import type { AddressInfo } from "node:net";
 import { ProxyError, sendRequest, TransportError, type TransportRequest } from "../lib/http-transport.ts";
 import type { FakeKfp } from "../lib/fake-kfp-types.ts";
-import { startForwardProxy, type ForwardProxy } from "./support/forward-proxy.ts";
+import { KfpError } from "../lib/kfp-error.ts";
+import { KfpHttp } from "../lib/kfp-http.ts";
+import { runTask, taskDir, type TaskRunResult } from "./harness.ts";
 import { startFake } from "./support/fake.ts";
+import { startForwardProxy, type ForwardProxy } from "./support/forward-proxy.ts";
 import { makePki, OPENSSL, type Pki } from "./support/pki.ts";
-import { TOKEN, packageFor, uploadTask, useUploadTask } from "./support/upload-task.ts";
+import { TOKEN, packageFor, useUploadTask } from "./support/upload-task.ts";
 
 const USER = "build-agent";
 const PASSWORD = "pr0xy-Secret-5f2a91";
@@ -182,5 +186,124 @@ describe("the transport through a proxy", () => {
       ]);
       expect(secure.seen).toEqual([]);
     });
+  });
+});
+
+describe("the tasks through the agent's proxy", () => {
+  useUploadTask();
+  let proxy: ForwardProxy;
+  let kfp: FakeKfp;
+  beforeAll(async () => {
+    proxy = await startForwardProxy({ credentials: { username: USER, password: PASSWORD } });
+  });
+  afterAll(() => proxy.close());
+  beforeEach(async () => {
+    proxy.requests.length = 0;
+    kfp = await startFake({ api: "v2", token: TOKEN });
+  });
+  afterEach(() => kfp.close());
+
+  /** Uploads a new pipeline to `kfp` with the agent's proxy variables, system.debug on. */
+  function upload(variables: Record<string, string>, secretVariables: Record<string, string> = {}): Promise<TaskRunResult> {
+    return runTask({
+      taskDir: taskDir("upload-pipeline"),
+      inputs: { kubeflowEndpoint: kfp.url, bearerToken: TOKEN, kubeflowPipelineTask: "uploadNew", pipelineFilePath: packageFor("v2"), newPipelineName: "through-the-proxy" },
+      variables: { "system.debug": "true", "Agent.ProxyUrl": proxy.url, ...variables },
+      secretVariables,
+      timeoutMs: 30_000,
+    });
+  }
+
+  /** Where the password must not be: anything the user sees, and raw output before the agent was told it is a secret. */
+  function expectNoPassword(r: TaskRunResult, password: string): void {
+    for (const [place, text] of Object.entries({ log: r.log, stderr: r.stderr, message: r.message ?? "", issues: [...r.errors, ...r.warnings].join("\n") })) {
+      expect([place, text.includes(password)]).toEqual([place, false]);
+    }
+    const firstLine = r.stdout.split("\n").find((line) => line.includes(password));
+    if (firstLine !== undefined) expect(firstLine).toBe(`##vso[task.setsecret]${password}`);
+    expect(r.stdout).not.toContain(basic(USER, password).slice("Basic ".length));
+  }
+
+  test("with the agent's proxy credentials, every request to KFP goes through the proxy, and the password shows nowhere", async () => {
+    const r = await upload({ "Agent.ProxyUsername": USER }, { "Agent.ProxyPassword": PASSWORD });
+    expect({ result: r.result, message: r.message }).toMatchObject({ result: "Succeeded" });
+    expect(kfp.state.pipelines.map((p) => p.name)).toEqual(["through-the-proxy"]);
+    expect(kfp.requests.length).toBeGreaterThan(1);
+    expect(proxy.requests.map((q) => `${q.method} ${new URL(q.target).origin}${new URL(q.target).pathname}`)).toEqual(kfp.requests.map((q) => `${q.method} ${kfp.url}${q.path}`));
+    expect(proxy.requests.every((q) => q.forwarded && q.authorization === basic(USER, PASSWORD))).toBe(true);
+    expectNoPassword(r, PASSWORD);
+  });
+
+  test("an endpoint on the agent's bypass list is reached directly", async () => {
+    const r = await upload({ "Agent.ProxyUsername": USER, "Agent.ProxyBypassList": JSON.stringify(["^https?://127\\.0\\.0\\.1(:\\d+)?"]) }, { "Agent.ProxyPassword": PASSWORD });
+    expect(r.result).toBe("Succeeded");
+    expect(kfp.requests.length).toBeGreaterThan(1);
+    expect(proxy.requests).toEqual([]);
+  });
+
+  test("a proxy that refuses the agent's credentials (407) fails the task saying so, before anything reaches KFP", async () => {
+    const wrong = "not-the-Password-8e1c";
+    const attempts: Record<string, string>[] = [{}, { "Agent.ProxyPassword": wrong }];
+    for (const secrets of attempts) {
+      const r = await upload({ "Agent.ProxyUsername": USER }, secrets);
+      expect(r.result).toBe("Failed");
+      expect(r.message).toContain(`the agent's proxy ${new URL(proxy.url).host} answered 407 Proxy Authentication Required`);
+      expect(r.message).toContain("Check Agent.ProxyUsername and Agent.ProxyPassword.");
+      expectNoPassword(r, wrong);
+    }
+    expect(proxy.requests.length).toBeGreaterThan(0);
+    expect(proxy.requests.some((q) => q.forwarded)).toBe(false);
+    expect(kfp.requests).toEqual([]);
+  });
+
+  test.skipIf(!OPENSSL)("an https KFP is reached through a CONNECT tunnel, its certificate verified against the agent's CA", async () => {
+    const pki = makePki();
+    const secure = await startFake({ api: "v2", token: TOKEN, tls: { key: pki.key, cert: pki.cert } });
+    try {
+      const r = await runTask({
+        taskDir: taskDir("upload-pipeline"),
+        inputs: { kubeflowEndpoint: secure.url, bearerToken: TOKEN, kubeflowPipelineTask: "uploadNew", pipelineFilePath: packageFor("v2"), newPipelineName: "tunnelled" },
+        variables: { "Agent.ProxyUrl": proxy.url, "Agent.ProxyUsername": USER, "Agent.CAInfo": pki.ca },
+        secretVariables: { "Agent.ProxyPassword": PASSWORD },
+        timeoutMs: 30_000,
+      });
+      expect({ result: r.result, message: r.message }).toMatchObject({ result: "Succeeded" });
+      expect(secure.state.pipelines.map((p) => p.name)).toEqual(["tunnelled"]);
+      expect(proxy.requests.length).toBeGreaterThan(0);
+      expect(proxy.requests.every((q) => q.method === "CONNECT" && q.target === new URL(secure.url).host && q.forwarded)).toBe(true);
+    } finally {
+      await secure.close();
+      rmSync(pki.dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("KFP client errors through the agent's proxy", () => {
+  const kfpHttp = (proxyUrl: string, baseUrl = "https://127.0.0.1:1") => new KfpHttp({ baseUrl, proxy: { url: proxyUrl }, retry: { attempts: 2, baseDelayMs: 1 } });
+  /** The KfpError a healthz read fails with. */
+  async function healthz(client: KfpHttp): Promise<KfpError> {
+    const error = await client.read({ method: "GET", path: "/apis/v2beta1/healthz" }, { operation: "connect to KFP" }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(KfpError);
+    return error as KfpError;
+  }
+
+  test("a proxy that refuses the connection is named as the one refusing, not KFP", async () => {
+    const port = await closedPort();
+    const error = await healthz(kfpHttp(`http://127.0.0.1:${port}`));
+    expect(error.message).toStartWith(`connect to KFP failed: GET /apis/v2beta1/healthz: the connection to the agent's proxy 127.0.0.1:${port} was refused (after 2 attempts`);
+    expect(error.message).toEndWith("Check the agent's proxy settings (Agent.ProxyUrl).");
+  });
+
+  test("a proxy that cannot reach KFP (CONNECT answered 502) is retried, then named with its answer", async () => {
+    const proxy = await startForwardProxy();
+    try {
+      const port = await closedPort();
+      const error = await healthz(kfpHttp(proxy.url, `https://127.0.0.1:${port}`));
+      expect(error.message).toStartWith(`connect to KFP failed: GET /apis/v2beta1/healthz: the agent's proxy ${new URL(proxy.url).host} answered 502 Bad Gateway (after 2 attempts`);
+      expect(error.message).toEndWith("Check that the proxy lets the agent reach KFP, or list KFP's host in the agent's .proxybypass file.");
+      expect(proxy.requests.map((q) => q.target)).toEqual([`127.0.0.1:${port}`, `127.0.0.1:${port}`]);
+    } finally {
+      await proxy.close();
+    }
   });
 });
