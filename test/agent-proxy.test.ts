@@ -15,7 +15,7 @@ import * as http from "node:http";
 import * as https from "node:https";
 import * as net from "node:net";
 import type { AddressInfo } from "node:net";
-import { ProxyError, sendRequest, TransportError, type TransportRequest } from "../lib/http-transport.ts";
+import { ProxyError, sendRequest } from "../lib/http-transport.ts";
 import type { FakeKfp } from "../lib/fake-kfp-types.ts";
 import { KfpError } from "../lib/kfp-error.ts";
 import { KfpHttp } from "../lib/kfp-http.ts";
@@ -23,6 +23,7 @@ import { runTask, taskDir, type TaskRunResult } from "./harness.ts";
 import { startFake } from "./support/fake.ts";
 import { startForwardProxy, type ForwardProxy } from "./support/forward-proxy.ts";
 import { makePki, OPENSSL, type Pki } from "./support/pki.ts";
+import { closedPort, failure } from "./support/transport.ts";
 import { TOKEN, packageFor, useUploadTask } from "./support/upload-task.ts";
 
 const USER = "build-agent";
@@ -48,25 +49,6 @@ async function startServer(tlsOptions?: { key: string; cert: string }): Promise<
         server.close(() => resolve());
       }),
   };
-}
-
-/** The TransportError a request fails with. */
-async function failure(request: TransportRequest): Promise<TransportError> {
-  const error = await sendRequest(request).then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(TransportError);
-  return error as TransportError;
-}
-
-/** A port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const probe = net.createServer();
-  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
 }
 
 describe("the transport through a proxy", () => {
