@@ -33,7 +33,23 @@ export interface BundleResult {
   entry: string;
   outfile: string;
   bytes: number;
+  /** The npm packages inlined in the bundle, with their licences. */
+  packages: BundledPackage[];
 }
+
+export interface BundledPackage {
+  name: string;
+  version: string;
+  license: string;
+  /** The package's licence file, or its package.json `license` when it ships none. */
+  text: string;
+}
+
+/** Where a bundle's third-party licences go: whole at its end, or listed there and kept in ThirdPartyNotices.txt. */
+export type LicenceNotices = "inline" | "listed";
+
+/** The file at the root of the extension that holds the licences of everything the task bundles inline. */
+export const NOTICES_FILE = "ThirdPartyNotices.txt";
 
 /**
  * task-lib embeds its own messages in ten languages (lib-resource.js, ~64 KB
@@ -111,7 +127,7 @@ export const TASK_ALLOWED_REQUIRES = ["./task.json"];
  * Bundles one entry into one CommonJS file for Node 20 that needs no
  * node_modules. Fails (writing nothing) if the result would require a package.
  */
-export async function bundleFile(entry: string, outfile: string, allowedRequires: readonly string[] = []): Promise<BundleResult> {
+export async function bundleFile(entry: string, outfile: string, allowedRequires: readonly string[] = [], notices: LicenceNotices = "inline"): Promise<BundleResult> {
   let result: esbuild.BuildResult<{ write: false; metafile: true }>;
   try {
     result = await esbuild.build({
@@ -126,7 +142,7 @@ export async function bundleFile(entry: string, outfile: string, allowedRequires
       // keepNames keeps function and class names, so stack traces stay readable.
       minify: true,
       keepNames: true,
-      // Licences are appended whole by licenseNotices (the packages carry no legal comments).
+      // Licences are added by noticesComment (the packages carry no legal comments to keep).
       legalComments: "none",
       // Entries outside the repository (test fixtures in temp folders) use its packages.
       nodePaths: [join(REPO, "node_modules")],
@@ -150,31 +166,48 @@ export async function bundleFile(entry: string, outfile: string, allowedRequires
         `a task bundle may only require Node built-ins${allowedRequires.length ? ` and ${allowedRequires.join(", ")}` : ""} (no node_modules ship with it)`,
     );
   }
-  const contents = output.text + licenseNotices(result.metafile);
+  const packages = bundledPackages(result.metafile);
+  const contents = output.text + noticesComment(packages, notices);
   mkdirSync(dirname(outfile), { recursive: true });
   writeFileSync(outfile, contents);
-  return { entry, outfile, bytes: Buffer.byteLength(contents) };
+  return { entry, outfile, bytes: Buffer.byteLength(contents), packages };
 }
 
-/**
- * The licences of the packages inlined in a bundle, as a closing comment: the
- * MIT-style licences ask for their notice in every copy, and the bundle is the
- * copy that ships (the packages' own sources carry no legal comments to keep).
- */
-function licenseNotices(metafile: esbuild.Metafile): string {
-  const packages = new Set<string>();
+/** The npm packages (and their licences) a bundle inlines, from esbuild's metafile. */
+function bundledPackages(metafile: esbuild.Metafile): BundledPackage[] {
+  const names = new Set<string>();
   for (const input of Object.keys(metafile.inputs)) {
     const match = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(input.split(sep).join("/"));
-    if (match) packages.add(match[1]!);
+    if (match) names.add(match[1]!);
   }
-  const notices = [...packages].sort().map((name) => {
+  return [...names].sort().map((name) => {
     const dir = join(REPO, "node_modules", name);
     const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { version?: string; license?: string };
     const file = readdirSync(dir).find((f) => /^licen[sc]e(\.(md|txt))?$/i.test(f));
-    const text = file ? readFileSync(join(dir, file), "utf8").trim() : `License: ${pkg.license ?? "see the package"}`;
-    return `${name} ${pkg.version ?? ""}\n\n${text.replace(/\*\//g, "* /")}`;
+    const license = pkg.license ?? "see the package";
+    return { name, version: pkg.version ?? "", license, text: file ? readFileSync(join(dir, file), "utf8").trim() : `License: ${license}` };
   });
-  return notices.length ? `\n/*! Third-party software in this file:\n\n${notices.join("\n\n---\n\n")}\n*/\n` : "";
+}
+
+/** The licences of many bundles' packages, once each: the text of ThirdPartyNotices.txt. */
+export function noticesText(packages: BundledPackage[]): string {
+  const unique = [...new Map(packages.map((p) => [`${p.name}@${p.version}`, p])).values()].sort((a, b) => a.name.localeCompare(b.name));
+  return unique.map((p) => `${p.name} ${p.version}\n\n${p.text}`).join("\n\n---\n\n") + "\n";
+}
+
+/**
+ * The closing comment of a bundle. MIT-style licences ask for their notice in
+ * every copy: the exit handler travels alone (inline, whole texts); the task
+ * bundles travel in the vsix, whose ThirdPartyNotices.txt holds the texts once,
+ * which keeps each bundle inside its 150 KB budget.
+ */
+function noticesComment(packages: BundledPackage[], mode: LicenceNotices): string {
+  if (packages.length === 0) return "";
+  if (mode === "listed") {
+    const list = packages.map((p) => `${p.name} ${p.version} (${p.license})`).join(", ");
+    return `\n/*! Includes ${list}; their licences are in ${NOTICES_FILE} at the root of the extension. */\n`;
+  }
+  return `\n/*! Third-party software in this file:\n\n${noticesText(packages).trim().replace(/\*\//g, "* /")}\n*/\n`;
 }
 
 function formatEsbuildMessage(m: esbuild.Message): string {
@@ -185,7 +218,7 @@ function formatEsbuildMessage(m: esbuild.Message): string {
 /** Bundles tasks/<name>/<name>.ts into tasks/<name>/index.js. */
 export function bundleTask(taskDir: string): Promise<BundleResult> {
   const name = basename(taskDir);
-  return bundleFile(join(taskDir, `${name}.ts`), join(taskDir, "index.js"), TASK_ALLOWED_REQUIRES);
+  return bundleFile(join(taskDir, `${name}.ts`), join(taskDir, "index.js"), TASK_ALLOWED_REQUIRES, "listed");
 }
 
 /** The task folders under <root>/tasks (every sub-folder is one task). */
@@ -390,7 +423,7 @@ const TASK_CONTRIBUTION = "ms.vss-distributed-task.task";
  * (icon, overview, license) and per contributed task its task.json, icon.png
  * and handler targets (index.js). Returns the staged paths, relative.
  */
-export function stageExtension(root: string, stageDir: string, manifestName = "vss-extension.json"): string[] {
+export function stageExtension(root: string, stageDir: string, manifestName = "vss-extension.json", generated: Record<string, string> = {}): string[] {
   const manifestFile = join(root, manifestName);
   if (!existsSync(manifestFile)) throw new BuildError(`${manifestFile} is missing`);
   const manifest = JSON.parse(readFileSync(manifestFile, "utf8"));
@@ -429,7 +462,13 @@ export function stageExtension(root: string, stageDir: string, manifestName = "v
   rmSync(stageDir, { recursive: true, force: true });
   const staged = [manifestName];
   mkdirSync(stageDir, { recursive: true });
-  copyFileSync(manifestFile, join(stageDir, manifestName));
+  // Files the build made (the licence notices) join the package through the staged manifest.
+  for (const [path, text] of Object.entries(generated)) {
+    writeFileSync(join(stageDir, path), text);
+    manifest.files = [...(manifest.files ?? []), { path }];
+    staged.push(path);
+  }
+  writeFileSync(join(stageDir, manifestName), JSON.stringify(manifest, null, 2));
   for (const { path, why } of wanted) {
     const source = join(root, path);
     if (!existsSync(source)) throw new BuildError(`${path} is missing (needed by ${why} in ${manifestName})`);
@@ -540,7 +579,7 @@ export async function build(options: BuildOptions = {}): Promise<BuildReport> {
   checkUniqueTasks(tasks);
 
   const stageDir = join(distDir, "stage");
-  const staged = stageExtension(root, stageDir);
+  const staged = stageExtension(root, stageDir, undefined, { [NOTICES_FILE]: noticesText(taskBundles.flatMap((b) => b.packages)) });
   const vsix = packageVsix(stageDir, distDir);
 
   const bundles = exitHandler.bundle ? [...taskBundles, exitHandler.bundle] : taskBundles;

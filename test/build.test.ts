@@ -12,6 +12,7 @@ import {
   TASK_ALLOWED_REQUIRES,
   build,
   bundleFile,
+  NOTICES_FILE,
   bundleTask,
   buildExitHandler,
   foreignRequires,
@@ -96,10 +97,11 @@ describe("bundling", () => {
     expect(code).toContain("Input required: %s");
     expect(code).not.toContain("loc.messages.LIB_InputRequired"); // the nine other languages
     expect(code).toContain('"getInputRequired"'); // keepNames
-    // The licences of the inlined packages close the file.
-    const notices = code.slice(code.lastIndexOf("/*! Third-party software in this file:"));
-    expect(notices).toContain("azure-pipelines-task-lib");
-    expect(notices).toContain("Permission is hereby granted, free of charge");
+    // The inlined packages are listed at the end; their licence texts go to ThirdPartyNotices.txt.
+    const notices = code.slice(code.lastIndexOf("/*! Includes"));
+    expect(notices).toMatch(/azure-pipelines-task-lib \d+\.\d+\.\d+ \(MIT\)/);
+    expect(notices).toContain("their licences are in ThirdPartyNotices.txt");
+    expect(result.packages.map((p) => p.name)).toContain("azure-pipelines-task-lib");
   });
 
   test("the exit handler goes to dist/exit-handler with the component YAML made from it", async () => {
@@ -228,7 +230,8 @@ function fixtureExtension(name: string): string {
 /** The files that must be in the vsix, worked out from the manifest and the task.json files alone. */
 function expectedVsixFiles(root: string): string[] {
   const manifest = readJson(join(root, "vss-extension.json"));
-  const files = [...TFX_FILES, manifest.icons.default, manifest.content.details.path, manifest.content.license.path];
+  // ThirdPartyNotices.txt: the licences of what the task bundles inline, made by the build.
+  const files = [...TFX_FILES, manifest.icons.default, manifest.content.details.path, manifest.content.license.path, NOTICES_FILE];
   for (const c of manifest.contributions.filter((c: any) => c.type === "ms.vss-distributed-task.task")) {
     const task = readJson(join(root, c.properties.name, "task.json"));
     const agent = Object.keys(task.execution).some((h) => h.startsWith("Node"));
@@ -244,6 +247,9 @@ describe("staging and packaging", () => {
     const report = await build({ root, log: (l) => lines.push(l) });
     expect(report.vsix.files.sort()).toEqual(expectedVsixFiles(root));
     expect(report.vsix.bytes).toBeLessThanOrEqual(MAX_VSIX_BYTES);
+    const notices = readFileSync(join(root, "dist", "stage", NOTICES_FILE), "utf8");
+    expect(notices).toContain("azure-pipelines-task-lib");
+    expect(notices).toContain("Permission is hereby granted, free of charge");
     expect(listZip(report.vsix.vsix).filter((e) => !e.name.endsWith("/")).map((e) => e.name).sort()).toEqual(expectedVsixFiles(root));
     expect(lines.some((l) => /^tasks\/fixture-task\/index\.js\s+\d+\.\d KB$/.test(l))).toBe(true);
     const vsixLine = new RegExp(`\\.vsix\\s+\\d+\\.\\d KB, ${expectedVsixFiles(root).length} files$`);
