@@ -8,9 +8,9 @@
  * Node 20 (task bundles) and Bun (tests).
  */
 
-import { FileReadError, ProxyError, sendRequest, TransportError, type TransportProxy, type TransportRequest } from "./http-transport.ts";
+import { FileReadError, ProxyError, sendRequest, TransportError, type TransportRequest } from "./http-transport.ts";
 import { KfpError } from "./kfp-error.ts";
-import type { KfpAuth, RequestLogLine } from "./kfp-types.ts";
+import type { KfpConnectOptions, RequestLogLine } from "./kfp-types.ts";
 import type { PipelineFile } from "./pipeline-file.ts";
 
 export interface HttpRequest {
@@ -36,21 +36,11 @@ export interface RequestContext {
   conflictHint?: string;
 }
 
-export interface HttpOptions {
+/** The connection options the HTTP layer uses (namespace only to make 403 hints precise), with the base URL found. */
+export type HttpOptions = Pick<KfpConnectOptions, "auth" | "userId" | "namespace" | "requestTimeoutMs" | "retry" | "onRequest" | "ca" | "proxy"> & {
   /** Normalised base URL, no trailing slash. */
   baseUrl: string;
-  auth?: KfpAuth;
-  userId?: string;
-  /** Namespace, only to make 403 hints precise. */
-  namespace?: string;
-  requestTimeoutMs?: number;
-  retry?: { attempts?: number; totalMs?: number; baseDelayMs?: number };
-  onRequest?: (line: RequestLogLine) => void;
-  /** PEM certificate authorities for https, in place of Node's own (see agent-certs.ts). */
-  ca?: readonly string[];
-  /** The agent's web proxy, when KFP is reached through it (see agent-proxy.ts). */
-  proxy?: TransportProxy;
-}
+};
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
 export const DEFAULT_UPLOAD_TIMEOUT_MS = 5 * 60_000;

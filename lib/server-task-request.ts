@@ -8,7 +8,7 @@
  * mustache) fails loudly, so a task.json cannot quietly depend on behaviour
  * no one has documented. Sources, shortened below:
  *   [authoring]  microsoft/azure-pipelines-tasks docs/authoring/servertaskauthoring.md
- *   [notes]      /work/shared/docs/azure-devops.md §2 (agentless tasks) and §3 (service connections)
+ *   [notes]      ../shared/docs/azure-devops.md (beside the repository) §2 (agentless tasks) and §3 (service connections)
  *   [mustache]   microsoft/azure-pipelines-extensions docs/authoring/endpoints/mustacheHelpers.md
  *   [AzureMonitorV1], [ServiceNow]  in-box / Microsoft server tasks using the same templating in HttpRequest
  *   [auth-schemes] MS docs "Service endpoint authentication schemes" (auth-schemes.md)
