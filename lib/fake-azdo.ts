@@ -9,6 +9,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { CallbackInfo } from "./callback-info.ts";
 
 export interface FakeAzdoOptions {
   /** The collection's path, e.g. `/org` (Azure DevOps Services) or `/tfs/DefaultCollection`. Default `/org`. */
@@ -20,14 +21,7 @@ export interface FakeAzdoOptions {
 }
 
 /** A plan the fake knows: events for other plans, jobs or tasks get 404 as the service would. */
-export interface FakePlan {
-  projectId: string;
-  hubName: string;
-  planId: string;
-  jobId: string;
-  taskInstanceId: string;
-  timelineId?: string;
-}
+export type FakePlan = Pick<CallbackInfo, "projectId" | "hubName" | "planId" | "jobId" | "taskInstanceId" | "timelineId">;
 
 export type AuthKind = "basic" | "bearer" | "none" | "rejected";
 
