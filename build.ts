@@ -76,6 +76,7 @@ const englishOnlyTaskLibMessages: esbuild.Plugin = {
  * semver keeps the one call task-lib makes (`lt` on x.y.z versions, at load and
  * in assertAgent); the others throw, naming the task-lib feature that would
  * need them, so a future use fails loudly in the tests, which run bundles.
+ * child_process, which task-lib needs only for rmRF on Windows, loads on first use.
  */
 const TASK_LIB_STAND_INS: Record<string, string> = {
   semver: `
@@ -88,6 +89,10 @@ const TASK_LIB_STAND_INS: Record<string, string> = {
   minimatch: `
     const missing = () => { throw new Error("task-lib's find/match/filter (minimatch) are not bundled (see build.ts)"); };
     module.exports = Object.assign(missing, { match: missing, filter: missing, braceExpand: missing, Minimatch: missing });`,
+  // Used only by rmRF on Windows; loading it (and node:net with it) costs ~3 ms of every start.
+  child_process: `
+    let real;
+    module.exports = new Proxy({}, { get: (_, key) => (real ??= require("node:child_process"))[key] });`,
   "./toolrunner": `
     class ToolRunner { constructor() { throw new Error("task-lib's ToolRunner (tool, exec, execAsync, execSync) is not bundled (see build.ts)"); } }
     exports.ToolRunner = ToolRunner;`,
