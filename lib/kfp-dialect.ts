@@ -107,8 +107,31 @@ export function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value === "" ? undefined : value;
 }
 
-export function conflictHint(what: string, namespace: string | undefined, fix: string): string {
+function conflictHint(what: string, namespace: string | undefined, fix: string): string {
   return `${what} already exists${namespace ? ` in namespace "${namespace}"` : ""}: ${fix}`;
+}
+
+/*
+ * What each write means, in words, and how to resolve a name conflict: the same
+ * on both API versions, so both dialects say it the same way.
+ */
+
+export function uploadPipelineContext(name: string, namespace: string | undefined): RequestContext {
+  return {
+    operation: `upload pipeline "${name}"`,
+    conflictHint: conflictHint(`A pipeline named "${name}"`, namespace, "upload the file as a new version of that pipeline, or choose another pipeline name."),
+  };
+}
+
+export function uploadVersionContext(pipelineId: string, name: string): RequestContext {
+  return {
+    operation: `upload version "${name}" of pipeline ${pipelineId}`,
+    conflictHint: `Pipeline ${pipelineId} already has a version named "${name}": version names are unique per pipeline; choose another (e.g. add the build number).`,
+  };
+}
+
+export function createExperimentContext(name: string, namespace: string | undefined): RequestContext {
+  return { operation: `create experiment "${name}"`, conflictHint: conflictHint(`An experiment named "${name}"`, namespace, "use it, or choose another name.") };
 }
 
 /** KFP reports unset timestamps as the Unix epoch. */

@@ -5,7 +5,7 @@
  */
 
 import type * as v from "valibot";
-import { checkedParser, conflictHint, findAllNamed, findNamed, nonEmpty, outcomeOf, readChecked, seg, timestamp, type DatedExperiment, type KfpDialect, type WriteSpec } from "./kfp-dialect.ts";
+import { checkedParser, createExperimentContext, findAllNamed, findNamed, nonEmpty, outcomeOf, readChecked, seg, timestamp, type DatedExperiment, type KfpDialect, type WriteSpec, uploadPipelineContext, uploadVersionContext } from "./kfp-dialect.ts";
 import { equalsFilter } from "./kfp-filter.ts";
 import { KfpError } from "./kfp-error.ts";
 import type { KfpHttp } from "./kfp-http.ts";
@@ -108,10 +108,7 @@ export class V1Dialect implements KfpDialect {
 
   uploadPipeline(file: PipelineFile, name: string, description?: string): WriteSpec<{ pipeline: Pipeline; version?: PipelineVersion }> {
     const request = { method: "POST" as const, path: `${API}/pipelines/upload`, query: { name, description: nonEmpty(description), namespace: this.namespace }, upload: file };
-    const context = {
-      operation: `upload pipeline "${name}"`,
-      conflictHint: conflictHint(`A pipeline named "${name}"`, this.namespace, "upload the file as a new version of that pipeline, or choose another pipeline name."),
-    };
+    const context = uploadPipelineContext(name, this.namespace);
     const parse = checkedParser(this.http, V1Pipeline, request, context, (p) => ({
       pipeline: toPipeline(p),
       // The upload creates the first version and returns it as the default.
@@ -122,10 +119,7 @@ export class V1Dialect implements KfpDialect {
 
   uploadVersion(file: PipelineFile, pipelineId: string, name: string, description?: string): WriteSpec<PipelineVersion> {
     const request = { method: "POST" as const, path: `${API}/pipelines/upload_version`, query: { pipelineid: pipelineId, name, description: nonEmpty(description) }, upload: file };
-    const context = {
-      operation: `upload version "${name}" of pipeline ${pipelineId}`,
-      conflictHint: `Pipeline ${pipelineId} already has a version named "${name}": version names are unique per pipeline; choose another (e.g. add the build number).`,
-    };
+    const context = uploadVersionContext(pipelineId, name);
     return { request, context, parse: checkedParser(this.http, V1Version, request, context, (version) => toVersion(version, pipelineId)) };
   }
 
@@ -136,7 +130,7 @@ export class V1Dialect implements KfpDialect {
       resource_references: this.namespace ? [{ key: { type: "NAMESPACE", id: this.namespace }, relationship: "OWNER" }] : undefined,
     };
     const request = { method: "POST" as const, path: `${API}/experiments`, json };
-    const context = { operation: `create experiment "${name}"`, conflictHint: conflictHint(`An experiment named "${name}"`, this.namespace, "use it, or choose another name.") };
+    const context = createExperimentContext(name, this.namespace);
     return { request, context, parse: checkedParser(this.http, V1Experiment, request, context, toExperiment) };
   }
 

@@ -4,7 +4,7 @@
  */
 
 import * as v from "valibot";
-import { checkedParser, conflictHint, findAllNamed, findNamed, nonEmpty, outcomeOf, readChecked, seg, timestamp, type DatedExperiment, type KfpDialect, type WriteSpec } from "./kfp-dialect.ts";
+import { checkedParser, createExperimentContext, findAllNamed, findNamed, nonEmpty, outcomeOf, readChecked, seg, timestamp, type DatedExperiment, type KfpDialect, type WriteSpec, uploadPipelineContext, uploadVersionContext } from "./kfp-dialect.ts";
 import { equalsFilter } from "./kfp-filter.ts";
 import type { KfpHttp } from "./kfp-http.ts";
 import { ArgoSpec, IrSpec, V2Experiment, V2ExperimentList, V2Pipeline, V2PipelineList, V2Run, V2RunList, V2Version, V2VersionList } from "./kfp-schemas.ts";
@@ -108,25 +108,19 @@ export class V2Dialect implements KfpDialect {
   uploadPipeline(file: PipelineFile, name: string, description?: string): WriteSpec<{ pipeline: Pipeline; version?: PipelineVersion }> {
     // display_name: servers >= 2.14 keep it apart from the unique name; older ones ignore it.
     const request = { method: "POST" as const, path: `${API}/pipelines/upload`, query: { name, display_name: name, description: nonEmpty(description), namespace: this.namespace }, upload: file };
-    const context = {
-      operation: `upload pipeline "${name}"`,
-      conflictHint: conflictHint(`A pipeline named "${name}"`, this.namespace, "upload the file as a new version of that pipeline, or choose another pipeline name."),
-    };
+    const context = uploadPipelineContext(name, this.namespace);
     return { request, context, parse: checkedParser(this.http, V2Pipeline, request, context, (p) => ({ pipeline: toPipeline(p) })) };
   }
 
   uploadVersion(file: PipelineFile, pipelineId: string, name: string, description?: string): WriteSpec<PipelineVersion> {
     const request = { method: "POST" as const, path: `${API}/pipelines/upload_version`, query: { pipelineid: pipelineId, name, description: nonEmpty(description) }, upload: file };
-    const context = {
-      operation: `upload version "${name}" of pipeline ${pipelineId}`,
-      conflictHint: `Pipeline ${pipelineId} already has a version named "${name}": version names are unique per pipeline; choose another (e.g. add the build number).`,
-    };
+    const context = uploadVersionContext(pipelineId, name);
     return { request, context, parse: checkedParser(this.http, V2Version, request, context, (version) => toVersion(version, pipelineId)) };
   }
 
   createExperiment(name: string, description?: string): WriteSpec<DatedExperiment> {
     const request = { method: "POST" as const, path: `${API}/experiments`, json: { display_name: name, description: nonEmpty(description), namespace: this.namespace } };
-    const context = { operation: `create experiment "${name}"`, conflictHint: conflictHint(`An experiment named "${name}"`, this.namespace, "use it, or choose another name.") };
+    const context = createExperimentContext(name, this.namespace);
     return { request, context, parse: checkedParser(this.http, V2Experiment, request, context, toExperiment) };
   }
 
