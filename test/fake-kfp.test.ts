@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import type { FakeKfp, FakeKfpOptions } from "../lib/fake-kfp-types.ts";
 import { readPipelinePackage } from "../lib/pipeline-package.ts";
-import { tar, zip } from "./fixtures/pipelines/make.ts";
+import { HELLO_V2_PARAMETERS, tar, zip } from "./fixtures/pipelines/make.ts";
 import { startFake } from "./support/fake.ts";
 import { makePki, OPENSSL } from "./support/pki.ts";
 
@@ -174,14 +174,7 @@ describe("pipeline upload", () => {
     expect(f.state.versions).toEqual([
       expect.objectContaining({ pipelineId: res.body.pipeline_id, name: "hello", fileName: "hello-v2.yaml" }),
     ]);
-    expect(f.state.versions[0]!.parameters.map((p) => [p.name, p.type, p.optional])).toEqual([
-      ["message", "STRING", false],
-      ["epochs", "NUMBER_INTEGER", true],
-      ["learning_rate", "NUMBER_DOUBLE", true],
-      ["flag", "BOOLEAN", true],
-      ["tags", "LIST", true],
-      ["config", "STRUCT", true],
-    ]);
+    expect(f.state.versions[0]!.parameters.map((p) => [p.name, p.type, p.optional])).toEqual(HELLO_V2_PARAMETERS);
     expect(f.requests[0]!.body).toEqual({ multipart: { field: "uploadfile", filename: "hello-v2.yaml", size: readFileSync(V2_YAML).length } });
   });
 

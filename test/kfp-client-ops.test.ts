@@ -11,6 +11,7 @@ import { connectKfp, DRY_RUN_IDS } from "../lib/kfp-client.ts";
 import { KfpError } from "../lib/kfp-error.ts";
 import type { KfpClient, KfpConnectOptions, PlannedWrite, RequestLogLine, Run } from "../lib/kfp-types.ts";
 import { convertParameters, parsePipelineParams } from "../lib/pipeline-params.ts";
+import { HELLO_V2_PARAMETERS } from "./fixtures/pipelines/make.ts";
 import { startFake } from "./support/fake.ts";
 import { rejection } from "./support/rejection.ts";
 
@@ -136,14 +137,7 @@ for (const api of ["v1", "v2"] as const) {
             { name: "epochs", type: "STRING", optional: true, defaultValue: "3" },
           ]);
         } else {
-          expect(specs?.map((s) => [s.name, s.type, s.optional])).toEqual([
-            ["message", "STRING", false],
-            ["epochs", "NUMBER_INTEGER", true],
-            ["learning_rate", "NUMBER_DOUBLE", true],
-            ["flag", "BOOLEAN", true],
-            ["tags", "LIST", true],
-            ["config", "STRUCT", true],
-          ]);
+          expect(specs?.map((s) => [s.name, s.type, s.optional])).toEqual(HELLO_V2_PARAMETERS);
         }
         const error = await rejection(client.uploadVersion({ file: packageFor(api), pipelineId: pipeline.id, name: "multi-2" }));
         expect(error.kind).toBe("conflict");
