@@ -242,17 +242,17 @@ export function hasTaskSource(taskDir: string): boolean {
 }
 
 /**
- * The exit handler (lib/exit-handler.ts, if present) goes to
+ * The exit handler (lib/exit-handler/main.ts, if present) goes to
  * dist/exit-handler/exit-handler.js, and its KFP component (from
- * lib/exit-handler-component.ts `componentYaml(script)`, if present) to
+ * lib/exit-handler/component.ts `componentYaml(script)`, if present) to
  * dist/exit-handler/component.yaml.
  */
 export async function buildExitHandler(root: string, distDir = join(root, "dist")): Promise<{ bundle?: BundleResult; componentFile?: string }> {
-  const entry = join(root, "lib", "exit-handler.ts");
+  const entry = join(root, "lib", "exit-handler", "main.ts");
   if (!existsSync(entry)) return {};
   const outDir = join(distDir, "exit-handler");
   const bundle = await bundleFile(entry, join(outDir, "exit-handler.js"));
-  const componentSource = join(root, "lib", "exit-handler-component.ts");
+  const componentSource = join(root, "lib", "exit-handler", "component.ts");
   if (!existsSync(componentSource)) return { bundle };
   const module = (await import(pathToFileURL(componentSource).href)) as { componentYaml?: unknown };
   if (typeof module.componentYaml !== "function") {

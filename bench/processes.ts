@@ -7,8 +7,8 @@
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { startTask } from "../lib/agent.ts";
-import type { TaskResultName, TaskRun, TaskRunRequest, TaskRunResult } from "../lib/agent-types.ts";
+import { startTask } from "../lib/dev/agent/mod.ts";
+import type { TaskResultName, TaskRun, TaskRunRequest, TaskRunResult } from "../lib/dev/agent/types.ts";
 import { since } from "./stats.ts";
 
 /** What the agent emulation passes of the host environment: PATH and HOME. */

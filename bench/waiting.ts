@@ -5,8 +5,8 @@
  * per poll while waiting, and the time from the run's end to the task's end,
  * which a task polling on time keeps within one interval.
  */
-import type { FakeKfp, FakeRun } from "../lib/fake-kfp-types.ts";
-import { startTask } from "../lib/agent.ts";
+import type { FakeKfp, FakeRun } from "../lib/dev/fake-kfp/types.ts";
+import { startTask } from "../lib/dev/agent/mod.ts";
 import { figure, type Figure } from "./figure.ts";
 import { expectResult } from "./processes.ts";
 import { SAMPLE_PIPELINE } from "./packages.ts";

@@ -1,11 +1,11 @@
 /**
- * The agent's web proxy. The transport (lib/http-transport.ts) through a local
+ * The agent's web proxy. The transport (lib/net/transport.ts) through a local
  * forward proxy: an http server asked for by absolute URI, an https one through
  * a CONNECT tunnel with TLS end to end, Basic credentials, a 407, a refused or
  * silent proxy, and connections never shared between routes; the KFP
  * client's words for a proxy that refuses or cannot reach KFP. Then the tasks
  * as the agent runs them with Agent.ProxyUrl, Agent.ProxyUsername, the secret
- * Agent.ProxyPassword and Agent.ProxyBypassList (lib/agent-proxy.ts): every
+ * Agent.ProxyPassword and Agent.ProxyBypassList (lib/task/agent-proxy.ts): every
  * KFP request goes through the proxy unless the endpoint is bypassed, a
  * rejected credential fails the task clearly, and the password shows nowhere.
  */
@@ -15,10 +15,10 @@ import * as http from "node:http";
 import * as https from "node:https";
 import * as net from "node:net";
 import type { AddressInfo } from "node:net";
-import { ProxyError, sendRequest } from "../lib/http-transport.ts";
-import type { FakeKfp } from "../lib/fake-kfp-types.ts";
-import { KfpError } from "../lib/kfp-error.ts";
-import { KfpHttp } from "../lib/kfp-http.ts";
+import { ProxyError, sendRequest } from "../lib/net/transport.ts";
+import type { FakeKfp } from "../lib/dev/fake-kfp/types.ts";
+import { KfpError } from "../lib/kfp/error.ts";
+import { KfpHttp } from "../lib/kfp/http.ts";
 import { runTask, taskDir, type TaskRunResult } from "./harness.ts";
 import { startFake } from "./support/fake.ts";
 import { startForwardProxy, type ForwardProxy } from "./support/forward-proxy.ts";

@@ -13,7 +13,7 @@ import { figure, ratioAtMost, type Figure } from "../bench/figure.ts";
 import { MiB, writePaddedPipeline } from "../bench/packages.ts";
 import { formatValue, markdownTable } from "../bench/report.ts";
 import { interleaved, median } from "../bench/stats.ts";
-import { readPipelinePackage } from "../lib/pipeline-package.ts";
+import { readPipelinePackage } from "../lib/dev/fake-kfp/package.ts";
 
 let work: string;
 beforeAll(() => (work = mkdtempSync(join(tmpdir(), "bench-test-"))));

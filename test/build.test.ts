@@ -106,11 +106,11 @@ describe("bundling", () => {
 
   test("the exit handler goes to dist/exit-handler with the component YAML made from it", async () => {
     const root = folder("exit-handler");
-    mkdirSync(join(root, "lib"));
+    mkdirSync(join(root, "lib", "exit-handler"), { recursive: true });
     expect(await buildExitHandler(root)).toEqual({}); // nothing to build yet
-    writeFileSync(join(root, "lib", "exit-handler.ts"), `import { request } from "node:https";\nimport * as v from "valibot";\nconsole.log(typeof request, v.string().type);\n`);
+    writeFileSync(join(root, "lib", "exit-handler", "main.ts"), `import { request } from "node:https";\nimport * as v from "valibot";\nconsole.log(typeof request, v.string().type);\n`);
     writeFileSync(
-      join(root, "lib", "exit-handler-component.ts"),
+      join(root, "lib", "exit-handler", "component.ts"),
       `export function componentYaml(script: string): string { return "name: exit\\nscript: " + JSON.stringify(script) + "\\n"; }\n`,
     );
     const result = await buildExitHandler(root);
@@ -122,8 +122,8 @@ describe("bundling", () => {
 
   test("the exit handler may not require a package either", async () => {
     const root = folder("exit-handler-bad");
-    mkdirSync(join(root, "lib"));
-    writeFileSync(join(root, "lib", "exit-handler.ts"), `try { require("yaml-not-installed"); } catch {}\n`);
+    mkdirSync(join(root, "lib", "exit-handler"), { recursive: true });
+    writeFileSync(join(root, "lib", "exit-handler", "main.ts"), `try { require("yaml-not-installed"); } catch {}\n`);
     await expect(buildExitHandler(root)).rejects.toThrow(/would require "yaml-not-installed"/);
   });
 });

@@ -6,7 +6,7 @@
 
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import type { RecordedRequest } from "../lib/fake-kfp-types.ts";
+import type { RecordedRequest } from "../lib/dev/fake-kfp/types.ts";
 import { apiOfPath, contractViolations } from "./support/contract.ts";
 import { startFake } from "./support/fake.ts";
 

@@ -1,5 +1,5 @@
 /**
- * `npm run demo` (lib/demo.ts): the newcomer's first command runs every task
+ * `npm run demo` (lib/dev/local/demo.ts): the newcomer's first command runs every task
  * end to end against the fakes and exits 0; a step that goes wrong stops it
  * with a non-zero exit naming the step.
  */
@@ -7,8 +7,8 @@ import { describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { AZDO_PAT, KFP_TOKEN, runDemo, type DemoFakes } from "../lib/demo.ts";
-import { LocalLog } from "../lib/local-log.ts";
+import { AZDO_PAT, KFP_TOKEN, runDemo, type DemoFakes } from "../lib/dev/local/demo.ts";
+import { LocalLog } from "../lib/dev/local/log.ts";
 import { REPO_ROOT } from "./harness.ts";
 
 /** Runs the demo in this process, its log kept in `lines`; `prepare` may break a fake. */

@@ -8,11 +8,11 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { eventsUrl, feedUrl } from "../lib/azdo-callback.ts";
-import { CallbackInfoError, parseCallbackInfo, singleQuotedToJson } from "../lib/callback-info.ts";
-import { componentYaml, EXIT_HANDLER_IMAGE, MAX_SCRIPT_BYTES } from "../lib/exit-handler-component.ts";
-import { parseExitStatus } from "../lib/exit-status.ts";
-import { startFakeAzdo, type FakeAzdo } from "../lib/fake-azdo.ts";
+import { eventsUrl, feedUrl } from "../lib/exit-handler/azdo-callback.ts";
+import { CallbackInfoError, parseCallbackInfo, singleQuotedToJson } from "../lib/exit-handler/callback-info.ts";
+import { componentYaml, EXIT_HANDLER_IMAGE, MAX_SCRIPT_BYTES } from "../lib/exit-handler/component.ts";
+import { parseExitStatus } from "../lib/exit-handler/exit-status.ts";
+import { startFakeAzdo, type FakeAzdo } from "../lib/dev/fake-azdo/mod.ts";
 import { buildExitHandlerForTest, componentArgv, runComponent, type ExitHandlerBuild } from "./support/exit-handler-run.ts";
 
 const PAT = "pat-secret-0001";

@@ -8,9 +8,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadTaskSchemas, validateTaskJson } from "../build.ts";
-import { parseCallbackInfo } from "../lib/callback-info.ts";
-import { startFakeAzdo, type FakeAzdo } from "../lib/fake-azdo.ts";
-import type { FakeApi, FakeExperiment, FakeKfp, FakePipeline, FakeVersion } from "../lib/fake-kfp-types.ts";
+import { parseCallbackInfo } from "../lib/exit-handler/callback-info.ts";
+import { startFakeAzdo, type FakeAzdo } from "../lib/dev/fake-azdo/mod.ts";
+import type { FakeApi, FakeExperiment, FakeKfp, FakePipeline, FakeVersion } from "../lib/dev/fake-kfp/types.ts";
 import { REPO_ROOT } from "./harness.ts";
 import { executeServerTask, expandServerTask, MAX_EVENT_TIMEOUT_MS, type ServerTaskEndpoint, type ServerTaskRun } from "./server-task-executor.ts";
 import { buildExitHandlerForTest, runComponent, type ExitHandlerBuild } from "./support/exit-handler-run.ts";

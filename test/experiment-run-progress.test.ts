@@ -1,10 +1,10 @@
 /**
- * The wait log of the Experiment and Run task (lib/run-progress.ts): one line
+ * The wait log of the Experiment and Run task (lib/task/run-progress.ts): one line
  * per change, step progress, and a heartbeat only after a silence.
  */
 import { describe, expect, test } from "bun:test";
-import type { Run } from "../lib/kfp-types";
-import { describeSteps, formatDuration, RunProgress } from "../lib/run-progress";
+import type { Run } from "../lib/kfp/types.ts";
+import { describeSteps, formatDuration, RunProgress } from "../lib/task/run-progress.ts";
 
 const run = (state: string, steps?: Run["steps"]): Run => ({ id: "r1", name: "run", state, steps });
 const MIN = 60_000;

@@ -6,7 +6,7 @@
 import { afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { bundleTask } from "../build.ts";
-import type { FakeApi, FakeKfp, FakeKfpOptions, RecordedRequest, RunScript } from "../lib/fake-kfp-types.ts";
+import type { FakeApi, FakeKfp, FakeKfpOptions, RecordedRequest, RunScript } from "../lib/dev/fake-kfp/types.ts";
 import { REPO_ROOT, runTask, startTask, taskDir, type TaskRunRequest } from "./harness.ts";
 import { startFake } from "./support/fake.ts";
 

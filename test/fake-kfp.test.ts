@@ -8,8 +8,8 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
-import type { FakeKfp, FakeKfpOptions } from "../lib/fake-kfp-types.ts";
-import { readPipelinePackage } from "../lib/pipeline-package.ts";
+import type { FakeKfp, FakeKfpOptions } from "../lib/dev/fake-kfp/types.ts";
+import { readPipelinePackage } from "../lib/dev/fake-kfp/package.ts";
 import { HELLO_V2_PARAMETERS, tar, zip } from "./fixtures/pipelines/make.ts";
 import { startFake } from "./support/fake.ts";
 import { makePki, OPENSSL } from "./support/pki.ts";
@@ -890,7 +890,7 @@ describe("pipeline packages", () => {
 
 describe("command line", () => {
   test("npm run fake-kfp prints its URL and serves with auto runs", async () => {
-    const cli = Bun.spawn(["bun", join(import.meta.dir, "..", "lib", "fake-kfp-cli.ts"), "--port", "0", "--api", "v1", "--prefix", "/pipeline", "--token", "T"], {
+    const cli = Bun.spawn(["bun", join(import.meta.dir, "..", "lib", "dev", "fake-kfp", "cli.ts"), "--port", "0", "--api", "v1", "--prefix", "/pipeline", "--token", "T"], {
       stdout: "pipe",
       stderr: "inherit",
     });

@@ -7,8 +7,8 @@ import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { bundleTask } from "../build.ts";
-import { agentEnvironment, agentEnvName, connectionEnv, expandMacros, taskInputs } from "../lib/agent-env.ts";
-import { parseCommand } from "../lib/agent-commands.ts";
+import { agentEnvironment, agentEnvName, connectionEnv, expandMacros, taskInputs } from "../lib/dev/agent/env.ts";
+import { parseCommand } from "../lib/dev/agent/commands.ts";
 import { REPO_ROOT, maskSecrets, parseAgentOutput, runTask, startTask, taskDir, type ServiceConnection } from "./harness.ts";
 
 const TOKEN = "tok-0123456789abcdef";

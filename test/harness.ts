@@ -1,12 +1,12 @@
 /**
  * What every task test uses: run a built task the way the agent does
- * (lib/agent.ts) and find a task's folder, checking its bundle was built.
+ * (lib/dev/agent/mod.ts) and find a task's folder, checking its bundle was built.
  */
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 
-export { runTask, startTask, parseAgentOutput, maskSecrets } from "../lib/agent.ts";
-export type { ServiceConnection, TaskRun, TaskRunRequest, TaskRunResult, SetVariable } from "../lib/agent-types.ts";
+export { runTask, startTask, parseAgentOutput, maskSecrets } from "../lib/dev/agent/mod.ts";
+export type { ServiceConnection, TaskRun, TaskRunRequest, TaskRunResult, SetVariable } from "../lib/dev/agent/types.ts";
 
 /** The repository root. */
 export const REPO_ROOT = resolve(import.meta.dir, "..");

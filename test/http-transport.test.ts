@@ -1,5 +1,5 @@
 /**
- * The HTTP transport (lib/http-transport.ts) against a local node:http(s)
+ * The HTTP transport (lib/net/transport.ts) against a local node:http(s)
  * server on 127.0.0.1: what reaches the server, byte for byte; answers and
  * redirects returned as they are; the signal's timeout; how failures are
  * classified; https with a CA made by openssl at test time. The same checks of
@@ -17,7 +17,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as tls from "node:tls";
-import { FileReadError, sendRequest, TransportError, transportError, type TransportRequest } from "../lib/http-transport.ts";
+import { FileReadError, sendRequest, TransportError, transportError, type TransportRequest } from "../lib/net/transport.ts";
 import { makePki, OPENSSL, type Pki } from "./support/pki.ts";
 
 // --- a local server whose answers each test sets ---
@@ -344,7 +344,7 @@ describe.skipIf(!OPENSSL)("https with a private CA", () => {
 describe("under Node 20, as the bundles run it", () => {
   const SCRIPT = `
 import { readFileSync } from "node:fs";
-import { sendRequest } from ${JSON.stringify(join(import.meta.dir, "..", "lib", "http-transport.ts"))};
+import { sendRequest } from ${JSON.stringify(join(import.meta.dir, "..", "lib", "net", "transport.ts"))};
 async function main() {
   const out = [];
   const requests = JSON.parse(readFileSync(process.argv[2], "utf8"));

@@ -6,11 +6,11 @@
 
 import { afterEach, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import type { FakeApi, FakeKfp, FaultKind, RecordedRequest } from "../lib/fake-kfp-types.ts";
-import { connectKfp } from "../lib/kfp-client.ts";
-import { KfpError } from "../lib/kfp-error.ts";
-import { KfpHttp } from "../lib/kfp-http.ts";
-import type { KfpClient } from "../lib/kfp-types.ts";
+import type { FakeApi, FakeKfp, FaultKind, RecordedRequest } from "../lib/dev/fake-kfp/types.ts";
+import { connectKfp } from "../lib/kfp/client.ts";
+import { KfpError } from "../lib/kfp/error.ts";
+import { KfpHttp } from "../lib/kfp/http.ts";
+import type { KfpClient } from "../lib/kfp/types.ts";
 import { startFake } from "./support/fake.ts";
 
 const PIPELINES = join(import.meta.dir, "fixtures", "pipelines");

@@ -10,10 +10,10 @@ import { build } from "esbuild";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { FakeKfp } from "../lib/fake-kfp-types.ts";
+import type { FakeKfp } from "../lib/dev/fake-kfp/types.ts";
 import { startFake } from "./support/fake.ts";
 
-const CLIENT = join(import.meta.dir, "..", "lib", "kfp-client.ts");
+const CLIENT = join(import.meta.dir, "..", "lib", "kfp", "client.ts");
 const PACKAGE = join(import.meta.dir, "fixtures", "pipelines", "hello-v2.yaml");
 
 const SCENARIO = `

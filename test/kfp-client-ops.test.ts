@@ -6,11 +6,11 @@
 
 import { afterEach, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import type { FakeApi, FakeKfp, FakeKfpOptions } from "../lib/fake-kfp-types.ts";
-import { connectKfp, DRY_RUN_IDS } from "../lib/kfp-client.ts";
-import { KfpError } from "../lib/kfp-error.ts";
-import type { KfpClient, KfpConnectOptions, PlannedWrite, RequestLogLine, Run } from "../lib/kfp-types.ts";
-import { convertParameters, parsePipelineParams } from "../lib/pipeline-params.ts";
+import type { FakeApi, FakeKfp, FakeKfpOptions } from "../lib/dev/fake-kfp/types.ts";
+import { connectKfp, DRY_RUN_IDS } from "../lib/kfp/client.ts";
+import { KfpError } from "../lib/kfp/error.ts";
+import type { KfpClient, KfpConnectOptions, PlannedWrite, RequestLogLine, Run } from "../lib/kfp/types.ts";
+import { convertParameters, parsePipelineParams } from "../lib/kfp/params.ts";
 import { HELLO_V2_PARAMETERS } from "./fixtures/pipelines/make.ts";
 import { startFake } from "./support/fake.ts";
 import { rejection } from "./support/rejection.ts";

@@ -5,14 +5,14 @@
  */
 
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { connectKfp } from "../lib/kfp-client.ts";
-import { normalizeEndpoint } from "../lib/kfp-endpoint.ts";
-import { KfpError } from "../lib/kfp-error.ts";
-import { equalsFilter, filterParam } from "../lib/kfp-filter.ts";
-import { KfpHttp } from "../lib/kfp-http.ts";
-import type { KfpConnectOptions, RequestLogLine, Run } from "../lib/kfp-types.ts";
-import { specParameters } from "../lib/kfp-v2.ts";
-import { waitForRun } from "../lib/kfp-wait.ts";
+import { connectKfp } from "../lib/kfp/client.ts";
+import { normalizeEndpoint } from "../lib/kfp/endpoint.ts";
+import { KfpError } from "../lib/kfp/error.ts";
+import { equalsFilter, filterParam } from "../lib/kfp/filter.ts";
+import { KfpHttp } from "../lib/kfp/http.ts";
+import type { KfpConnectOptions, RequestLogLine, Run } from "../lib/kfp/types.ts";
+import { specParameters } from "../lib/kfp/v2.ts";
+import { waitForRun } from "../lib/kfp/wait.ts";
 import { rejection } from "./support/rejection.ts";
 
 // --- a tiny server whose answers each test sets ---

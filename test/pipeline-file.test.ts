@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtemp, mkdir, readFile, rm, truncate, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { KfpError } from "../lib/kfp-error.ts";
-import { checkPipelineFile, MAX_PIPELINE_FILE_BYTES, PipelineFileError, type PipelineFileProblem } from "../lib/pipeline-file.ts";
+import { KfpError } from "../lib/kfp/error.ts";
+import { checkPipelineFile, MAX_PIPELINE_FILE_BYTES, PipelineFileError, type PipelineFileProblem } from "../lib/kfp/pipeline-file.ts";
 
 let dir: string;
 const fixtures = join(import.meta.dir, "fixtures", "pipelines");

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
-import { KfpError } from "../lib/kfp-error.ts";
-import type { ParameterSpec } from "../lib/kfp-types.ts";
-import { convertParameters, parsePipelineParams, PipelineParamsError } from "../lib/pipeline-params.ts";
+import { KfpError } from "../lib/kfp/error.ts";
+import type { ParameterSpec } from "../lib/kfp/types.ts";
+import { convertParameters, parsePipelineParams, PipelineParamsError } from "../lib/kfp/params.ts";
 
 function parseError(text: string): PipelineParamsError {
   try {

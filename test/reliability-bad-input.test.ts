@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { FakeKfp, FakeKfpOptions } from "../lib/fake-kfp-types.ts";
+import type { FakeKfp, FakeKfpOptions } from "../lib/dev/fake-kfp/types.ts";
 import type { TaskRunResult } from "./harness.ts";
 import { buildExitHandlerForTest, type ExitHandlerBuild } from "./support/exit-handler-run.ts";
 import { startFake } from "./support/fake.ts";

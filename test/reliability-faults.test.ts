@@ -17,7 +17,7 @@
  * fault is left out because its 30 s request timeout is not configurable.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { FakeApi, FakeKfp, FaultKind } from "../lib/fake-kfp-types.ts";
+import type { FakeApi, FakeKfp, FaultKind } from "../lib/dev/fake-kfp/types.ts";
 import { INITIAL_REQUEST_TIMEOUT_MS } from "./server-task-executor.ts";
 import { buildExitHandlerForTest } from "./support/exit-handler-run.ts";
 import { startFake } from "./support/fake.ts";

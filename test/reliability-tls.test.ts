@@ -11,7 +11,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import type { FakeKfp } from "../lib/fake-kfp-types.ts";
+import type { FakeKfp } from "../lib/dev/fake-kfp/types.ts";
 import type { TaskRunResult } from "./harness.ts";
 import { startFake } from "./support/fake.ts";
 import { makePki, OPENSSL, type Pki } from "./support/pki.ts";

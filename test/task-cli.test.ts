@@ -1,20 +1,20 @@
 /**
- * `npm run task` (lib/task-cli.ts), run as a user runs it: a child process
+ * `npm run task` (lib/dev/local/cli.ts), run as a user runs it: a child process
  * against a fake KFP the test holds (so the test can read what KFP received),
  * or against the CLI's own embedded fake. Also the readable log's rendering.
  */
 import { afterEach, describe, expect, test } from "bun:test";
 import { spawn } from "node:child_process";
 import { join } from "node:path";
-import type { TaskRunResult } from "../lib/agent-types.ts";
-import type { FakeKfp, FakeKfpOptions } from "../lib/fake-kfp-types.ts";
-import { LocalLog } from "../lib/local-log.ts";
+import type { TaskRunResult } from "../lib/dev/agent/types.ts";
+import type { FakeKfp, FakeKfpOptions } from "../lib/dev/fake-kfp/types.ts";
+import { LocalLog } from "../lib/dev/local/log.ts";
 import { REPO_ROOT } from "./harness.ts";
 import { startFake } from "./support/fake.ts";
 
 const TOKEN = "cli-test-token-8f3a61";
 const PIPELINES = join(import.meta.dir, "fixtures", "pipelines");
-const CLI = join(REPO_ROOT, "lib", "task-cli.ts");
+const CLI = join(REPO_ROOT, "lib", "dev", "local", "cli.ts");
 
 const fakes: FakeKfp[] = [];
 afterEach(async () => {
@@ -33,7 +33,7 @@ interface CliRun {
   stderr: string;
 }
 
-/** Runs `bun lib/task-cli.ts <args>` with only the given credentials in its environment. */
+/** Runs `bun lib/dev/local/cli.ts <args>` with only the given credentials in its environment. */
 function cli(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
   const { KFP_TOKEN: _t, KFP_SESSION_COOKIE: _c, ...host } = process.env;
   return new Promise((resolve, reject) => {

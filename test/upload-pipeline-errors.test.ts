@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { FakeKfp } from "../lib/fake-kfp-types.ts";
+import type { FakeKfp } from "../lib/dev/fake-kfp/types.ts";
 import type { TaskRunResult } from "./harness.ts";
 import { startFake } from "./support/fake.ts";
 import { BUILD_VERSION_NAME, TOKEN, fakeKfp, packageFor, uploadTask, useUploadTask, withFake } from "./support/upload-task.ts";

@@ -9,8 +9,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { copyFileSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DRY_RUN_IDS } from "../lib/kfp-client.ts";
-import type { FakeApi, FakeKfp } from "../lib/fake-kfp-types.ts";
+import { DRY_RUN_IDS } from "../lib/kfp/client.ts";
+import type { FakeApi, FakeKfp } from "../lib/dev/fake-kfp/types.ts";
 import { REPO_ROOT, runTask } from "./harness.ts";
 import { BUILD_VERSION_NAME, PIPELINES, TOKEN, apiPath, fakeKfp, newRequests, outputVariables, packageFor, uploadTask, useUploadTask, withFake } from "./support/upload-task.ts";
 

@@ -8,21 +8,21 @@
  * wait -> result. Every bad input fails before the first write. Output
  * variables and the Markdown summary are written on every path, cancel included.
  */
-import "../../lib/early-secrets";
+import "../../lib/task/early-secrets.ts";
 import * as tl from "azure-pipelines-task-lib/task";
 import * as v from "valibot";
-import { CancelledError, watchCancel, type CancelWatch } from "../../lib/cancel";
-import { InputError } from "../../lib/input-error";
-import { KfpError } from "../../lib/kfp-error";
-import type { Experiment, KfpClient, Pipeline, PipelineVersion, Run } from "../../lib/kfp-types";
-import { convertParameters, parsePipelineParams, PipelineParamsError, type PipelineParam } from "../../lib/pipeline-params";
-import { formatDuration, RunProgress } from "../../lib/run-progress";
-import { connectionProblem, connectTask, logPlannedWrite } from "../../lib/task-connect";
-import { CONNECTION_INPUTS, readConnectionSettings, type ConnectionSettings } from "../../lib/task-connection";
-import { booleanInput, choiceInput, nameText, optionalText, parseInputs, readRawInputs, secondsInput } from "../../lib/task-inputs";
-import { setOutputs } from "../../lib/task-outputs";
-import { runMain, untrusted } from "../../lib/task-run";
-import { md, mdLink, mdTable, uploadSummary } from "../../lib/task-summary";
+import { CancelledError, watchCancel, type CancelWatch } from "../../lib/task/cancel.ts";
+import { InputError } from "../../lib/task/input-error.ts";
+import { KfpError } from "../../lib/kfp/error.ts";
+import type { Experiment, KfpClient, Pipeline, PipelineVersion, Run } from "../../lib/kfp/types.ts";
+import { convertParameters, parsePipelineParams, PipelineParamsError, type PipelineParam } from "../../lib/kfp/params.ts";
+import { formatDuration, RunProgress } from "../../lib/task/run-progress.ts";
+import { connectionProblem, connectTask, logPlannedWrite } from "../../lib/task/connect.ts";
+import { CONNECTION_INPUTS, readConnectionSettings, type ConnectionSettings } from "../../lib/task/connection.ts";
+import { booleanInput, choiceInput, nameText, optionalText, parseInputs, readRawInputs, secondsInput } from "../../lib/task/inputs.ts";
+import { setOutputs } from "../../lib/task/outputs.ts";
+import { runMain, untrusted } from "../../lib/task/main.ts";
+import { md, mdLink, mdTable, uploadSummary } from "../../lib/task/summary.ts";
 
 // ---------------------------------------------------------------------------
 // Settings

@@ -7,19 +7,19 @@
  * connect -> look the pipeline and version up (uploadNew lets KFP refuse a
  * taken name instead) -> upload -> outputs, summary.
  */
-import "../../lib/early-secrets";
+import "../../lib/task/early-secrets.ts";
 import * as tl from "azure-pipelines-task-lib/task";
 import * as v from "valibot";
-import { InputError } from "../../lib/input-error";
-import { KfpError } from "../../lib/kfp-error";
-import type { KfpClient, Pipeline, PipelineVersion, PlannedWrite } from "../../lib/kfp-types";
-import { checkPipelineFile, PipelineFileError } from "../../lib/pipeline-file";
-import { connectionProblem, connectTask, sentence } from "../../lib/task-connect";
-import { readConnectionSettings, type ConnectionSettings } from "../../lib/task-connection";
-import { booleanInput, choiceInput, nameText, optionalText, parseInputs, readRawInputs, requiredText } from "../../lib/task-inputs";
-import { setOutputs } from "../../lib/task-outputs";
-import { runMain, untrusted } from "../../lib/task-run";
-import { md, mdLink, mdTable, uploadSummary } from "../../lib/task-summary";
+import { InputError } from "../../lib/task/input-error.ts";
+import { KfpError } from "../../lib/kfp/error.ts";
+import type { KfpClient, Pipeline, PipelineVersion, PlannedWrite } from "../../lib/kfp/types.ts";
+import { checkPipelineFile, PipelineFileError } from "../../lib/kfp/pipeline-file.ts";
+import { connectionProblem, connectTask, sentence } from "../../lib/task/connect.ts";
+import { readConnectionSettings, type ConnectionSettings } from "../../lib/task/connection.ts";
+import { booleanInput, choiceInput, nameText, optionalText, parseInputs, readRawInputs, requiredText } from "../../lib/task/inputs.ts";
+import { setOutputs } from "../../lib/task/outputs.ts";
+import { runMain, untrusted } from "../../lib/task/main.ts";
+import { md, mdLink, mdTable, uploadSummary } from "../../lib/task/summary.ts";
 
 // ---------------------------------------------------------------------------
 // Settings: every input, read and checked in one place.

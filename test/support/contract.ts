@@ -10,8 +10,8 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import Ajv, { type ValidateFunction } from "ajv-draft-04";
-import type { RecordedRequest } from "../../lib/fake-kfp-types.ts";
-import type { ApiVersion } from "../../lib/kfp-types.ts";
+import type { RecordedRequest } from "../../lib/dev/fake-kfp/types.ts";
+import type { ApiVersion } from "../../lib/kfp/types.ts";
 
 /** `shared/kfp-api`, next to the repository. */
 const SWAGGER_DIR = join(import.meta.dir, "..", "..", "..", "shared", "kfp-api");

@@ -2,17 +2,17 @@
  * Runs the exit handler exactly as its KFP component would: the command and
  * arguments come from the component.yaml the build writes, with each
  * `{inputValue: x}` replaced by the value KFP would pass (or the input's default),
- * through lib/local-component.ts.
+ * through lib/dev/local/component.ts.
  */
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildExitHandler } from "../../build.ts";
 import { REPO_ROOT } from "../harness.ts";
-import type { ComponentSpec } from "../../lib/local-component.ts";
+import type { ComponentSpec } from "../../lib/dev/local/component.ts";
 
 // Running the component as KFP would is shared with `npm run demo`.
-export { componentArgv, runComponent, type ComponentResult as ExitHandlerResult, type ComponentSpec } from "../../lib/local-component.ts";
+export { componentArgv, runComponent, type ComponentResult as ExitHandlerResult, type ComponentSpec } from "../../lib/dev/local/component.ts";
 
 export interface ExitHandlerBuild {
   dir: string;
@@ -22,7 +22,7 @@ export interface ExitHandlerBuild {
   cleanup(): void;
 }
 
-/** Builds lib/exit-handler.ts and its component with build.ts, into a temp dist folder. */
+/** Builds lib/exit-handler/main.ts and its component with build.ts, into a temp dist folder. */
 export async function buildExitHandlerForTest(): Promise<ExitHandlerBuild> {
   const dist = mkdtempSync(join(tmpdir(), "exit-handler-"));
   const result = await buildExitHandler(REPO_ROOT, dist);

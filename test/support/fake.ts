@@ -6,8 +6,8 @@
  * Start every fake in tests through `startFake`.
  */
 
-import { startFakeKfp } from "../../lib/fake-kfp.ts";
-import type { FakeKfp, FakeKfpOptions } from "../../lib/fake-kfp-types.ts";
+import { startFakeKfp } from "../../lib/dev/fake-kfp/mod.ts";
+import type { FakeKfp, FakeKfpOptions } from "../../lib/dev/fake-kfp/types.ts";
 import { apiOfPath, contractViolations } from "./contract.ts";
 
 export interface StartFakeOptions {

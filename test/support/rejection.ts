@@ -3,7 +3,7 @@
  * test can assert on its kind, status and message.
  */
 import { expect } from "bun:test";
-import { KfpError } from "../../lib/kfp-error.ts";
+import { KfpError } from "../../lib/kfp/error.ts";
 
 export async function rejection(promise: Promise<unknown>): Promise<KfpError> {
   try {

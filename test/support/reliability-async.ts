@@ -6,8 +6,8 @@
  * fake Azure DevOps.
  */
 import { join } from "node:path";
-import { startFakeAzdo, type FakeAzdo } from "../../lib/fake-azdo.ts";
-import type { FakeApi, FakeExperiment, FakeKfp, FakePipeline, FakeVersion } from "../../lib/fake-kfp-types.ts";
+import { startFakeAzdo, type FakeAzdo } from "../../lib/dev/fake-azdo/mod.ts";
+import type { FakeApi, FakeExperiment, FakeKfp, FakePipeline, FakeVersion } from "../../lib/dev/fake-kfp/types.ts";
 import { REPO_ROOT } from "../harness.ts";
 import { executeServerTask, type ServerTaskEndpoint, type ServerTaskResult } from "../server-task-executor.ts";
 import { runComponent, type ComponentSpec, type ExitHandlerResult } from "./exit-handler-run.ts";

@@ -1,5 +1,5 @@
 /**
- * An HTTP proxy that injects the fake KFP's fault kinds (lib/fake-kfp-types.ts
+ * An HTTP proxy that injects the fake KFP's fault kinds (lib/dev/fake-kfp/types.ts
  * FaultKind) in front of a server that has no such faults of its own, such as
  * the fake Azure DevOps: an error status (with Retry-After), a connection reset
  * before the request is read, a reset after the upstream handled it (its answer
@@ -7,7 +7,7 @@
  */
 import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { FaultKind } from "../../lib/fake-kfp-types.ts";
+import type { FaultKind } from "../../lib/dev/fake-kfp/types.ts";
 
 export interface ProxyFaultRule {
   method?: string;

@@ -8,7 +8,7 @@
 import { beforeAll } from "bun:test";
 import { join } from "node:path";
 import { bundleTask } from "../../build.ts";
-import type { FakeApi, FakeKfp, FakeKfpState, RecordedRequest } from "../../lib/fake-kfp-types.ts";
+import type { FakeApi, FakeKfp, FakeKfpState, RecordedRequest } from "../../lib/dev/fake-kfp/types.ts";
 import { REPO_ROOT, runTask, type ServiceConnection, type TaskRunResult } from "../harness.ts";
 
 export type AgentTask = "upload-pipeline" | "experiment-run";
@@ -25,7 +25,7 @@ export function useAgentTaskBundles(): void {
 }
 
 /**
- * The pipeline variables that bound how long a task waits for KFP (lib/task-budget.ts,
+ * The pipeline variables that bound how long a task waits for KFP (lib/task/budget.ts,
  * not imported: task-lib would initialise itself in the test process):
  * 1 s per request and 2 s of retries (room for one retry after a timeout), so a
  * persistent fault fails a task in about two seconds.

@@ -1,10 +1,10 @@
 /**
- * What tests of the HTTP transport (lib/http-transport.ts) share: the
+ * What tests of the HTTP transport (lib/net/transport.ts) share: the
  * TransportError a request fails with, and a port nothing listens on.
  */
 import { expect } from "bun:test";
 import { createServer, type AddressInfo } from "node:net";
-import { sendRequest, TransportError, type TransportRequest } from "../../lib/http-transport.ts";
+import { sendRequest, TransportError, type TransportRequest } from "../../lib/net/transport.ts";
 
 /** The TransportError a request fails with (the test fails if it succeeds or fails otherwise). */
 export async function failure(request: TransportRequest): Promise<TransportError> {

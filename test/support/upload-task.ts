@@ -6,8 +6,8 @@
 import { beforeAll } from "bun:test";
 import { join } from "node:path";
 import { bundleTask } from "../../build.ts";
-import { defaultVariables } from "../../lib/agent-env.ts";
-import type { FakeApi, FakeKfp, FakeKfpOptions, RecordedRequest } from "../../lib/fake-kfp-types.ts";
+import { defaultVariables } from "../../lib/dev/agent/env.ts";
+import type { FakeApi, FakeKfp, FakeKfpOptions, RecordedRequest } from "../../lib/dev/fake-kfp/types.ts";
 import { REPO_ROOT, runTask, type ServiceConnection, type TaskRunResult } from "../harness.ts";
 import { startFake } from "./fake.ts";
 

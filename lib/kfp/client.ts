@@ -1,0 +1,300 @@
+/**
+ * The KFP client the tasks use: `connectKfp` finds the server (prefix, API
+ * version, multi-user mode) and returns a KfpClient that speaks its dialect.
+ * What both dialects share lives here: input checks, dry runs, and writes that
+ * are retried without ever creating an object twice (after a lost answer the
+ * object is looked up by name and adopted when it was created by our attempt).
+ */
+
+import type { DatedExperiment, KfpDialect, WriteSpec } from "./dialect.ts";
+import { discoverServer, normalizeEndpoint } from "./endpoint.ts";
+import { KfpError } from "./error.ts";
+import { KfpHttp, readablePath } from "./http.ts";
+import type {
+  ApiVersion,
+  CreateRunRequest,
+  Experiment,
+  KfpClient,
+  KfpConnectOptions,
+  KfpLinks,
+  ParameterSpec,
+  Pipeline,
+  PipelineVersion,
+  Run,
+  WaitOptions,
+  WaitTimeout,
+} from "./types.ts";
+import { V1Dialect } from "./v1.ts";
+import { V2Dialect } from "./v2.ts";
+import { waitForRun } from "./wait.ts";
+import { checkPipelineFile } from "./pipeline-file.ts";
+
+/** IDs of the placeholder objects a dry run returns instead of writing. */
+export const DRY_RUN_IDS = { pipeline: "dry-run-pipeline", version: "dry-run-version", experiment: "dry-run-experiment", run: "dry-run-run" } as const;
+
+/** Server and client clocks are compared when adopting objects; Date headers have one-second resolution. */
+const CLOCK_TOLERANCE_MS = 2_000;
+
+export async function connectKfp(options: KfpConnectOptions): Promise<KfpClient> {
+  const baseUrl = normalizeEndpoint(options.endpoint);
+  const forced = options.apiVersion === "auto" ? undefined : options.apiVersion;
+  const probe = new KfpHttp({ ...options, baseUrl });
+  const server = await discoverServer(probe, forced);
+  // Single-user servers force the namespace to "", and a namespace filter would hide everything.
+  const namespace = server.multiUser ? options.namespace || undefined : undefined;
+  const http = probe.with({ baseUrl: server.baseUrl, namespace });
+  const dialect = server.apiVersion === "v1beta1" ? new V1Dialect(http, namespace) : new V2Dialect(http, namespace);
+  return new Client(http, dialect, { ...server, namespace }, options);
+}
+
+class Client implements KfpClient {
+  readonly apiVersion: ApiVersion;
+  readonly multiUser: boolean;
+  readonly baseUrl: string;
+  readonly serverVersion?: string;
+  readonly namespace?: string;
+  readonly links: KfpLinks;
+  /** Placeholders handed out by a dry run, so reads of them are answered locally. */
+  private readonly planned = new Map<string, Pipeline | PipelineVersion | Experiment | Run>();
+
+  constructor(
+    private readonly http: KfpHttp,
+    private readonly dialect: KfpDialect,
+    server: { apiVersion: ApiVersion; multiUser: boolean; baseUrl: string; serverVersion?: string; namespace?: string },
+    private readonly options: KfpConnectOptions,
+  ) {
+    this.apiVersion = server.apiVersion;
+    this.multiUser = server.multiUser;
+    this.baseUrl = server.baseUrl;
+    this.serverVersion = server.serverVersion;
+    this.namespace = server.namespace;
+    this.links = uiLinks(server.baseUrl);
+  }
+
+  // --- pipelines and versions ---
+
+  async findPipeline(name: string): Promise<Pipeline | undefined> {
+    requireName(name, "find pipeline", "pipeline name");
+    const own = await this.dialect.findPipeline(name);
+    if (own || !this.namespace) return own;
+    // Multi-user KFP also has shared pipelines (namespace ""), visible to every profile.
+    return this.dialect.findPipeline(name, true);
+  }
+
+  async getPipeline(pipelineId: string): Promise<Pipeline> {
+    return (this.placeholder(pipelineId) as Pipeline | undefined) ?? this.dialect.getPipeline(pipelineId);
+  }
+
+  async uploadPipeline(req: { file: string; name: string; description?: string }): Promise<{ pipeline: Pipeline; version: PipelineVersion }> {
+    requireName(req.name, "upload pipeline", "pipeline name");
+    const file = await checkPipelineFile(req.file);
+    const spec = this.dialect.uploadPipeline(file, req.name, req.description);
+    if (this.options.dryRun) {
+      this.plan(spec);
+      const pipeline = this.remember<Pipeline>({ id: DRY_RUN_IDS.pipeline, name: req.name, description: req.description, namespace: this.namespace });
+      return { pipeline, version: this.remember<PipelineVersion>({ id: DRY_RUN_IDS.version, name: req.name, pipelineId: pipeline.id, description: req.description }) };
+    }
+    const since = this.http.serverNow();
+    const { pipeline, version } = await this.http.write(spec.request, spec.context, {
+      parse: spec.parse,
+      adopt: async () => {
+        const found = await this.dialect.findPipeline(req.name);
+        return found && createdSince(found.createdAt, since) ? { pipeline: found, version: undefined } : undefined;
+      },
+    });
+    // v2 (and an adopted upload) answers without the version; the upload named it like the pipeline.
+    const first = version ?? (await this.dialect.findVersion(pipeline.id, pipeline.name || req.name)) ?? (await this.dialect.defaultVersion(pipeline.id));
+    if (!first) {
+      throw new KfpError({ kind: "protocol", operation: spec.context.operation, message: `${spec.context.operation}: pipeline ${pipeline.id} was created, but KFP lists no version of it.` });
+    }
+    return { pipeline, version: first };
+  }
+
+  async uploadVersion(req: { file: string; pipelineId: string; name: string; description?: string }): Promise<PipelineVersion> {
+    requireName(req.name, "upload pipeline version", "version name");
+    const file = await checkPipelineFile(req.file);
+    const spec = this.dialect.uploadVersion(file, req.pipelineId, req.name, req.description);
+    if (this.options.dryRun) {
+      this.plan(spec);
+      return this.remember<PipelineVersion>({ id: DRY_RUN_IDS.version, name: req.name, pipelineId: req.pipelineId, description: req.description });
+    }
+    const since = this.http.serverNow();
+    return this.http.write(spec.request, spec.context, {
+      parse: spec.parse,
+      adopt: async () => {
+        const found = await this.dialect.findVersion(req.pipelineId, req.name);
+        return found && createdSince(found.createdAt, since) ? found : undefined;
+      },
+    });
+  }
+
+  async findVersion(pipelineId: string, name: string): Promise<PipelineVersion | undefined> {
+    requireName(name, "find pipeline version", "version name");
+    if (this.isPlaceholder(pipelineId)) {
+      const version = this.planned.get(DRY_RUN_IDS.version) as PipelineVersion | undefined;
+      return version?.pipelineId === pipelineId && version.name === name ? version : undefined;
+    }
+    return this.dialect.findVersion(pipelineId, name);
+  }
+
+  async getVersion(pipelineId: string, versionId: string): Promise<PipelineVersion> {
+    return (this.placeholder(versionId) as PipelineVersion | undefined) ?? this.dialect.getVersion(pipelineId, versionId);
+  }
+
+  async defaultVersion(pipelineId: string): Promise<PipelineVersion | undefined> {
+    if (this.isPlaceholder(pipelineId)) return this.planned.get(DRY_RUN_IDS.version) as PipelineVersion | undefined;
+    return this.dialect.defaultVersion(pipelineId);
+  }
+
+  async versionParameters(pipelineId: string, versionId: string): Promise<ParameterSpec[] | undefined> {
+    if (this.isPlaceholder(versionId)) return undefined;
+    return this.dialect.versionParameters(pipelineId, versionId);
+  }
+
+  // --- experiments ---
+
+  async findExperiment(name: string): Promise<Experiment | undefined> {
+    requireName(name, "find experiment", "experiment name");
+    this.requireNamespace("find experiment");
+    return this.dialect.findExperiment(name);
+  }
+
+  async getExperiment(experimentId: string): Promise<Experiment> {
+    return (this.placeholder(experimentId) as Experiment | undefined) ?? this.dialect.getExperiment(experimentId);
+  }
+
+  async createExperiment(req: { name: string; description?: string }): Promise<Experiment> {
+    requireName(req.name, "create experiment", "experiment name");
+    this.requireNamespace("create experiment");
+    const spec = this.dialect.createExperiment(req.name, req.description);
+    if (this.options.dryRun) {
+      this.plan(spec);
+      return this.remember<Experiment>({ id: DRY_RUN_IDS.experiment, name: req.name, description: req.description, namespace: this.namespace });
+    }
+    const since = this.http.serverNow();
+    return this.http.write(spec.request, spec.context, {
+      parse: spec.parse,
+      adopt: async () => {
+        const found = await this.dialect.findExperiment(req.name);
+        return found && createdSince(found.createdAt, since) ? found : undefined;
+      },
+    });
+  }
+
+  async getOrCreateExperiment(req: { name: string; description?: string }): Promise<{ experiment: Experiment; created: boolean }> {
+    const existing = await this.findExperiment(req.name);
+    if (existing) return { experiment: existing, created: false };
+    try {
+      return { experiment: await this.createExperiment(req), created: true };
+    } catch (error) {
+      // Someone else created it between our lookup and our create: use theirs.
+      if (!(error instanceof KfpError && error.kind === "conflict")) throw error;
+      const raced: DatedExperiment | undefined = await this.dialect.findExperiment(req.name);
+      if (!raced) throw error;
+      return { experiment: raced, created: false };
+    }
+  }
+
+  // --- runs ---
+
+  async createRun(req: CreateRunRequest): Promise<Run> {
+    requireName(req.name, "create run", "run name");
+    const spec = this.dialect.createRun(req);
+    if (this.options.dryRun) {
+      this.plan(spec);
+      return this.remember<Run>({ id: DRY_RUN_IDS.run, name: req.name, state: "", experimentId: req.experimentId });
+    }
+    const since = this.http.serverNow();
+    return this.http.write(spec.request, spec.context, {
+      parse: spec.parse,
+      // Run names are not unique: only a run of that name created since our first attempt is ours.
+      adopt: async () => {
+        const ours = (await this.dialect.findRuns(req.experimentId, req.name)).filter((run) => createdSince(run.createdAt, since));
+        if (ours.length > 1) {
+          throw new KfpError({
+            kind: "ambiguous",
+            operation: spec.context.operation,
+            message: `${spec.context.operation} failed: the answer was lost, and since then ${ours.length} runs named "${req.name}" appeared in experiment ${req.experimentId} (${ours.map((r) => r.id).join(", ")}); not sending it again. Check the experiment in the KFP UI.`,
+          });
+        }
+        return ours[0];
+      },
+    });
+  }
+
+  async getRun(runId: string): Promise<Run> {
+    return (this.placeholder(runId) as Run | undefined) ?? this.dialect.getRun(runId);
+  }
+
+  async waitForRun(runId: string, options: WaitOptions): Promise<Run | WaitTimeout> {
+    // A dry run has nothing to wait for.
+    const planned = this.placeholder(runId) as Run | undefined;
+    if (planned) return { timedOut: true, run: planned };
+    return waitForRun((signal) => this.dialect.getRun(runId, signal), options);
+  }
+
+  async terminateRun(runId: string, options: { withinMs?: number } = {}): Promise<void> {
+    const spec = this.dialect.terminateRun(runId);
+    if (this.options.dryRun) return this.plan(spec);
+    // Terminating twice is harmless, so a lost answer is simply re-sent.
+    await this.http.write({ ...spec.request, withinMs: options.withinMs }, spec.context, { parse: spec.parse });
+  }
+
+  // --- helpers ---
+
+  private requireNamespace(operation: string): void {
+    if (this.multiUser && !this.namespace) {
+      throw new KfpError({
+        kind: "invalid",
+        operation,
+        message: `${operation}: this KFP server runs in multi-user mode, where experiments and runs belong to a namespace (Kubeflow profile). Set the namespace.`,
+      });
+    }
+  }
+
+  private plan(spec: WriteSpec<unknown>): void {
+    const url = this.http.url(spec.request);
+    const upload = spec.request.upload;
+    this.options.onPlannedWrite?.({
+      method: spec.request.method,
+      path: readablePath(url),
+      body: upload ? { file: upload.path, size: upload.size, name: upload.uploadName } : spec.request.json,
+    });
+  }
+
+  private remember<T extends Pipeline | PipelineVersion | Experiment | Run>(placeholder: T): T {
+    this.planned.set(placeholder.id, placeholder);
+    return placeholder;
+  }
+
+  private placeholder(id: string) {
+    return this.options.dryRun ? this.planned.get(id) : undefined;
+  }
+
+  private isPlaceholder(id: string): boolean {
+    return this.placeholder(id) !== undefined;
+  }
+}
+
+/** True when `createdAt` (server time) is not before `since` (server time), or unknown. */
+function createdSince(createdAt: string | undefined, since: number): boolean {
+  const created = createdAt ? Date.parse(createdAt) : NaN;
+  return !Number.isFinite(created) || created >= since - CLOCK_TOLERANCE_MS;
+}
+
+function requireName(name: string, operation: string, what: string): void {
+  if (typeof name !== "string" || name.trim() === "") {
+    throw new KfpError({ kind: "invalid", operation, message: `${operation}: the ${what} is empty. Give a name.` });
+  }
+}
+
+/** KFP UI addresses; for a direct API-server endpoint they still derive from its base. */
+function uiLinks(base: string): KfpLinks {
+  const id = encodeURIComponent;
+  return {
+    pipeline: (pipelineId) => `${base}/#/pipelines/details/${id(pipelineId)}`,
+    version: (pipelineId, versionId) => `${base}/#/pipelines/details/${id(pipelineId)}/version/${id(versionId)}`,
+    experiment: (experimentId) => `${base}/#/experiments/details/${id(experimentId)}`,
+    run: (runId) => `${base}/#/runs/details/${id(runId)}`,
+  };
+}

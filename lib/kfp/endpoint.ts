@@ -1,0 +1,116 @@
+/**
+ * From the endpoint a user wrote to a working KFP base URL: normalises it,
+ * finds the path prefix (the given path, then `/pipeline` under it), and reads
+ * the API version, multi-user mode and server tag from healthz. An auth proxy
+ * answering instead of KFP is reported as such.
+ */
+
+import { KfpError } from "./error.ts";
+import type { KfpHttp } from "./http.ts";
+import { checkAnswer, Healthz } from "./schemas.ts";
+import type { ApiVersion } from "./types.ts";
+
+/** The Kubeflow dashboard serves KFP under this prefix. */
+const DASHBOARD_PREFIX = "/pipeline";
+
+/**
+ * The base URL without a trailing slash, query or fragment (pasted UI addresses
+ * like `https://host/pipeline/#/runs` work), and without a pasted `/apis/...` tail.
+ */
+export function normalizeEndpoint(endpoint: string): string {
+  const text = endpoint.trim();
+  const invalid = (problem: string) =>
+    new KfpError({ kind: "invalid", operation: "read the KFP endpoint", message: `The KFP endpoint ${problem}. Write it like http://ml-pipeline.kubeflow:8888, http://localhost:3000 or https://kubeflow.example.com/pipeline.` });
+  if (text === "") throw invalid("is empty");
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw invalid(`'${text}' is not a URL`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw invalid(/^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? `'${text}' uses ${url.protocol.slice(0, -1)}; only http and https work` : `'${text}' has no http:// or https:// scheme`);
+  }
+  if (url.username || url.password) {
+    // Say so without repeating the URL: it holds a password.
+    throw invalid(`contains a user name or password (user:pass@host); credentials don't belong in the URL: give a bearer token or session cookie instead, and remove them from the endpoint`);
+  }
+  let path = url.pathname.replace(/\/apis(\/(v1beta1|v2beta1)(\/.*)?)?\/?$/, "").replace(/\/+$/, "");
+  if (path === "/") path = "";
+  return `${url.protocol}//${url.host}${path}`;
+}
+
+export interface ServerInfo {
+  baseUrl: string;
+  apiVersion: ApiVersion;
+  multiUser: boolean;
+  serverVersion?: string;
+}
+
+type Probe = { kind: "found"; info: ServerInfo } | { kind: "absent"; tried: string[] } | { kind: "login"; error: KfpError };
+
+/**
+ * Finds KFP under the given base, or under `/pipeline` below it: healthz of
+ * v2beta1 first (404: v1beta1), or only the forced version's.
+ */
+export async function discoverServer(http: KfpHttp, forced?: ApiVersion): Promise<ServerInfo> {
+  const bases = [http.baseUrl];
+  if (!new URL(http.baseUrl).pathname.endsWith(DASHBOARD_PREFIX)) bases.push(http.baseUrl + DASHBOARD_PREFIX);
+  const tried: string[] = [];
+  let login: KfpError | undefined;
+  for (const base of bases) {
+    const probe = await probeBase(http.with({ baseUrl: base }), forced);
+    if (probe.kind === "found") return probe.info;
+    if (probe.kind === "login") login ??= probe.error;
+    else tried.push(...probe.tried);
+  }
+  if (login) throw login;
+  const wanted = forced ? `the ${forced} API` : "Kubeflow Pipelines";
+  throw new KfpError({
+    kind: "not-found",
+    operation: "connect to KFP",
+    status: 404,
+    message: `connect to KFP failed: ${wanted} was not found at ${http.baseUrl} (tried ${tried.join(", ")}: all 404). Check the endpoint: the KFP UI (e.g. http://localhost:3000), the API server (e.g. http://ml-pipeline.kubeflow:8888) or the Kubeflow dashboard's /pipeline path.${forced === "v2beta1" ? " KFP 1.x only serves v1beta1: use API version v1beta1 or auto." : ""}`,
+  });
+}
+
+async function probeBase(http: KfpHttp, forced?: ApiVersion): Promise<Probe> {
+  const versions: ApiVersion[] = forced ? [forced] : ["v2beta1", "v1beta1"];
+  const tried: string[] = [];
+  for (const apiVersion of versions) {
+    const request = { method: "GET" as const, path: `/apis/${apiVersion}/healthz` };
+    const context = { operation: "connect to KFP", notFound: `${apiVersion} healthz` };
+    let answer: unknown;
+    try {
+      answer = await http.read(request, context);
+    } catch (error) {
+      if (error instanceof KfpError && error.kind === "not-found") {
+        tried.push(`GET ${http.pathOf(request)}`);
+        continue;
+      }
+      if (error instanceof KfpError && error.kind === "login-page") return { kind: "login", error };
+      throw error;
+    }
+    const health = checkAnswer(Healthz, answer, { operation: "connect to KFP", method: "GET", path: http.pathOf(request) });
+    if (health.apiServerReady === false) {
+      throw new KfpError({
+        kind: "http",
+        operation: "connect to KFP",
+        method: "GET",
+        path: http.pathOf(request),
+        message: `connect to KFP failed: the KFP UI at ${http.baseUrl} answered, but the API server behind it is not ready (apiServerReady: false). Check the ml-pipeline deployment, then retry.`,
+        hint: "Check the ml-pipeline deployment (kubectl -n kubeflow get pods), then retry.",
+      });
+    }
+    return {
+      kind: "found",
+      info: {
+        baseUrl: http.baseUrl,
+        apiVersion,
+        multiUser: health.multi_user ?? health.apiServerMultiUser ?? false,
+        serverVersion: health.tag_name ?? health.apiServerTagName,
+      },
+    };
+  }
+  return { kind: "absent", tried };
+}

@@ -1,0 +1,238 @@
+/**
+ * The v2beta1 dialect (KFP 2.x): `/apis/v2beta1/...`, filter operator field
+ * `operation`, `namespace=` scoping, typed run parameters, `:terminate`.
+ */
+
+import * as v from "valibot";
+import { checkedParser, createExperimentContext, findAllNamed, findNamed, nonEmpty, outcomeOf, readChecked, seg, timestamp, type DatedExperiment, type KfpDialect, type WriteSpec, uploadPipelineContext, uploadVersionContext } from "./dialect.ts";
+import { equalsFilter } from "./filter.ts";
+import type { KfpHttp } from "./http.ts";
+import { ArgoSpec, IrSpec, V2Experiment, V2ExperimentList, V2Pipeline, V2PipelineList, V2Run, V2RunList, V2Version, V2VersionList } from "./schemas.ts";
+import type { CreateRunRequest, ParameterSpec, Pipeline, PipelineVersion, Run, RunOutcome, RunSteps } from "./types.ts";
+import type { PipelineFile } from "./pipeline-file.ts";
+
+const API = "/apis/v2beta1";
+
+const TERMINAL: Record<string, RunOutcome> = { SUCCEEDED: "succeeded", FAILED: "failed", SKIPPED: "skipped", CANCELED: "canceled" };
+
+export class V2Dialect implements KfpDialect {
+  readonly apiVersion = "v2beta1" as const;
+
+  constructor(
+    private readonly http: KfpHttp,
+    private readonly namespace: string | undefined,
+  ) {}
+
+  findPipeline(name: string, shared = false): Promise<Pipeline | undefined> {
+    return findNamed(this.http, `pipeline "${name}"`, {
+      operation: `find pipeline "${name}"`,
+      name,
+      path: `${API}/pipelines`,
+      filter: equalsFilter("v2beta1", "name", name),
+      query: { namespace: shared ? undefined : this.namespace },
+      schema: V2PipelineList,
+      items: (body) => (body.pipelines ?? []).map(toPipeline),
+    });
+  }
+
+  async getPipeline(pipelineId: string): Promise<Pipeline> {
+    const context = { operation: `get pipeline ${pipelineId}`, notFound: `pipeline ${pipelineId}` };
+    return toPipeline(await readChecked(this.http, V2Pipeline, { method: "GET", path: `${API}/pipelines/${seg(pipelineId)}` }, context));
+  }
+
+  findVersion(pipelineId: string, name: string): Promise<PipelineVersion | undefined> {
+    return findNamed(this.http, `version "${name}"`, {
+      operation: `find version "${name}" of pipeline ${pipelineId}`,
+      name,
+      path: `${API}/pipelines/${seg(pipelineId)}/versions`,
+      filter: equalsFilter("v2beta1", "name", name),
+      notFound: `pipeline ${pipelineId}`,
+      schema: V2VersionList,
+      items: (body) => (body.pipeline_versions ?? []).map((version) => toVersion(version, pipelineId)),
+    });
+  }
+
+  async getVersion(pipelineId: string, versionId: string): Promise<PipelineVersion> {
+    return toVersion(await this.rawVersion(pipelineId, versionId), pipelineId);
+  }
+
+  async defaultVersion(pipelineId: string): Promise<PipelineVersion | undefined> {
+    // v2 has no default version: a run without a version id uses the latest.
+    const query = { sort_by: "created_at desc", page_size: 1 };
+    const context = { operation: `find the latest version of pipeline ${pipelineId}`, notFound: `pipeline ${pipelineId}` };
+    const body = await readChecked(this.http, V2VersionList, { method: "GET", path: `${API}/pipelines/${seg(pipelineId)}/versions`, query }, context);
+    const latest = body.pipeline_versions?.[0];
+    return latest && toVersion(latest, pipelineId);
+  }
+
+  async versionParameters(pipelineId: string, versionId: string): Promise<ParameterSpec[] | undefined> {
+    const version = await this.rawVersion(pipelineId, versionId);
+    return version.pipeline_spec === undefined ? undefined : specParameters(version.pipeline_spec);
+  }
+
+  findExperiment(name: string): Promise<DatedExperiment | undefined> {
+    return findNamed(this.http, `experiment "${name}"`, {
+      operation: `find experiment "${name}"`,
+      name,
+      path: `${API}/experiments`,
+      // display_name is the documented filter key for experiments (2.x also accepts name).
+      filter: equalsFilter("v2beta1", "display_name", name),
+      query: { namespace: this.namespace },
+      schema: V2ExperimentList,
+      items: (body) => (body.experiments ?? []).map(toExperiment),
+    });
+  }
+
+  async getExperiment(experimentId: string): Promise<DatedExperiment> {
+    const context = { operation: `get experiment ${experimentId}`, notFound: `experiment ${experimentId}` };
+    return toExperiment(await readChecked(this.http, V2Experiment, { method: "GET", path: `${API}/experiments/${seg(experimentId)}` }, context));
+  }
+
+  async getRun(runId: string, signal?: AbortSignal): Promise<Run> {
+    const context = { operation: `get run ${runId}`, notFound: `run ${runId}` };
+    return toRun(await readChecked(this.http, V2Run, { method: "GET", path: `${API}/runs/${seg(runId)}` }, context, signal));
+  }
+
+  findRuns(experimentId: string, name: string): Promise<Run[]> {
+    return findAllNamed(this.http, {
+      operation: `find run "${name}" in experiment ${experimentId}`,
+      name,
+      path: `${API}/runs`,
+      filter: equalsFilter("v2beta1", "display_name", name),
+      query: { experiment_id: experimentId },
+      schema: V2RunList,
+      items: (body) => (body.runs ?? []).map(toRun),
+    });
+  }
+
+  uploadPipeline(file: PipelineFile, name: string, description?: string): WriteSpec<{ pipeline: Pipeline; version?: PipelineVersion }> {
+    // display_name: servers >= 2.14 keep it apart from the unique name; older ones ignore it.
+    const request = { method: "POST" as const, path: `${API}/pipelines/upload`, query: { name, display_name: name, description: nonEmpty(description), namespace: this.namespace }, upload: file };
+    const context = uploadPipelineContext(name, this.namespace);
+    return { request, context, parse: checkedParser(this.http, V2Pipeline, request, context, (p) => ({ pipeline: toPipeline(p) })) };
+  }
+
+  uploadVersion(file: PipelineFile, pipelineId: string, name: string, description?: string): WriteSpec<PipelineVersion> {
+    const request = { method: "POST" as const, path: `${API}/pipelines/upload_version`, query: { pipelineid: pipelineId, name, description: nonEmpty(description) }, upload: file };
+    const context = uploadVersionContext(pipelineId, name);
+    return { request, context, parse: checkedParser(this.http, V2Version, request, context, (version) => toVersion(version, pipelineId)) };
+  }
+
+  createExperiment(name: string, description?: string): WriteSpec<DatedExperiment> {
+    const request = { method: "POST" as const, path: `${API}/experiments`, json: { display_name: name, description: nonEmpty(description), namespace: this.namespace } };
+    const context = createExperimentContext(name, this.namespace);
+    return { request, context, parse: checkedParser(this.http, V2Experiment, request, context, toExperiment) };
+  }
+
+  createRun(req: CreateRunRequest): WriteSpec<Run> {
+    const json = {
+      display_name: req.name,
+      description: nonEmpty(req.description),
+      experiment_id: req.experimentId,
+      pipeline_version_reference: { pipeline_id: req.pipelineId, pipeline_version_id: req.versionId },
+      runtime_config: { parameters: req.parameters },
+      service_account: nonEmpty(req.serviceAccount),
+    };
+    const request = { method: "POST" as const, path: `${API}/runs`, json };
+    const context = { operation: `create run "${req.name}"` };
+    return { request, context, parse: checkedParser(this.http, V2Run, request, context, toRun) };
+  }
+
+  terminateRun(runId: string): WriteSpec<void> {
+    const request = { method: "POST" as const, path: `${API}/runs/${seg(runId)}:terminate` };
+    return { request, context: { operation: `terminate run ${runId}`, notFound: `run ${runId}` }, parse: () => undefined };
+  }
+
+  private rawVersion(pipelineId: string, versionId: string) {
+    const context = { operation: `get version ${versionId} of pipeline ${pipelineId}`, notFound: `version ${versionId} of pipeline ${pipelineId}` };
+    return readChecked(this.http, V2Version, { method: "GET", path: `${API}/pipelines/${seg(pipelineId)}/versions/${seg(versionId)}` }, context);
+  }
+}
+
+function toPipeline(p: v.InferOutput<typeof V2Pipeline>): Pipeline {
+  return { id: p.pipeline_id, name: p.name ?? p.display_name ?? "", displayName: p.display_name, description: p.description, namespace: p.namespace, createdAt: p.created_at };
+}
+
+function toVersion(version: v.InferOutput<typeof V2Version>, pipelineId: string): PipelineVersion {
+  return {
+    id: version.pipeline_version_id,
+    name: version.name ?? version.display_name ?? "",
+    pipelineId: version.pipeline_id ?? pipelineId,
+    description: version.description,
+    createdAt: version.created_at,
+  };
+}
+
+function toExperiment(e: v.InferOutput<typeof V2Experiment>): DatedExperiment {
+  return { id: e.experiment_id, name: e.display_name ?? "", description: e.description, namespace: e.namespace, createdAt: e.created_at };
+}
+
+function toRun(r: v.InferOutput<typeof V2Run>): Run {
+  const state = r.state === "RUNTIME_STATE_UNSPECIFIED" ? "" : (r.state ?? "");
+  const outcome = outcomeOf(state, TERMINAL);
+  return {
+    id: r.run_id,
+    name: r.display_name ?? "",
+    state,
+    outcome,
+    error: r.error?.message || undefined,
+    experimentId: r.experiment_id,
+    createdAt: r.created_at,
+    finishedAt: timestamp(r.finished_at),
+    steps: steps(r.run_details?.task_details),
+  };
+}
+
+/** The root DAG and driver/executor pods are plumbing, not the user's steps. */
+const PLUMBING = /^(root|root-driver|executor)$|-driver$/;
+const STEP_DONE = new Set(["SUCCEEDED", "SKIPPED", "FAILED", "CANCELED"]);
+
+function steps(tasks: { display_name?: string; state?: string }[] | undefined): RunSteps | undefined {
+  if (!tasks || tasks.length === 0) return undefined;
+  const byName = new Map<string, string>();
+  for (const task of tasks) {
+    const name = task.display_name;
+    if (!name || PLUMBING.test(name)) continue;
+    byName.set(name, task.state ?? "");
+  }
+  const list = [...byName].map(([name, state]) => ({ name, state }));
+  return {
+    total: list.length,
+    done: list.filter((s) => STEP_DONE.has(s.state.toUpperCase())).length,
+    running: list.filter((s) => s.state.toUpperCase() === "RUNNING").map((s) => s.name),
+    failed: list.filter((s) => s.state.toUpperCase() === "FAILED").map((s) => s.name),
+    list,
+  };
+}
+
+const LEGACY_TYPES: Record<string, ParameterSpec["type"]> = { INT: "NUMBER_INTEGER", DOUBLE: "NUMBER_DOUBLE", STRING: "STRING" };
+const TYPES = new Set<string>(["STRING", "NUMBER_INTEGER", "NUMBER_DOUBLE", "BOOLEAN", "LIST", "STRUCT"]);
+
+/**
+ * Declared parameters of a version's spec as the server returns it: the IR
+ * (possibly wrapped as {pipeline_spec, platform_spec}), or an Argo workflow for
+ * KFP v1 pipelines. Undefined when the spec is neither.
+ */
+export function specParameters(spec: unknown): ParameterSpec[] | undefined {
+  const inner = isObject(spec) && isObject(spec.pipeline_spec) ? spec.pipeline_spec : spec;
+  const argo = v.safeParse(ArgoSpec, inner);
+  if (argo.success) {
+    return (argo.output.spec?.arguments?.parameters ?? []).map((p) => ({ name: p.name, type: "STRING" as const, optional: p.value !== undefined, defaultValue: p.value }));
+  }
+  const ir = v.safeParse(IrSpec, inner);
+  if (!ir.success || !isObject(inner) || !("root" in inner)) return undefined;
+  const declared = ir.output.root?.inputDefinitions?.parameters ?? {};
+  const out: ParameterSpec[] = [];
+  for (const [name, p] of Object.entries(declared)) {
+    const type = p.parameterType && TYPES.has(p.parameterType) ? (p.parameterType as ParameterSpec["type"]) : p.type ? LEGACY_TYPES[p.type] : undefined;
+    if (!type) continue; // e.g. TASK_FINAL_STATUS: filled in by KFP, not by the caller.
+    const spec: ParameterSpec = { name, type, optional: p.isOptional === true || p.defaultValue !== undefined };
+    if (p.defaultValue !== undefined) spec.defaultValue = p.defaultValue;
+    out.push(spec);
+  }
+  return out;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}

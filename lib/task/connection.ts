@@ -1,0 +1,143 @@
+/**
+ * Where KFP is and how to authenticate, read the same way by every agent task.
+ *
+ * Two sources, exactly one needed: a Kubeflow Pipelines service connection
+ * (`kfpConnection`), or the 2021 inputs `kubeflowEndpoint` and `bearerToken` so
+ * that old YAML keeps working. Both given is fine only when they agree.
+ */
+import * as tl from "azure-pipelines-task-lib/task";
+import * as v from "valibot";
+import { InputError } from "./input-error.ts";
+import { formatRequestLine } from "./request-line.ts";
+import { readTaskBudget, type TaskBudget } from "./budget.ts";
+import { choiceInput, optionalText, parseInputs, readRawInputs } from "./inputs.ts";
+import type { ApiVersion, KfpAuth, KfpConnectOptions } from "../kfp/types.ts";
+
+export const CONNECTION_INPUTS = [
+  "kfpConnection",
+  "kubeflowEndpoint",
+  "bearerToken",
+  "sessionCookie",
+  "kubeflowUserId",
+  "namespace",
+  "apiVersion",
+] as const;
+
+export interface ConnectionSettings {
+  endpoint: string;
+  auth: KfpAuth;
+  userId?: string;
+  namespace?: string;
+  apiVersion: ApiVersion | "auto";
+  /** Which input the endpoint came from, for messages. */
+  endpointInput: "kfpConnection" | "kubeflowEndpoint";
+  /** Request timeout and retry budget from the pipeline's variables (lib/task/budget.ts); empty for the defaults. */
+  budget?: TaskBudget;
+}
+
+const ENDPOINT_EXAMPLE = "e.g. https://kubeflow.example.com/pipeline or http://ml-pipeline.kubeflow:8888";
+
+/** Checks an endpoint is an absolute http(s) URL without credentials in it. */
+export function checkEndpoint(input: string, value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new InputError(input, `${JSON.stringify(value)} is not a URL.`, `Give the address of KFP, ${ENDPOINT_EXAMPLE}.`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new InputError(input, `uses ${url.protocol.replace(":", "")}://; only http and https are supported.`, `Give the address of KFP, ${ENDPOINT_EXAMPLE}.`);
+  }
+  if (url.username || url.password) {
+    throw new InputError(input, "contains a user name or password.", "Remove it from the URL and pass the credential as a token (bearerToken or the service connection).");
+  }
+  return value;
+}
+
+/** A token typed with its scheme ("Bearer x") is accepted: the scheme is ours to add. */
+function bearerAuth(token: string | undefined): Extract<KfpAuth, { kind: "bearer" }> | undefined {
+  const bare = token?.replace(/^bearer\s+/i, "").trim();
+  return bare ? { kind: "bearer", token: bare } : undefined;
+}
+
+const sameEndpoint = (a: string, b: string) => a.replace(/\/+$/, "") === b.replace(/\/+$/, "");
+
+const connectionSchema = v.object({
+  kfpConnection: optionalText,
+  kubeflowEndpoint: optionalText,
+  bearerToken: optionalText,
+  sessionCookie: optionalText,
+  kubeflowUserId: optionalText,
+  namespace: optionalText,
+  apiVersion: choiceInput(["auto", "v1beta1", "v2beta1"] as const, "auto"),
+});
+
+/** Reads and checks the connection inputs. Throws InputError naming the input at fault. */
+export function readConnectionSettings(): ConnectionSettings {
+  const inputs = parseInputs(connectionSchema, readRawInputs(CONNECTION_INPUTS));
+  let endpoint: string | undefined;
+  let auth: KfpAuth | undefined;
+  let endpointInput: ConnectionSettings["endpointInput"] = "kubeflowEndpoint";
+
+  if (inputs.kfpConnection) {
+    const id = inputs.kfpConnection;
+    const url = tl.getEndpointUrl(id, true);
+    if (!url) {
+      throw new InputError("kfpConnection", `names service connection '${id}', which this job cannot read.`, "Check the connection exists and this pipeline is authorized to use it.");
+    }
+    endpoint = checkEndpoint("kfpConnection", url);
+    endpointInput = "kfpConnection";
+    const scheme = (tl.getEndpointAuthorizationScheme(id, true) ?? "None").toLowerCase();
+    if (scheme === "token") auth = bearerAuth(tl.getEndpointAuthorizationParameter(id, "apitoken", true));
+    if (inputs.kubeflowEndpoint && !sameEndpoint(inputs.kubeflowEndpoint, url)) {
+      throw new InputError("kubeflowEndpoint", "disagrees with the service connection in kfpConnection.", "Give one of them: remove kubeflowEndpoint (and bearerToken) or kfpConnection.");
+    }
+    const legacyToken = bearerAuth(inputs.bearerToken);
+    if (legacyToken && auth?.kind === "bearer" && legacyToken.token !== auth.token) {
+      throw new InputError("bearerToken", "disagrees with the token of the service connection in kfpConnection.", "Give one of them: remove bearerToken or kfpConnection.");
+    }
+  } else if (inputs.kubeflowEndpoint) {
+    endpoint = checkEndpoint("kubeflowEndpoint", inputs.kubeflowEndpoint);
+  } else {
+    throw new InputError(
+      "kfpConnection",
+      "no KFP to talk to: neither kfpConnection nor kubeflowEndpoint is set.",
+      "Set kfpConnection to a Kubeflow Pipelines service connection, or kubeflowEndpoint to the KFP URL (with bearerToken if it needs one).",
+    );
+  }
+
+  auth ??= bearerAuth(inputs.bearerToken);
+  if (inputs.sessionCookie) {
+    if (auth) {
+      throw new InputError("sessionCookie", "is set together with a bearer token.", "Use one way to authenticate: the token or the session cookie.");
+    }
+    if (!inputs.sessionCookie.includes("=")) {
+      throw new InputError("sessionCookie", "is not a cookie (name=value).", "Give it as authservice_session=<value> or oauth2_proxy_kubeflow=<value>.");
+    }
+    auth = { kind: "cookie", cookie: inputs.sessionCookie };
+  }
+
+  return {
+    endpoint,
+    auth: auth ?? { kind: "none" },
+    userId: inputs.kubeflowUserId,
+    namespace: inputs.namespace,
+    apiVersion: inputs.apiVersion,
+    endpointInput,
+    budget: readTaskBudget(),
+  };
+}
+
+/** Client options for these settings, with request lines going to the debug log. */
+export function connectOptions(settings: ConnectionSettings, extra: Partial<KfpConnectOptions> = {}): KfpConnectOptions {
+  return {
+    endpoint: settings.endpoint,
+    apiVersion: settings.apiVersion,
+    auth: settings.auth,
+    userId: settings.userId,
+    namespace: settings.namespace,
+    ...settings.budget,
+    onRequest: (line) => tl.debug(formatRequestLine(line)),
+    ...extra,
+  };
+}
