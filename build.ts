@@ -101,7 +101,9 @@ const TASK_LIB_STAND_INS: Record<string, string> = {
 const taskLibStandIns: esbuild.Plugin = {
   name: "task-lib-stand-ins",
   setup(build) {
-    const names = Object.keys(TASK_LIB_STAND_INS).map((name) => name.replace(/[./]/g, "\\$&")).join("|");
+    const names = Object.keys(TASK_LIB_STAND_INS)
+      .map((name) => name.replace(/[./]/g, "\\$&"))
+      .join("|");
     build.onResolve({ filter: new RegExp(`^(${names})$`) }, (args) =>
       /azure-pipelines-task-lib[\\/]/.test(args.importer) ? { path: args.path, namespace: "task-lib-stand-in" } : undefined,
     );
@@ -132,7 +134,12 @@ export const TASK_ALLOWED_REQUIRES = ["./task.json"];
  * Bundles one entry into one CommonJS file for Node 20 that needs no
  * node_modules. Fails (writing nothing) if the result would require a package.
  */
-export async function bundleFile(entry: string, outfile: string, allowedRequires: readonly string[] = [], notices: LicenceNotices = "inline"): Promise<BundleResult> {
+export async function bundleFile(
+  entry: string,
+  outfile: string,
+  allowedRequires: readonly string[] = [],
+  notices: LicenceNotices = "inline",
+): Promise<BundleResult> {
   let result: esbuild.BuildResult<{ write: false; metafile: true }>;
   try {
     result = await esbuild.build({
@@ -247,7 +254,10 @@ export function hasTaskSource(taskDir: string): boolean {
  * lib/exit-handler/component.ts `componentYaml(script)`, if present) to
  * dist/exit-handler/component.yaml.
  */
-export async function buildExitHandler(root: string, distDir = join(root, "dist")): Promise<{ bundle?: BundleResult; componentFile?: string }> {
+export async function buildExitHandler(
+  root: string,
+  distDir = join(root, "dist"),
+): Promise<{ bundle?: BundleResult; componentFile?: string }> {
   const entry = join(root, "lib", "exit-handler", "main.ts");
   if (!existsSync(entry)) return {};
   const outDir = join(distDir, "exit-handler");
@@ -320,7 +330,12 @@ export function serverTaskSchema(official: Record<string, any>): Record<string, 
             additionalProperties: false,
             required: ["EndpointUrl", "Method"],
             // AllowEmptyEndpointId: an EndpointId input left empty means "no endpoint" (in-box AzureFunctionV2).
-            properties: { ...httpCall, WaitForCompletion: { type: "string" }, Expression: { type: "string" }, AllowEmptyEndpointId: { type: "boolean" } },
+            properties: {
+              ...httpCall,
+              WaitForCompletion: { type: "string" },
+              Expression: { type: "string" },
+              AllowEmptyEndpointId: { type: "boolean" },
+            },
           },
           Cancel: { type: "object", additionalProperties: false, required: ["EndpointUrl", "Method"], properties: httpCall },
           Events: {
@@ -392,7 +407,8 @@ export function validateTaskJson(taskDir: string, schemas: TaskSchemas | undefin
     }
   }
   if (typeof task.id !== "string" || !GUID.test(task.id)) problems.push(`id must be a GUID (got ${JSON.stringify(task.id)})`);
-  if (typeof task.name !== "string" || !/^[A-Za-z0-9\-]+$/.test(task.name)) problems.push(`name must match ^[A-Za-z0-9-]+$ (got ${JSON.stringify(task.name)})`);
+  if (typeof task.name !== "string" || !/^[A-Za-z0-9\-]+$/.test(task.name))
+    problems.push(`name must match ^[A-Za-z0-9-]+$ (got ${JSON.stringify(task.name)})`);
   if (typeof task.friendlyName !== "string" || task.friendlyName.length < 1 || task.friendlyName.length > 40) {
     problems.push(`friendlyName must be 1 to 40 characters (got ${JSON.stringify(task.friendlyName)})`);
   }
@@ -428,7 +444,12 @@ const TASK_CONTRIBUTION = "ms.vss-distributed-task.task";
  * (icon, overview, license) and per contributed task its task.json, icon.png
  * and handler targets (index.js). Returns the staged paths, relative.
  */
-export function stageExtension(root: string, stageDir: string, manifestName = "vss-extension.json", generated: Record<string, string> = {}): string[] {
+export function stageExtension(
+  root: string,
+  stageDir: string,
+  manifestName = "vss-extension.json",
+  generated: Record<string, string> = {},
+): string[] {
   const manifestFile = join(root, manifestName);
   if (!existsSync(manifestFile)) throw new BuildError(`${manifestFile} is missing`);
   const manifest = JSON.parse(readFileSync(manifestFile, "utf8"));
@@ -451,7 +472,9 @@ export function stageExtension(root: string, stageDir: string, manifestName = "v
       const task = JSON.parse(readFileSync(taskJson, "utf8"));
       for (const file of ["task.json", "icon.png", ...handlerTargets(task)]) wanted.push({ path: `${path}/${file}`, why: `task ${path}` });
     } else if (existsSync(join(root, path)) && statSync(join(root, path)).isDirectory()) {
-      throw new BuildError(`${manifestName} files: ${path} is a folder but not a task; tfx would pack it recursively, list its files one by one`);
+      throw new BuildError(
+        `${manifestName} files: ${path} is a folder but not a task; tfx would pack it recursively, list its files one by one`,
+      );
     } else {
       wanted.push({ path, why: `files` });
     }
@@ -498,7 +521,19 @@ export function packageVsix(stageDir: string, outDir: string, manifestName = "vs
   const tfx = join(REPO, "node_modules", ".bin", "tfx");
   const run = spawnSync(
     tfx,
-    ["extension", "create", "--root", stageDir, "--manifest-globs", manifestName, "--output-path", outDir, "--no-prompt", "--no-color", "--json"],
+    [
+      "extension",
+      "create",
+      "--root",
+      stageDir,
+      "--manifest-globs",
+      manifestName,
+      "--output-path",
+      outDir,
+      "--no-prompt",
+      "--no-color",
+      "--json",
+    ],
     { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } },
   );
   // Strip colour codes in case tfx ignores --no-color.
@@ -511,7 +546,13 @@ export function packageVsix(stageDir: string, outDir: string, manifestName = "vs
   const json = output.match(/\{[\s\S]*"path"[\s\S]*\}/);
   if (!json) throw new BuildError(`tfx printed no result:\n${output.trim()}`);
   const vsix = JSON.parse(json[0]).path as string;
-  return { vsix, bytes: statSync(vsix).size, files: listZip(vsix).filter((e) => !e.name.endsWith("/")).map((e) => e.name) };
+  return {
+    vsix,
+    bytes: statSync(vsix).size,
+    files: listZip(vsix)
+      .filter((e) => !e.name.endsWith("/"))
+      .map((e) => e.name),
+  };
 }
 
 export interface ZipEntry {

@@ -49,6 +49,8 @@ export function runBuild(root = REPO_ROOT): void {
   const build = spawnSync(process.execPath, ["build.ts"], { cwd: root, encoding: "utf8" });
   if (build.status !== 0) {
     const said = `${build.stdout ?? ""}${build.stderr ?? ""}`.trim().split("\n").slice(-15).join("\n");
-    throw new Error(`the build failed (bun build.ts, exit ${build.status ?? build.signal}), so there is nothing current to measure:\n${said}`);
+    throw new Error(
+      `the build failed (bun build.ts, exit ${build.status ?? build.signal}), so there is nothing current to measure:\n${said}`,
+    );
   }
 }

@@ -65,7 +65,11 @@ export interface BenchOutcome {
 }
 
 /** Measures every figure of the built artefacts; a group that fails is listed as unmeasured, the rest go on. */
-export async function runBenchmarks(artefacts: Artefacts, settings: BenchSettings, log: (line: string) => void = () => {}): Promise<BenchOutcome> {
+export async function runBenchmarks(
+  artefacts: Artefacts,
+  settings: BenchSettings,
+  log: (line: string) => void = () => {},
+): Promise<BenchOutcome> {
   const figures: Figure[] = [];
   const unmeasured: Unmeasured[] = [];
   const work = mkdtempSync(join(tmpdir(), "kfp-bench-"));
@@ -99,7 +103,9 @@ export async function runBenchmarks(artefacts: Artefacts, settings: BenchSetting
     await group("upload", (fake) => measureUpload(upload(fake), small.file, small.label, settings.upload));
     await group("upload-memory", (fake) => measureUploadMemory(upload(fake), meter, small, large, settings.memory));
     await group("waiting", (fake) => measureWaiting(fake, task("experiment-run"), settings.waiting, settings.waiting));
-    await group("throughput", async (fake) => [await measureThroughput(upload(fake), small.file, settings.throughput.concurrency, settings.throughput)]);
+    await group("throughput", async (fake) => [
+      await measureThroughput(upload(fake), small.file, settings.throughput.concurrency, settings.throughput),
+    ]);
     meter.close();
   } finally {
     rmSync(work, { recursive: true, force: true });
@@ -129,7 +135,8 @@ async function main(argv: string[]): Promise<number> {
   }
 
   const idleAtStart = await idlePercent();
-  if (idleAtStart !== undefined && idleAtStart < 90) log(`warning: the CPUs were only ${idleAtStart}% idle before the run: other work will skew the figures`);
+  if (idleAtStart !== undefined && idleAtStart < 90)
+    log(`warning: the CPUs were only ${idleAtStart}% idle before the run: other work will skew the figures`);
   const { figures, unmeasured } = await runBenchmarks(artefacts, settings, log);
   const machine = describeMachine(idleAtStart);
   const results: Results = {
@@ -146,7 +153,9 @@ async function main(argv: string[]): Promise<number> {
   console.log(markdownTable(figures, unmeasured));
   console.log();
   console.log(`Machine: ${machineLine(machine)}. Commit ${results.commit}, ${results.date}.`);
-  console.log("Each figure is the median of the samples in bench/results.json, taken after warm-up rounds, with the baseline interleaved in the same rounds. KB and MB are 1024-based.");
+  console.log(
+    "Each figure is the median of the samples in bench/results.json, taken after warm-up rounds, with the baseline interleaved in the same rounds. KB and MB are 1024-based.",
+  );
   log(`bench done in ${((performance.now() - started) / 1000).toFixed(0)} s; results in bench/results.json`);
   return unmeasured.length ? 1 : 0;
 }

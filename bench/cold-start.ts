@@ -26,7 +26,10 @@ async function buildTaskLibAlone(workDir: string): Promise<string> {
   const dir = join(workDir, "task-lib-alone");
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, "task.json"), JSON.stringify({ inputs: [] }));
-  writeFileSync(join(dir, "task-lib-alone.ts"), 'import * as tl from "azure-pipelines-task-lib/task";\ntl.setResult(tl.TaskResult.Failed, "control");\n');
+  writeFileSync(
+    join(dir, "task-lib-alone.ts"),
+    'import * as tl from "azure-pipelines-task-lib/task";\ntl.setResult(tl.TaskResult.Failed, "control");\n',
+  );
   await bundleFile(join(dir, "task-lib-alone.ts"), join(dir, "index.js"));
   return dir;
 }

@@ -64,7 +64,11 @@ export function expectResult(r: TaskRunResult, expected: TaskResultName, what: s
 }
 
 /** Wall time of a task run through the agent emulation (its folder set-up included). */
-export async function timeTask(req: TaskRunRequest, expected: TaskResultName, what: string): Promise<{ ms: number; result: TaskRunResult }> {
+export async function timeTask(
+  req: TaskRunRequest,
+  expected: TaskResultName,
+  what: string,
+): Promise<{ ms: number; result: TaskRunResult }> {
   const started = performance.now();
   const result = expectResult(await startTask(req).done, expected, what);
   return { ms: since(started), result };

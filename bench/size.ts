@@ -17,7 +17,13 @@ export function measureSize(artefacts: Artefacts): Figure[] {
   const atMostGoal = { goal: `<= ${SIZE_GOAL_KB} KB`, check: (value: number) => value <= SIZE_GOAL_KB };
   const bundles = [...artefacts.agentTasks.map((t) => t.bundle), ...(artefacts.exitHandler ? [artefacts.exitHandler] : [])];
   const figures = bundles.map((file) =>
-    figure({ id: `size/${relative(REPO_ROOT, file)}`, figure: `Size: ${relative(REPO_ROOT, file)}`, unit: "KB", samples: [kb(file)], ...atMostGoal }),
+    figure({
+      id: `size/${relative(REPO_ROOT, file)}`,
+      figure: `Size: ${relative(REPO_ROOT, file)}`,
+      unit: "KB",
+      samples: [kb(file)],
+      ...atMostGoal,
+    }),
   );
   if (!artefacts.vsix) throw new Error("no dist/*.vsix: run `npm run build` (or `npm run bench` without --no-build)");
   figures.push(

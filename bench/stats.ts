@@ -22,7 +22,10 @@ export interface Rounds {
  * Runs every measurement once per round, in the order given, for
  * `warmups + runs` rounds; returns each one's kept samples.
  */
-export async function interleaved<K extends string>(rounds: Rounds, measure: Record<K, () => Promise<number>>): Promise<Record<K, number[]>> {
+export async function interleaved<K extends string>(
+  rounds: Rounds,
+  measure: Record<K, () => Promise<number>>,
+): Promise<Record<K, number[]>> {
   const names = Object.keys(measure) as K[];
   const samples = Object.fromEntries(names.map((name) => [name, [] as number[]])) as Record<K, number[]>;
   for (let round = 0; round < rounds.warmups + rounds.runs; round++) {

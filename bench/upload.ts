@@ -62,7 +62,9 @@ export async function measureUpload(setup: UploadSetup, file: string, sizeLabel:
   const samples = await interleaved(rounds, {
     baseline: timeNodeBaseline,
     upload: async () => {
-      const { value, requests } = await requestsDuring(setup.fake, () => timeTask(uploadRequest(setup, file), "Succeeded", `upload of a ${sizeLabel} package`));
+      const { value, requests } = await requestsDuring(setup.fake, () =>
+        timeTask(uploadRequest(setup, file), "Succeeded", `upload of a ${sizeLabel} package`),
+      );
       counts.push(requests.length);
       lastRequests = requests;
       return value.ms;
@@ -182,5 +184,7 @@ export async function measureThroughput(setup: UploadSetup, file: string, concur
 }
 
 function describeFailure(r: TaskRunResult): string {
-  return r.timedOut ? "timed out" : `${r.result ?? `no result (exit ${r.exitCode})`}: ${r.message ?? r.stderr.trim().split("\n").at(-1) ?? ""}`;
+  return r.timedOut
+    ? "timed out"
+    : `${r.result ?? `no result (exit ${r.exitCode})`}: ${r.message ?? r.stderr.trim().split("\n").at(-1) ?? ""}`;
 }

@@ -104,7 +104,9 @@ async function waitOnce(fake: FakeKfp, taskDir: string, options: WaitingOptions,
   const endToTaskEndMs = since(ended);
 
   const created = fake.requests.findLastIndex((r) => r.method === "POST" && /\/runs$/.test(r.path));
-  const after = fake.requests.slice(created + 1).map((r) => ({ line: `${r.method} ${r.path}`, isPoll: r.method === "GET" && r.path.endsWith(`/runs/${run.id}`) }));
+  const after = fake.requests
+    .slice(created + 1)
+    .map((r) => ({ line: `${r.method} ${r.path}`, isPoll: r.method === "GET" && r.path.endsWith(`/runs/${run.id}`) }));
   const lastPoll = after.findLastIndex((r) => r.isPoll);
   const waiting = after.slice(0, lastPoll + 1);
   const polls = waiting.filter((r) => r.isPoll).length;

@@ -36,7 +36,9 @@ async function startServer(tlsOptions?: { key: string; cert: string }): Promise<
   const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
     seen.push(`${req.method} ${req.url}`);
     req.resume();
-    req.on("end", () => res.writeHead(200, { "content-type": "text/plain" }).end(`${req.method} ${req.url} ${req.headers["proxy-authorization"] ?? "-"}`));
+    req.on("end", () =>
+      res.writeHead(200, { "content-type": "text/plain" }).end(`${req.method} ${req.url} ${req.headers["proxy-authorization"] ?? "-"}`),
+    );
   };
   const server = tlsOptions ? https.createServer(tlsOptions, onRequest) : http.createServer(onRequest);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -56,7 +58,11 @@ describe("the transport through a proxy", () => {
   let guarded: ForwardProxy;
   let plain: Awaited<ReturnType<typeof startServer>>;
   beforeAll(async () => {
-    [proxy, guarded, plain] = await Promise.all([startForwardProxy(), startForwardProxy({ credentials: { username: USER, password: PASSWORD } }), startServer()]);
+    [proxy, guarded, plain] = await Promise.all([
+      startForwardProxy(),
+      startForwardProxy({ credentials: { username: USER, password: PASSWORD } }),
+      startServer(),
+    ]);
   });
   afterAll(() => Promise.all([proxy.close(), guarded.close(), plain.close()]));
   afterEach(() => {
@@ -67,7 +73,12 @@ describe("the transport through a proxy", () => {
 
   test("an http URL is asked of the proxy by its absolute URI, with the credentials; the server gets the request", async () => {
     const url = `${plain.url}/apis/v2beta1/runs?page_size=1`;
-    const response = await sendRequest({ method: "POST", url, body: "{}", proxy: { url: guarded.url, username: USER, password: PASSWORD } });
+    const response = await sendRequest({
+      method: "POST",
+      url,
+      body: "{}",
+      proxy: { url: guarded.url, username: USER, password: PASSWORD },
+    });
     expect(response).toMatchObject({ status: 200, text: "POST /apis/v2beta1/runs?page_size=1 -" });
     expect(guarded.requests).toEqual([{ method: "POST", target: url, authorization: basic(USER, PASSWORD), forwarded: true }]);
     expect(plain.seen).toEqual(["POST /apis/v2beta1/runs?page_size=1"]);
@@ -105,7 +116,12 @@ describe("the transport through a proxy", () => {
     });
     await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
     try {
-      const error = await failure({ method: "GET", url: "https://127.0.0.1:1/x", signal: AbortSignal.timeout(100), proxy: { url: `http://127.0.0.1:${(silent.address() as AddressInfo).port}` } });
+      const error = await failure({
+        method: "GET",
+        url: "https://127.0.0.1:1/x",
+        signal: AbortSignal.timeout(100),
+        proxy: { url: `http://127.0.0.1:${(silent.address() as AddressInfo).port}` },
+      });
       expect(error.kind).toBe("timeout");
       await closed; // the proxy sees the connection go: nothing is left waiting
     } finally {
@@ -133,10 +149,17 @@ describe("the transport through a proxy", () => {
     });
 
     test("CONNECT host:port with the credentials, then TLS verified against `ca` end to end; the credentials stay with the proxy", async () => {
-      const request = { method: "GET", url: `${secure.url}/apis/v2beta1/healthz`, ca: [ca], proxy: { url: guarded.url, username: USER, password: PASSWORD } };
+      const request = {
+        method: "GET",
+        url: `${secure.url}/apis/v2beta1/healthz`,
+        ca: [ca],
+        proxy: { url: guarded.url, username: USER, password: PASSWORD },
+      };
       const response = await sendRequest(request);
       expect(response).toMatchObject({ status: 200, text: "GET /apis/v2beta1/healthz -" });
-      expect(guarded.requests).toEqual([{ method: "CONNECT", target: new URL(secure.url).host, authorization: basic(USER, PASSWORD), forwarded: true }]);
+      expect(guarded.requests).toEqual([
+        { method: "CONNECT", target: new URL(secure.url).host, authorization: basic(USER, PASSWORD), forwarded: true },
+      ]);
     });
 
     test("a tunnel is kept for the next request to its origin, and used for nothing else", async () => {
@@ -189,7 +212,13 @@ describe("the tasks through the agent's proxy", () => {
   function upload(variables: Record<string, string>, secretVariables: Record<string, string> = {}): Promise<TaskRunResult> {
     return runTask({
       taskDir: taskDir("upload-pipeline"),
-      inputs: { kubeflowEndpoint: kfp.url, bearerToken: TOKEN, kubeflowPipelineTask: "uploadNew", pipelineFilePath: packageFor("v2"), newPipelineName: "through-the-proxy" },
+      inputs: {
+        kubeflowEndpoint: kfp.url,
+        bearerToken: TOKEN,
+        kubeflowPipelineTask: "uploadNew",
+        pipelineFilePath: packageFor("v2"),
+        newPipelineName: "through-the-proxy",
+      },
       variables: { "system.debug": "true", "Agent.ProxyUrl": proxy.url, ...variables },
       secretVariables,
       timeoutMs: 30_000,
@@ -198,7 +227,12 @@ describe("the tasks through the agent's proxy", () => {
 
   /** Where the password must not be: anything the user sees, and raw output before the agent was told it is a secret. */
   function expectNoPassword(r: TaskRunResult, password: string): void {
-    for (const [place, text] of Object.entries({ log: r.log, stderr: r.stderr, message: r.message ?? "", issues: [...r.errors, ...r.warnings].join("\n") })) {
+    for (const [place, text] of Object.entries({
+      log: r.log,
+      stderr: r.stderr,
+      message: r.message ?? "",
+      issues: [...r.errors, ...r.warnings].join("\n"),
+    })) {
       expect([place, text.includes(password)]).toEqual([place, false]);
     }
     const firstLine = r.stdout.split("\n").find((line) => line.includes(password));
@@ -211,13 +245,18 @@ describe("the tasks through the agent's proxy", () => {
     expect({ result: r.result, message: r.message }).toMatchObject({ result: "Succeeded" });
     expect(kfp.state.pipelines.map((p) => p.name)).toEqual(["through-the-proxy"]);
     expect(kfp.requests.length).toBeGreaterThan(1);
-    expect(proxy.requests.map((q) => `${q.method} ${new URL(q.target).origin}${new URL(q.target).pathname}`)).toEqual(kfp.requests.map((q) => `${q.method} ${kfp.url}${q.path}`));
+    expect(proxy.requests.map((q) => `${q.method} ${new URL(q.target).origin}${new URL(q.target).pathname}`)).toEqual(
+      kfp.requests.map((q) => `${q.method} ${kfp.url}${q.path}`),
+    );
     expect(proxy.requests.every((q) => q.forwarded && q.authorization === basic(USER, PASSWORD))).toBe(true);
     expectNoPassword(r, PASSWORD);
   });
 
   test("an endpoint on the agent's bypass list is reached directly", async () => {
-    const r = await upload({ "Agent.ProxyUsername": USER, "Agent.ProxyBypassList": JSON.stringify(["^https?://127\\.0\\.0\\.1(:\\d+)?"]) }, { "Agent.ProxyPassword": PASSWORD });
+    const r = await upload(
+      { "Agent.ProxyUsername": USER, "Agent.ProxyBypassList": JSON.stringify(["^https?://127\\.0\\.0\\.1(:\\d+)?"]) },
+      { "Agent.ProxyPassword": PASSWORD },
+    );
     expect(r.result).toBe("Succeeded");
     expect(kfp.requests.length).toBeGreaterThan(1);
     expect(proxy.requests).toEqual([]);
@@ -244,7 +283,13 @@ describe("the tasks through the agent's proxy", () => {
     try {
       const r = await runTask({
         taskDir: taskDir("upload-pipeline"),
-        inputs: { kubeflowEndpoint: secure.url, bearerToken: TOKEN, kubeflowPipelineTask: "uploadNew", pipelineFilePath: packageFor("v2"), newPipelineName: "tunnelled" },
+        inputs: {
+          kubeflowEndpoint: secure.url,
+          bearerToken: TOKEN,
+          kubeflowPipelineTask: "uploadNew",
+          pipelineFilePath: packageFor("v2"),
+          newPipelineName: "tunnelled",
+        },
         variables: { "Agent.ProxyUrl": proxy.url, "Agent.ProxyUsername": USER, "Agent.CAInfo": pki.ca },
         secretVariables: { "Agent.ProxyPassword": PASSWORD },
         timeoutMs: 30_000,
@@ -261,10 +306,13 @@ describe("the tasks through the agent's proxy", () => {
 });
 
 describe("KFP client errors through the agent's proxy", () => {
-  const kfpHttp = (proxyUrl: string, baseUrl = "https://127.0.0.1:1") => new KfpHttp({ baseUrl, proxy: { url: proxyUrl }, retry: { attempts: 2, baseDelayMs: 1 } });
+  const kfpHttp = (proxyUrl: string, baseUrl = "https://127.0.0.1:1") =>
+    new KfpHttp({ baseUrl, proxy: { url: proxyUrl }, retry: { attempts: 2, baseDelayMs: 1 } });
   /** The KfpError a healthz read fails with. */
   async function healthz(client: KfpHttp): Promise<KfpError> {
-    const error = await client.read({ method: "GET", path: "/apis/v2beta1/healthz" }, { operation: "connect to KFP" }).catch((e: unknown) => e);
+    const error = await client
+      .read({ method: "GET", path: "/apis/v2beta1/healthz" }, { operation: "connect to KFP" })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(KfpError);
     return error as KfpError;
   }
@@ -272,7 +320,9 @@ describe("KFP client errors through the agent's proxy", () => {
   test("a proxy that refuses the connection is named as the one refusing, not KFP", async () => {
     const port = await closedPort();
     const error = await healthz(kfpHttp(`http://127.0.0.1:${port}`));
-    expect(error.message).toStartWith(`connect to KFP failed: GET /apis/v2beta1/healthz: the connection to the agent's proxy 127.0.0.1:${port} was refused (after 2 attempts`);
+    expect(error.message).toStartWith(
+      `connect to KFP failed: GET /apis/v2beta1/healthz: the connection to the agent's proxy 127.0.0.1:${port} was refused (after 2 attempts`,
+    );
     expect(error.message).toEndWith("Check the agent's proxy settings (Agent.ProxyUrl).");
   });
 
@@ -281,8 +331,12 @@ describe("KFP client errors through the agent's proxy", () => {
     try {
       const port = await closedPort();
       const error = await healthz(kfpHttp(proxy.url, `https://127.0.0.1:${port}`));
-      expect(error.message).toStartWith(`connect to KFP failed: GET /apis/v2beta1/healthz: the agent's proxy ${new URL(proxy.url).host} answered 502 Bad Gateway (after 2 attempts`);
-      expect(error.message).toEndWith("Check that the proxy lets the agent reach KFP, or list KFP's host in the agent's .proxybypass file.");
+      expect(error.message).toStartWith(
+        `connect to KFP failed: GET /apis/v2beta1/healthz: the agent's proxy ${new URL(proxy.url).host} answered 502 Bad Gateway (after 2 attempts`,
+      );
+      expect(error.message).toEndWith(
+        "Check that the proxy lets the agent reach KFP, or list KFP's host in the agent's .proxybypass file.",
+      );
       expect(proxy.requests.map((q) => q.target)).toEqual([`127.0.0.1:${port}`, `127.0.0.1:${port}`]);
     } finally {
       await proxy.close();

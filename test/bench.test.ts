@@ -29,10 +29,13 @@ describe("sampling", () => {
   test("interleaved runs each measurement once per round, in order, and drops the warm-up rounds", async () => {
     const calls: string[] = [];
     let n = 0;
-    const samples = await interleaved({ runs: 2, warmups: 1 }, {
-      a: async () => (calls.push("a"), ++n),
-      b: async () => (calls.push("b"), ++n),
-    });
+    const samples = await interleaved(
+      { runs: 2, warmups: 1 },
+      {
+        a: async () => (calls.push("a"), ++n),
+        b: async () => (calls.push("b"), ++n),
+      },
+    );
     expect(calls).toEqual(["a", "b", "a", "b", "a", "b"]);
     expect(samples).toEqual({ a: [3, 5], b: [4, 6] });
   });
@@ -40,14 +43,28 @@ describe("sampling", () => {
 
 describe("figures and the table", () => {
   test("a figure takes medians, the ratio to its baseline, and checks its goal", () => {
-    const f = figure({ id: "x", figure: "X", unit: "ms", samples: [30, 10, 20], baseline: { label: "node -e 0", samples: [10, 8, 12] }, ...ratioAtMost(1.5) });
+    const f = figure({
+      id: "x",
+      figure: "X",
+      unit: "ms",
+      samples: [30, 10, 20],
+      baseline: { label: "node -e 0", samples: [10, 8, 12] },
+      ...ratioAtMost(1.5),
+    });
     expect(f).toMatchObject({ value: 20, baseline: { label: "node -e 0", value: 10, unit: "ms" }, ratio: 2, goal: "<= 1.5x", met: false });
     expect(figure({ id: "y", figure: "Y", unit: "KB", samples: [5] })).not.toHaveProperty("met");
   });
 
   test("the Markdown table has the five columns, one row per figure, and unmeasured groups", () => {
     const figures: Figure[] = [
-      figure({ id: "a", figure: "Cold start | a", unit: "ms", samples: [60], baseline: { label: "node -e 0", samples: [50] }, ...ratioAtMost(1.5) }),
+      figure({
+        id: "a",
+        figure: "Cold start | a",
+        unit: "ms",
+        samples: [60],
+        baseline: { label: "node -e 0", samples: [50] },
+        ...ratioAtMost(1.5),
+      }),
       figure({ id: "b", figure: "Size: b", unit: "KB", samples: [2048] }),
     ];
     const lines = markdownTable(figures, [{ id: "waiting", reason: "the task failed\nmore" }]).split("\n");

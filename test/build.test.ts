@@ -68,7 +68,10 @@ describe("bundling", () => {
     const dir = join(folder("requires-package"), "bad-task");
     mkdirSync(dir);
     // An unresolvable require inside try/catch is left for run time: esbuild does not complain.
-    writeFileSync(join(dir, "bad-task.ts"), `let pad: unknown;\ntry { pad = require("left-pad-not-installed"); } catch {}\nconsole.log(pad);\n`);
+    writeFileSync(
+      join(dir, "bad-task.ts"),
+      `let pad: unknown;\ntry { pad = require("left-pad-not-installed"); } catch {}\nconsole.log(pad);\n`,
+    );
     const error = await bundleTask(dir).catch((e) => e);
     expect(error).toBeInstanceOf(BuildError);
     expect(error.message).toContain('would require "left-pad-not-installed"');
@@ -108,7 +111,10 @@ describe("bundling", () => {
     const root = folder("exit-handler");
     mkdirSync(join(root, "lib", "exit-handler"), { recursive: true });
     expect(await buildExitHandler(root)).toEqual({}); // nothing to build yet
-    writeFileSync(join(root, "lib", "exit-handler", "main.ts"), `import { request } from "node:https";\nimport * as v from "valibot";\nconsole.log(typeof request, v.string().type);\n`);
+    writeFileSync(
+      join(root, "lib", "exit-handler", "main.ts"),
+      `import { request } from "node:https";\nimport * as v from "valibot";\nconsole.log(typeof request, v.string().type);\n`,
+    );
     writeFileSync(
       join(root, "lib", "exit-handler", "component.ts"),
       `export function componentYaml(script: string): string { return "name: exit\\nscript: " + JSON.stringify(script) + "\\n"; }\n`,
@@ -117,7 +123,9 @@ describe("bundling", () => {
     const script = readFileSync(join(root, "dist", "exit-handler", "exit-handler.js"), "utf8");
     expect(result.bundle?.outfile).toBe(join(root, "dist", "exit-handler", "exit-handler.js"));
     expect(script).not.toContain('require("valibot")');
-    expect(readFileSync(join(root, "dist", "exit-handler", "component.yaml"), "utf8")).toBe(`name: exit\nscript: ${JSON.stringify(script)}\n`);
+    expect(readFileSync(join(root, "dist", "exit-handler", "component.yaml"), "utf8")).toBe(
+      `name: exit\nscript: ${JSON.stringify(script)}\n`,
+    );
   });
 
   test("the exit handler may not require a package either", async () => {
@@ -147,14 +155,21 @@ describe("task-lib's stand-ins for its ToolRunner, minimatch, semver and child_p
       );
       const out = join(dir, "index.js");
       await bundleFile(entry, out);
-      const child = Bun.spawnSync(["node", out], { env: { PATH: process.env.PATH ?? "", AGENT_VERSION: "4.248.0", AGENT_TEMPDIRECTORY: dir } });
-      const result = JSON.parse(child.stdout.toString().split("\n").find((line) => line.startsWith("{"))!);
+      const child = Bun.spawnSync(["node", out], {
+        env: { PATH: process.env.PATH ?? "", AGENT_VERSION: "4.248.0", AGENT_TEMPDIRECTORY: dir },
+      });
+      const result = JSON.parse(
+        child.stdout
+          .toString()
+          .split("\n")
+          .find((line) => line.startsWith("{"))!,
+      );
       expect(result.newerAgent).toBe("undefined");
       expect(result.olderAgent).toContain("threw:");
       expect(result.match).toContain("find/match/filter (minimatch) are not bundled");
       expect(result.exec).toContain("ToolRunner (tool, exec, execAsync, execSync) is not bundled");
-    // child_process (rmRF on Windows only) loads on first use, not when task-lib starts.
-    expect(result.childProcessLoaded).toBe(false);
+      // child_process (rmRF on Windows only) loads on first use, not when task-lib starts.
+      expect(result.childProcessLoaded).toBe(false);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -176,7 +191,11 @@ describe("task.json validation", () => {
     ["an unknown top-level property", (t: any) => (t.inputz = []), /additional properties \(inputz\)/],
     ["a bad input type", (t: any) => (t.inputs[0].type = "text"), /\/inputs\/0\/type/],
     ["an output variable name with a dash", (t: any) => (t.outputVariables[0].name = "kf-run-id"), /\/outputVariables\/0\/name must match/],
-    ["an agentless handler in an agent task", (t: any) => (t.execution.HttpRequest = { Execute: {} }), /additional properties \(HttpRequest\)/],
+    [
+      "an agentless handler in an agent task",
+      (t: any) => (t.execution.HttpRequest = { Execute: {} }),
+      /additional properties \(HttpRequest\)/,
+    ],
     ["an id that is no GUID", (t: any) => (t.id = "fixture"), /id must be a GUID/],
     ["a name with a space", (t: any) => (t.name = "fixture task"), /name must match/],
     ["a friendlyName over 40 characters", (t: any) => (t.friendlyName = "x".repeat(41)), /friendlyName must be 1 to 40 characters/],
@@ -193,7 +212,11 @@ describe("task.json validation", () => {
     ["no EndpointUrl", (t: any) => delete t.execution.HttpRequest.Execute.EndpointUrl, /EndpointUrl/],
     ["a bad method", (t: any) => (t.execution.HttpRequest.Execute.Method = "FETCH"), /Method/],
     ["a bad event timeout", (t: any) => (t.execution.HttpRequest.Events.TaskCompleted.Timeout = "12h"), /Timeout must match/],
-    ["a Node handler beside HttpRequest", (t: any) => (t.execution.Node20_1 = { target: "index.js" }), /additional properties \(Node20_1\)/],
+    [
+      "a Node handler beside HttpRequest",
+      (t: any) => (t.execution.Node20_1 = { target: "index.js" }),
+      /additional properties \(Node20_1\)/,
+    ],
   ])("a server task with %s fails", (_, edit, message) => {
     const dir = fixtureTask(folder("invalid-server"), "fixture-server-task", edit);
     expect(() => validateTaskJson(dir, schemas)).toThrow(message);
@@ -201,7 +224,9 @@ describe("task.json validation", () => {
 
   test("a missing task.json or schema fails with a clear message", () => {
     expect(() => validateTaskJson(folder("no-task-json"), schemas)).toThrow(/task\.json is missing/);
-    expect(() => loadTaskSchemas(join(work, "shared", "schemas", "task.schema.json"))).toThrow(/schema not found .*shared\/schemas\/task\.schema\.json/);
+    expect(() => loadTaskSchemas(join(work, "shared", "schemas", "task.schema.json"))).toThrow(
+      /schema not found .*shared\/schemas\/task\.schema\.json/,
+    );
   });
 });
 
@@ -253,7 +278,12 @@ describe("staging and packaging", () => {
     const notices = readFileSync(join(root, "dist", "stage", NOTICES_FILE), "utf8");
     expect(notices).toContain("azure-pipelines-task-lib");
     expect(notices).toContain("Permission is hereby granted, free of charge");
-    expect(listZip(report.vsix.vsix).filter((e) => !e.name.endsWith("/")).map((e) => e.name).sort()).toEqual(expectedVsixFiles(root));
+    expect(
+      listZip(report.vsix.vsix)
+        .filter((e) => !e.name.endsWith("/"))
+        .map((e) => e.name)
+        .sort(),
+    ).toEqual(expectedVsixFiles(root));
     expect(lines.some((l) => /^tasks\/fixture-task\/index\.js\s+\d+\.\d KB$/.test(l))).toBe(true);
     const vsixLine = new RegExp(`\\.vsix\\s+\\d+\\.\\d KB, ${expectedVsixFiles(root).length} files$`);
     expect(lines.some((l) => vsixLine.test(l))).toBe(true);
@@ -272,8 +302,16 @@ describe("staging and packaging", () => {
   });
 
   test.each([
-    ["a handler target is missing", (stage: string) => rmSync(join(stage, "tasks", "fixture-task", "index.js")), /target references file that does not exist/],
-    ["a friendlyName is over 40 characters", (stage: string) => editJson(join(stage, "tasks", "fixture-task", "task.json"), (t) => (t.friendlyName = "x".repeat(41))), /friendlyName/],
+    [
+      "a handler target is missing",
+      (stage: string) => rmSync(join(stage, "tasks", "fixture-task", "index.js")),
+      /target references file that does not exist/,
+    ],
+    [
+      "a friendlyName is over 40 characters",
+      (stage: string) => editJson(join(stage, "tasks", "fixture-task", "task.json"), (t) => (t.friendlyName = "x".repeat(41))),
+      /friendlyName/,
+    ],
   ])("any tfx warning fails packaging: %s", async (_, breakStage, message) => {
     const root = fixtureExtension("tfx-warning");
     await bundleTask(join(root, "tasks", "fixture-task"));
@@ -307,10 +345,19 @@ async function expectCleanFailureWithoutInputs(dir: string): Promise<void> {
   const task = readJson(join(dir, "task.json"));
   const inputNames: string[] = (task.inputs ?? []).map((i: any) => i.name);
   const r = await runTask({ taskDir: dir, timeoutMs: 30_000 });
-  const what = { task: basename(dir), result: r.result, stderr: r.stderr.slice(0, 500), completions: r.stdout.match(/##vso\[task\.complete /g)?.length ?? 0 };
+  const what = {
+    task: basename(dir),
+    result: r.result,
+    stderr: r.stderr.slice(0, 500),
+    completions: r.stdout.match(/##vso\[task\.complete /g)?.length ?? 0,
+  };
   expect(what).toEqual({ task: basename(dir), result: "Failed", stderr: "", completions: 1 });
   const named = inputNames.filter((name) => new RegExp(`\\b${name}\\b`, "i").test(r.message ?? ""));
-  expect({ task: basename(dir), message: r.message, namesAnInput: named.length > 0 }).toEqual({ task: basename(dir), message: r.message, namesAnInput: true });
+  expect({ task: basename(dir), message: r.message, namesAnInput: named.length > 0 }).toEqual({
+    task: basename(dir),
+    message: r.message,
+    namesAnInput: true,
+  });
 }
 
 describe("the real build", () => {
@@ -338,7 +385,9 @@ describe("the real build", () => {
   test(`the vsix is at most ${MAX_VSIX_BYTES / 1024} KB`, () => {
     const { vsix } = real();
     const kb = (n: number) => `${(n / 1024).toFixed(1)} KB`;
-    const entries = listZip(vsix.vsix).filter((e) => e.compressedSize > 4096).map((e) => `${e.name} ${kb(e.compressedSize)}`);
+    const entries = listZip(vsix.vsix)
+      .filter((e) => e.compressedSize > 4096)
+      .map((e) => `${e.name} ${kb(e.compressedSize)}`);
     expect(`vsix ${kb(vsix.bytes)} (${entries.join(", ")})`).toBe(
       vsix.bytes <= MAX_VSIX_BYTES ? `vsix ${kb(vsix.bytes)} (${entries.join(", ")})` : `vsix <= ${kb(MAX_VSIX_BYTES)}`,
     );

@@ -24,7 +24,9 @@ describe("valid requests pass", () => {
         body: { multipart: { field: "uploadfile", filename: "p.yaml", size: 10 } },
         response: { pipeline_id: ID, display_name: "p", created_at: "2024-01-01T00:00:00Z" },
       }),
-      request("GET", "/apis/v2beta1/pipelines", { query: { filter: "%7B%7D", page_size: "200", sort_by: "created_at desc", namespace: "" } }),
+      request("GET", "/apis/v2beta1/pipelines", {
+        query: { filter: "%7B%7D", page_size: "200", sort_by: "created_at desc", namespace: "" },
+      }),
       request("POST", "/apis/v2beta1/runs", {
         body: {
           display_name: "r",
@@ -58,7 +60,9 @@ describe("valid requests pass", () => {
           ],
         },
       }),
-      request("GET", "/apis/v1beta1/pipeline_versions", { query: { "resource_key.type": "PIPELINE", "resource_key.id": ID, page_size: "1" } }),
+      request("GET", "/apis/v1beta1/pipeline_versions", {
+        query: { "resource_key.type": "PIPELINE", "resource_key.id": ID, page_size: "1" },
+      }),
       request("POST", `/apis/v1beta1/runs/${ID}/terminate`),
       request("GET", "/apis/v1beta1/namespaces/-/pipelines/my%20pipeline"),
     ]);
@@ -103,10 +107,15 @@ describe("wrong requests are caught", () => {
       expect.stringContaining("/runtime_config/parameters must be object"),
     ]);
     const v1 = contractViolations("v1beta1", [
-      request("POST", "/apis/v1beta1/runs", { body: { name: "r", resource_references: [{ key: { type: "VERSION", id: ID }, relationship: "CREATOR" }] } }),
+      request("POST", "/apis/v1beta1/runs", {
+        body: { name: "r", resource_references: [{ key: { type: "VERSION", id: ID }, relationship: "CREATOR" }] },
+      }),
       request("POST", "/apis/v1beta1/runs", { body: { name: "r", pipeline_spec: { parameters: [{ name: "n", value: 3 }] } } }),
     ]);
-    expect(v1).toEqual([expect.stringContaining("/resource_references/0/key/type must be equal to one of the allowed values"), expect.stringContaining("must be string")]);
+    expect(v1).toEqual([
+      expect.stringContaining("/resource_references/0/key/type must be equal to one of the allowed values"),
+      expect.stringContaining("must be string"),
+    ]);
   });
 
   test("uploads must be multipart with the uploadfile part", () => {
@@ -114,7 +123,10 @@ describe("wrong requests are caught", () => {
       request("POST", "/apis/v2beta1/pipelines/upload", { body: { multipart: { field: "file", filename: "p.yaml", size: 1 } } }),
       request("POST", "/apis/v2beta1/pipelines/upload_version", { query: { pipelineid: ID }, body: { name: "p" } }),
     ]);
-    expect(violations).toEqual([expect.stringContaining('part is "file", expected "uploadfile"'), expect.stringContaining("multipart/form-data")]);
+    expect(violations).toEqual([
+      expect.stringContaining('part is "file", expected "uploadfile"'),
+      expect.stringContaining("multipart/form-data"),
+    ]);
   });
 
   test("200 answers must fit the response schema (int64 as strings, enums)", () => {
@@ -128,7 +140,11 @@ describe("wrong requests are caught", () => {
   });
 
   test("apiOfPath sorts requests by API version", () => {
-    expect([apiOfPath("/apis/v1beta1/runs"), apiOfPath("/apis/v2beta1/healthz"), apiOfPath("/dex/auth")]).toEqual(["v1beta1", "v2beta1", undefined]);
+    expect([apiOfPath("/apis/v1beta1/runs"), apiOfPath("/apis/v2beta1/healthz"), apiOfPath("/dex/auth")]).toEqual([
+      "v1beta1",
+      "v2beta1",
+      undefined,
+    ]);
   });
 });
 

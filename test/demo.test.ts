@@ -27,7 +27,12 @@ async function demoWith(prepare: (fakes: DemoFakes) => void) {
 
 describe("npm run demo", () => {
   test("builds, runs every task end to end against the fakes, and ends with the vsix", () => {
-    const run = spawnSync("npm", ["run", "--silent", "demo"], { cwd: REPO_ROOT, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" }, timeout: 60_000 });
+    const run = spawnSync("npm", ["run", "--silent", "demo"], {
+      cwd: REPO_ROOT,
+      encoding: "utf8",
+      env: { ...process.env, NO_COLOR: "1" },
+      timeout: 60_000,
+    });
     const out = run.stdout;
 
     expect(run.status).toBe(0);
@@ -49,7 +54,12 @@ describe("npm run demo", () => {
 
   test("a task that fails stops the demo at its step, and the fakes are shut", async () => {
     const { result, lines, fakes } = await demoWith(({ kfp2 }) =>
-      kfp2.fault({ method: "POST", path: "/apis/v2beta1/pipelines/upload", fault: { status: 400, body: { message: "bad package" } }, times: Infinity }),
+      kfp2.fault({
+        method: "POST",
+        path: "/apis/v2beta1/pipelines/upload",
+        fault: { status: 400, body: { message: "bad package" } },
+        times: Infinity,
+      }),
     );
 
     expect(result).toMatchObject({ ok: false, step: 2 });

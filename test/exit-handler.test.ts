@@ -81,18 +81,32 @@ describe("component.yaml", () => {
 
   test("declares the inputs KFP SDK 1.8 and 2.x load: the status as PipelineTaskFinalStatus, optional inputs with defaults", () => {
     const inputs = build.component.inputs;
-    expect(inputs.map((i) => i.name)).toEqual(["azdocallbackinfo", "run_status", "run_id", "kfp_ui_url", "pat_env", "pat_file", "attempts", "retry_delay_seconds"]);
+    expect(inputs.map((i) => i.name)).toEqual([
+      "azdocallbackinfo",
+      "run_status",
+      "run_id",
+      "kfp_ui_url",
+      "pat_env",
+      "pat_file",
+      "attempts",
+      "retry_delay_seconds",
+    ]);
     expect(inputs.find((i) => i.name === "run_status")).toMatchObject({ type: "PipelineTaskFinalStatus" });
     expect(inputs.filter((i) => i.default === undefined).map((i) => i.name)).toEqual(["run_status", "run_id"]);
     // Every placeholder names a declared input, and every input is passed once.
-    const placeholders = build.component.implementation.container.args.filter((a) => typeof a !== "string").map((a) => (a as { inputValue: string }).inputValue);
+    const placeholders = build.component.implementation.container.args
+      .filter((a) => typeof a !== "string")
+      .map((a) => (a as { inputValue: string }).inputValue);
     expect(placeholders.sort()).toEqual(inputs.map((i) => i.name).sort());
     // v1 component YAML names are snake_case: SDK 2.x sanitizes others, which would break the placeholders.
     for (const input of inputs) expect(input.name).toMatch(/^[a-z][a-z0-9_]*$/);
   });
 
   test("PyYAML, which both KFP SDKs load components with, reads the same document", () => {
-    const python = spawnSync("python3", ["-c", "import json,sys,yaml; print(json.dumps(yaml.safe_load(sys.stdin.read())))"], { input: build.yaml, encoding: "utf8" });
+    const python = spawnSync("python3", ["-c", "import json,sys,yaml; print(json.dumps(yaml.safe_load(sys.stdin.read())))"], {
+      input: build.yaml,
+      encoding: "utf8",
+    });
     if (python.status !== 0 && /No module named 'yaml'|ENOENT/.test(`${python.stderr}${python.error}`)) {
       console.warn("python3 with PyYAML not available: skipped the PyYAML check");
       return;
@@ -126,7 +140,9 @@ describe("reporting to Azure DevOps", () => {
       `/org/${p.ids.projectId}/_apis/distributedtask/hubs/build/plans/${p.ids.planId}/timelines/${p.ids.timelineId}/records/${p.ids.jobId}/feed`,
       `/org/${p.ids.projectId}/_apis/distributedtask/hubs/build/plans/${p.ids.planId}/events`,
     ]);
-    expect(p.azdo.events).toMatchObject([{ name: "TaskCompleted", taskId: p.ids.taskInstanceId, jobId: p.ids.jobId, result: "failed", auth: "basic" }]);
+    expect(p.azdo.events).toMatchObject([
+      { name: "TaskCompleted", taskId: p.ids.taskInstanceId, jobId: p.ids.jobId, result: "failed", auth: "basic" },
+    ]);
     expect(p.azdo.feed[0]!.lines).toEqual(["Kubeflow run run-1 ended Failed. https://kf.example.com/pipeline/#/runs/details/run-1"]);
   });
 
@@ -136,7 +152,9 @@ describe("reporting to Azure DevOps", () => {
     const exit = await run({ azdocallbackinfo: old });
     expect(exit.code).toBe(0);
     expect(p.azdo.feed).toHaveLength(0);
-    expect(p.azdo.requests.map((r) => r.path)).toEqual([`/tfs/DefaultCollection/${p.ids.projectId}/_apis/distributedtask/hubs/build/plans/${p.ids.planId}/events`]);
+    expect(p.azdo.requests.map((r) => r.path)).toEqual([
+      `/tfs/DefaultCollection/${p.ids.projectId}/_apis/distributedtask/hubs/build/plans/${p.ids.planId}/events`,
+    ]);
     expect(p.azdo.events.map((e) => e.result)).toEqual(["succeeded"]);
   });
 
@@ -150,7 +168,12 @@ describe("reporting to Azure DevOps", () => {
 
   test("KFP v2 final status: the state decides the result and KFP's error goes to the job's log", async () => {
     const p = await plan();
-    const status = JSON.stringify({ state: "CANCELLED", error: { code: 1, message: "run was cancelled by alice" }, pipelineTaskName: "exit-handler-1", pipelineJobResourceName: "r" });
+    const status = JSON.stringify({
+      state: "CANCELLED",
+      error: { code: 1, message: "run was cancelled by alice" },
+      pipelineTaskName: "exit-handler-1",
+      pipelineJobResourceName: "r",
+    });
     const exit = await run({ azdocallbackinfo: p.info(), run_status: status });
     expect(exit.code).toBe(0);
     expect(p.azdo.events.map((e) => e.result)).toEqual(["failed"]);
@@ -268,11 +291,27 @@ describe("retries", () => {
 });
 
 describe("azdocallbackinfo", () => {
-  const fields = { PlanUri: "https://dev.azure.com/org/", ProjectId: "p1", HubName: "build", PlanId: "plan-1", JobId: "job-1", TaskInstanceId: "task-1" };
-  const parsed = { planUri: "https://dev.azure.com/org/", projectId: "p1", hubName: "build", planId: "plan-1", jobId: "job-1", taskInstanceId: "task-1" };
+  const fields = {
+    PlanUri: "https://dev.azure.com/org/",
+    ProjectId: "p1",
+    HubName: "build",
+    PlanId: "plan-1",
+    JobId: "job-1",
+    TaskInstanceId: "task-1",
+  };
+  const parsed = {
+    planUri: "https://dev.azure.com/org/",
+    projectId: "p1",
+    hubName: "build",
+    planId: "plan-1",
+    jobId: "job-1",
+    taskInstanceId: "task-1",
+  };
 
   test("JSON, the 2021 single-quoted form, any key case and a JSON string holding JSON all read the same", () => {
-    const single = `{${Object.entries(fields).map(([k, v]) => `'${k}':'${v}'`).join(",")}}`;
+    const single = `{${Object.entries(fields)
+      .map(([k, v]) => `'${k}':'${v}'`)
+      .join(",")}}`;
     const lower = JSON.stringify(Object.fromEntries(Object.entries(fields).map(([k, v]) => [k.toLowerCase(), v])));
     for (const text of [JSON.stringify(fields), single, lower, JSON.stringify(JSON.stringify(fields)), ` ${single}\n`]) {
       expect(parseCallbackInfo(text)).toEqual(parsed);
@@ -302,7 +341,9 @@ describe("azdocallbackinfo", () => {
       throw new Error("no error");
     };
     expect(bad({}, "PlanId")).toBe("azdocallbackinfo: PlanId is missing.");
-    expect(bad({ JobId: "$(system.jobId)" })).toBe("azdocallbackinfo: JobId was never filled in by Azure DevOps (it still reads $(system.jobId)).");
+    expect(bad({ JobId: "$(system.jobId)" })).toBe(
+      "azdocallbackinfo: JobId was never filled in by Azure DevOps (it still reads $(system.jobId)).",
+    );
     expect(bad({ PlanId: "../../x" })).toContain("PlanId is not an id");
     expect(bad({ PlanUri: "file:///etc/passwd" })).toBe("azdocallbackinfo: PlanUri is not an http(s) URL.");
     expect(() => parseCallbackInfo(`not json ${JOB_TOKEN}`)).toThrow(/neither JSON nor the 2021/);
@@ -312,8 +353,12 @@ describe("azdocallbackinfo", () => {
   test("the callback URLs keep one slash between collection and project however the collection URI ends", () => {
     for (const planUri of ["https://dev.azure.com/org", "https://dev.azure.com/org/", "https://dev.azure.com/org//"]) {
       const info = { ...parsed, planUri, timelineId: "tl-1" };
-      expect(eventsUrl(info)).toBe("https://dev.azure.com/org/p1/_apis/distributedtask/hubs/build/plans/plan-1/events?api-version=2.0-preview.1");
-      expect(feedUrl(info)).toBe("https://dev.azure.com/org/p1/_apis/distributedtask/hubs/build/plans/plan-1/timelines/tl-1/records/job-1/feed?api-version=4.1");
+      expect(eventsUrl(info)).toBe(
+        "https://dev.azure.com/org/p1/_apis/distributedtask/hubs/build/plans/plan-1/events?api-version=2.0-preview.1",
+      );
+      expect(feedUrl(info)).toBe(
+        "https://dev.azure.com/org/p1/_apis/distributedtask/hubs/build/plans/plan-1/timelines/tl-1/records/job-1/feed?api-version=4.1",
+      );
     }
   });
 });
@@ -327,7 +372,11 @@ describe("run status", () => {
 
   test("KFP v2 passes PipelineTaskFinalStatus as JSON", () => {
     expect(parseExitStatus('{"state":"SUCCEEDED","error":{}}')).toEqual({ state: "SUCCEEDED", outcome: "succeeded" });
-    expect(parseExitStatus('{"state":"FAILED","error":{"code":9,"message":"boom"}}')).toEqual({ state: "FAILED", outcome: "failed", error: "boom" });
+    expect(parseExitStatus('{"state":"FAILED","error":{"code":9,"message":"boom"}}')).toEqual({
+      state: "FAILED",
+      outcome: "failed",
+      error: "boom",
+    });
   });
 
   test("no status, or a placeholder never substituted, reports failed rather than a success no one saw", () => {

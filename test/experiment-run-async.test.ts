@@ -12,7 +12,13 @@ import { parseCallbackInfo } from "../lib/exit-handler/callback-info.ts";
 import { startFakeAzdo, type FakeAzdo } from "../lib/dev/fake-azdo/mod.ts";
 import type { FakeApi, FakeExperiment, FakeKfp, FakePipeline, FakeVersion } from "../lib/dev/fake-kfp/types.ts";
 import { REPO_ROOT } from "./harness.ts";
-import { executeServerTask, expandServerTask, MAX_EVENT_TIMEOUT_MS, type ServerTaskEndpoint, type ServerTaskRun } from "./server-task-executor.ts";
+import {
+  executeServerTask,
+  expandServerTask,
+  MAX_EVENT_TIMEOUT_MS,
+  type ServerTaskEndpoint,
+  type ServerTaskRun,
+} from "./server-task-executor.ts";
 import { buildExitHandlerForTest, runComponent, type ExitHandlerBuild } from "./support/exit-handler-run.ts";
 import { startFake } from "./support/fake.ts";
 
@@ -42,7 +48,10 @@ async function world(api: FakeApi, pipelineApi: FakeApi = api, options: { skipCo
   const kfp = await startFake({ api, prefix: "/pipeline", token: KFP_TOKEN }, options);
   const azdo = await startFakeAzdo({ pats: [PAT], tokens: [JOB_TOKEN] });
   open.push(kfp, azdo);
-  const { pipeline, version } = await kfp.seedPipeline({ name: "callback pipeline", file: join(REPO_ROOT, "test", "fixtures", "async", `callback-${pipelineApi}.yaml`) });
+  const { pipeline, version } = await kfp.seedPipeline({
+    name: "callback pipeline",
+    file: join(REPO_ROOT, "test", "fixtures", "async", `callback-${pipelineApi}.yaml`),
+  });
   const experiment = kfp.seedExperiment({ name: "ci" });
   const ids = { projectId: uuid(), planId: uuid(), jobId: uuid(), taskInstanceId: uuid(), timelineId: uuid() };
   azdo.addPlan({ ...ids, hubName: "build" });
@@ -69,7 +78,13 @@ function variables(w: World): Record<string, string> {
 
 /** The 2021 way to say where KFP is: the Kubeflow base URL with its slash, and the token from a secret variable. */
 const legacy = (w: World) => ({ kubeflowEndpoint: w.kfp.url.replace(/pipeline$/, ""), bearerToken: "$(kfpToken)" });
-const connection = (w: World, url = w.kfp.url): ServerTaskEndpoint => ({ id: CONNECTION_ID, type: "kubeflow-pipelines", url, scheme: "Token", parameters: { apitoken: KFP_TOKEN } });
+const connection = (w: World, url = w.kfp.url): ServerTaskEndpoint => ({
+  id: CONNECTION_ID,
+  type: "kubeflow-pipelines",
+  url,
+  scheme: "Token",
+  parameters: { apitoken: KFP_TOKEN },
+});
 
 function runTask(w: World, inputs: Record<string, string>): Promise<Awaited<ReturnType<typeof executeServerTask>>> {
   return executeServerTask({ taskDir: TASK_DIR, inputs, variables: variables(w), endpoints: [connection(w)] });
@@ -82,7 +97,15 @@ function runInputs(w: World, api: "v1beta1" | "v2beta1", extra: Record<string, s
 }
 
 function expectedCallback(w: World) {
-  return { planUri: w.azdo.collectionUri, projectId: w.ids.projectId, hubName: "build", planId: w.ids.planId, jobId: w.ids.jobId, taskInstanceId: w.ids.taskInstanceId, timelineId: w.ids.timelineId };
+  return {
+    planUri: w.azdo.collectionUri,
+    projectId: w.ids.projectId,
+    hubName: "build",
+    planId: w.ids.planId,
+    jobId: w.ids.jobId,
+    taskInstanceId: w.ids.taskInstanceId,
+    timelineId: w.ids.timelineId,
+  };
 }
 
 function onlyRun(w: World) {
@@ -106,7 +129,16 @@ describe("task.json", () => {
 
   test("keeps the 2021 input names and adds the v2 ones", () => {
     const names = TASK.inputs.map((i: { name: string }) => i.name);
-    for (const name of ["kubeflowEndpoint", "bearerToken", "pipelineVersionID", "experimentID", "runName", "pipelineParams", "runDescription", "waitForCompletion"]) {
+    for (const name of [
+      "kubeflowEndpoint",
+      "bearerToken",
+      "pipelineVersionID",
+      "experimentID",
+      "runName",
+      "pipelineParams",
+      "runDescription",
+      "waitForCompletion",
+    ]) {
       expect(names).toContain(name);
     }
     for (const name of ["kfpConnection", "apiVersion", "pipelineID", "pipelineParamsMap", "passAccessToken"]) expect(names).toContain(name);
@@ -122,7 +154,7 @@ describe("task.json", () => {
     const help = (name: string) => TASK.inputs.find((i: { name: string }) => i.name === name).helpMarkDown as string;
     expect(help("kfpConnection")).toContain("without a trailing slash");
     expect(help("kubeflowEndpoint")).toContain("ending with `/`");
-    expect(help("runName")).toContain("must not contain `\"`");
+    expect(help("runName")).toContain('must not contain `"`');
     expect(help("passAccessToken")).toContain("anyone who can read runs");
   });
 });
@@ -130,7 +162,13 @@ describe("task.json", () => {
 describe("the server task's request", () => {
   test("2021 inputs on KFP 1.8: the 2021 body goes to <kubeflowEndpoint>pipeline/apis/v1beta1/runs with the bearer token and the callback info", async () => {
     const w = await world("v1");
-    const inputs = { ...legacy(w), pipelineVersionID: w.version.id, experimentID: w.experiment.id, runName: "nightly", pipelineParams: '{"name":"epochs","value":"5"}' };
+    const inputs = {
+      ...legacy(w),
+      pipelineVersionID: w.version.id,
+      experimentID: w.experiment.id,
+      runName: "nightly",
+      pipelineParams: '{"name":"epochs","value":"5"}',
+    };
     const result = await runTask(w, inputs);
 
     expect(result.request.url).toBe(`${w.kfp.url}/apis/v1beta1/runs`);
@@ -146,7 +184,10 @@ describe("the server task's request", () => {
 
   test("service connection on KFP 2.x: v2beta1 body with typed parameters, authorized by the connection's Bearer header", async () => {
     const w = await world("v2");
-    const result = await runTask(w, { kfpConnection: CONNECTION_ID, ...runInputs(w, "v2beta1", { pipelineParamsMap: '"epochs": 5, "message": "hi"' }) });
+    const result = await runTask(w, {
+      kfpConnection: CONNECTION_ID,
+      ...runInputs(w, "v2beta1", { pipelineParamsMap: '"epochs": 5, "message": "hi"' }),
+    });
 
     expect(result.request.url).toBe(`${w.kfp.url}/apis/v2beta1/runs`);
     expect(result.request.headers.Authorization).toBe(`Bearer ${KFP_TOKEN}`);
@@ -175,7 +216,8 @@ describe("the server task's request", () => {
 
     test(`${api}: waitForCompletion false sends no azdocallbackinfo and the task ends on KFP's answer`, async () => {
       const w = await world(fake);
-      const params: Record<string, string> = api === "v1beta1" ? { pipelineParams: '{"name":"message","value":"x"}' } : { pipelineParamsMap: '"message": "x"' };
+      const params: Record<string, string> =
+        api === "v1beta1" ? { pipelineParams: '{"name":"message","value":"x"}' } : { pipelineParamsMap: '"message": "x"' };
       const result = await runTask(w, { ...legacy(w), ...runInputs(w, api, { ...params, waitForCompletion: "false" }) });
       expect(result.outcome).toBe("succeeded");
       expect(onlyRun(w).parameters).toEqual({ message: "x" });
@@ -230,13 +272,20 @@ describe("the server task's request", () => {
   test("the endpoint forms: a connection URL without and a kubeflowEndpoint with the trailing slash; the others break, as the help says", async () => {
     const w = await world("v2");
     const expand = (inputs: Record<string, string>, url = w.kfp.url) =>
-      expandServerTask({ taskDir: TASK_DIR, inputs: { ...runInputs(w, "v2beta1"), ...inputs }, variables: variables(w), endpoints: [connection(w, url)] } satisfies ServerTaskRun).url;
+      expandServerTask({
+        taskDir: TASK_DIR,
+        inputs: { ...runInputs(w, "v2beta1"), ...inputs },
+        variables: variables(w),
+        endpoints: [connection(w, url)],
+      } satisfies ServerTaskRun).url;
     const path = (url: string) => url.replace(/^https?:\/\/[^/]+/, "");
     expect(path(expand({ kfpConnection: CONNECTION_ID }))).toBe("/pipeline/apis/v2beta1/runs");
     expect(path(expand({ kubeflowEndpoint: w.kfp.url.replace(/pipeline$/, "") }))).toBe("/pipeline/apis/v2beta1/runs");
     // No documented template helper can trim or add a slash (only if/else and equals are used).
     expect(path(expand({ kfpConnection: CONNECTION_ID }, `${w.kfp.url}/`))).toBe("/pipeline//apis/v2beta1/runs");
-    expect(expand({ kubeflowEndpoint: w.kfp.url.replace(/\/pipeline$/, "") })).toEndWith(":" + new URL(w.kfp.url).port + "pipeline/apis/v2beta1/runs");
+    expect(expand({ kubeflowEndpoint: w.kfp.url.replace(/\/pipeline$/, "") })).toEndWith(
+      ":" + new URL(w.kfp.url).port + "pipeline/apis/v2beta1/runs",
+    );
   });
 });
 
@@ -280,10 +329,22 @@ describe("end to end: server task, run, exit handler, TaskCompleted", () => {
 
         expect(exit.code).toBe(0);
         expect(w.azdo.events).toEqual([
-          { projectId: w.ids.projectId, hubName: "build", planId: w.ids.planId, name: "TaskCompleted", taskId: w.ids.taskInstanceId, jobId: w.ids.jobId, result, auth: "basic", apiVersion: "2.0-preview.1" },
+          {
+            projectId: w.ids.projectId,
+            hubName: "build",
+            planId: w.ids.planId,
+            name: "TaskCompleted",
+            taskId: w.ids.taskInstanceId,
+            jobId: w.ids.jobId,
+            result,
+            auth: "basic",
+            apiVersion: "2.0-preview.1",
+          },
         ]);
         expect(w.azdo.feed).toHaveLength(1);
-        expect(w.azdo.feed[0]!.lines[0]).toBe(`Kubeflow run ${run.id} ended ${api === "v1" ? (end === "SUCCEEDED" ? "Succeeded" : "Failed") : end}. ${w.kfp.url}/#/runs/details/${run.id}`);
+        expect(w.azdo.feed[0]!.lines[0]).toBe(
+          `Kubeflow run ${run.id} ended ${api === "v1" ? (end === "SUCCEEDED" ? "Succeeded" : "Failed") : end}. ${w.kfp.url}/#/runs/details/${run.id}`,
+        );
         if (api === "v2" && end === "FAILED") expect(w.azdo.feed[0]!.lines[1]).toContain("The failed tasks are: [train]");
         expect(w.azdo.requests.every((r) => r.status === 200 && !r.path.includes("//"))).toBe(true);
         expect(exit.stdout + exit.stderr).not.toContain(PAT);

@@ -256,13 +256,14 @@ describe("the summary", () => {
     expect(r.summaries).toHaveLength(1);
     const summary = r.summaries[0]!.content;
     expect(summary).toContain(`](${r.outputs.kf_run_url})`);
-    for (const text of ["ci", "hello", "v1.0", "message", "hello there", "epochs", "SUCCEEDED", "Duration"]) expect(summary).toContain(text);
+    for (const text of ["ci", "hello", "v1.0", "message", "hello there", "epochs", "SUCCEEDED", "Duration"])
+      expect(summary).toContain(text);
   });
 });
 
 describe("pipeline parameters", () => {
   const forms: [string, string][] = [
-    ["name=value lines", "message=hi\n# a comment\nepochs=5\nflag=true\ntags=[\"a\",\"b\"]\nconfig={\"k\": 1}\nlearning_rate=0.5"],
+    ["name=value lines", 'message=hi\n# a comment\nepochs=5\nflag=true\ntags=["a","b"]\nconfig={"k": 1}\nlearning_rate=0.5'],
     ["a JSON object", '{"message": "hi", "epochs": 5, "flag": true, "tags": ["a", "b"], "config": {"k": 1}, "learning_rate": 0.5}'],
     [
       "a JSON array of name/value objects",
@@ -278,7 +279,14 @@ describe("pipeline parameters", () => {
     kfp.scriptRun({ end: "SUCCEEDED" });
     const r = await run(kfp, { pipelineParams: text });
     expect(r.result).toBe("Succeeded");
-    expect(kfp.state.runs[0]!.parameters).toEqual({ message: "hi", epochs: 5, flag: true, tags: ["a", "b"], config: { k: 1 }, learning_rate: 0.5 });
+    expect(kfp.state.runs[0]!.parameters).toEqual({
+      message: "hi",
+      epochs: 5,
+      flag: true,
+      tags: ["a", "b"],
+      config: { k: 1 },
+      learning_rate: 0.5,
+    });
   });
 
   test.each([
@@ -349,7 +357,11 @@ describe("choosing the pipeline, version and experiment", () => {
     const r = await run(kfp, { createNewRun: "false" });
     expect(r.result).toBe("Succeeded");
     expect(kfp.state.runs).toEqual([]);
-    expect(r.outputs).toMatchObject({ kf_pipeline_id: pipeline.id, kf_pipeline_version_id: version.id, kf_experiment_id: kfp.state.experiments[0]!.id });
+    expect(r.outputs).toMatchObject({
+      kf_pipeline_id: pipeline.id,
+      kf_pipeline_version_id: version.id,
+      kf_experiment_id: kfp.state.experiments[0]!.id,
+    });
     expect(r.outputs.kf_run_id).toBeUndefined();
   });
 
@@ -503,7 +515,12 @@ describe("2021 YAML", () => {
       timeoutMs: 30_000,
     });
     expect(r.result).toBe("Succeeded");
-    expect(kfp.state.runs[0]).toMatchObject({ name: "run-2021", description: "2021 style", versionId: version.id, parameters: { message: "hi", epochs: "2" } });
+    expect(kfp.state.runs[0]).toMatchObject({
+      name: "run-2021",
+      description: "2021 style",
+      versionId: version.id,
+      parameters: { message: "hi", epochs: "2" },
+    });
     expect(kfp.state.experiments[0]).toMatchObject({ name: "ci-2021", description: "made by the 2021 YAML" });
     expect(r.outputs).toMatchObject({ kf_pipeline_id: pipeline.id, kf_pipeline_version_id: version.id, kf_run_status: "Succeeded" });
   });

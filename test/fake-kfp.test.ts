@@ -89,7 +89,12 @@ async function v2Experiment(f: FakeKfp, name = "exp", namespace?: string, header
   return res.body.experiment_id;
 }
 
-function v2RunBody(experimentId: string, ids: { pipelineId: string; versionId: string }, parameters: Record<string, unknown>, name = "run-1") {
+function v2RunBody(
+  experimentId: string,
+  ids: { pipelineId: string; versionId: string },
+  parameters: Record<string, unknown>,
+  name = "run-1",
+) {
   return {
     display_name: name,
     experiment_id: experimentId,
@@ -142,7 +147,12 @@ describe("healthz and API modes", () => {
     const oldError = await get(old, "/apis/v2beta1/runs/nope");
     const newError = await get(recent, "/apis/v2beta1/runs/nope");
     expect(oldError.status).toBe(404);
-    expect(oldError.body).toEqual({ error: expect.stringContaining("nope"), code: 5, message: expect.stringContaining("nope"), details: [] });
+    expect(oldError.body).toEqual({
+      error: expect.stringContaining("nope"),
+      code: 5,
+      message: expect.stringContaining("nope"),
+      details: [],
+    });
     expect(newError.body).toEqual({ code: 5, message: expect.stringContaining("nope"), details: [] });
     expect((await get(recent, "/apis/v2beta1/healthz")).body.tag_name).toBe("2.14.0");
   });
@@ -169,13 +179,20 @@ describe("pipeline upload", () => {
     const f = await fake();
     const res = await upload(f, "/apis/v2beta1/pipelines/upload?name=hello&description=from%20CI", V2_YAML);
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ pipeline_id: expect.any(String), display_name: "hello", description: "from CI", created_at: expect.any(String) });
+    expect(res.body).toEqual({
+      pipeline_id: expect.any(String),
+      display_name: "hello",
+      description: "from CI",
+      created_at: expect.any(String),
+    });
     expect(f.state.pipelines).toHaveLength(1);
     expect(f.state.versions).toEqual([
       expect.objectContaining({ pipelineId: res.body.pipeline_id, name: "hello", fileName: "hello-v2.yaml" }),
     ]);
     expect(f.state.versions[0]!.parameters.map((p) => [p.name, p.type, p.optional])).toEqual(HELLO_V2_PARAMETERS);
-    expect(f.requests[0]!.body).toEqual({ multipart: { field: "uploadfile", filename: "hello-v2.yaml", size: readFileSync(V2_YAML).length } });
+    expect(f.requests[0]!.body).toEqual({
+      multipart: { field: "uploadfile", filename: "hello-v2.yaml", size: readFileSync(V2_YAML).length },
+    });
   });
 
   test("v2 on >= 2.14 reports name and display_name separately", async () => {
@@ -194,7 +211,11 @@ describe("pipeline upload", () => {
       id: f.state.pipelines[0]!.id,
       name: "hello",
       parameters: [{ name: "message" }, { name: "epochs", value: "3" }],
-      default_version: { id: f.state.versions[0]!.id, name: "hello", resource_references: [{ key: { type: "PIPELINE", id: res.body.id }, relationship: "OWNER" }] },
+      default_version: {
+        id: f.state.versions[0]!.id,
+        name: "hello",
+        resource_references: [{ key: { type: "PIPELINE", id: res.body.id }, relationship: "OWNER" }],
+      },
     });
   });
 
@@ -233,10 +254,16 @@ describe("pipeline upload", () => {
     const text = await upload(f, "/apis/v2beta1/pipelines/upload?name=a", { name: "notes.txt", bytes: new TextEncoder().encode("hello") });
     expect(text.status).toBe(400);
     expect(text.body.error_message).toContain("Unexpected pipeline file format");
-    const broken = await upload(f, "/apis/v2beta1/pipelines/upload?name=b", { name: "p.yaml", bytes: new TextEncoder().encode("a: [1,\n  b: {") });
+    const broken = await upload(f, "/apis/v2beta1/pipelines/upload?name=b", {
+      name: "p.yaml",
+      bytes: new TextEncoder().encode("a: [1,\n  b: {"),
+    });
     expect(broken.status).toBe(400);
     expect(broken.body.error_message).toMatch(/^Invalid input error: Failed to parse/);
-    const notPipeline = await upload(f, "/apis/v2beta1/pipelines/upload?name=c", { name: "p.yaml", bytes: new TextEncoder().encode("a: 1\n") });
+    const notPipeline = await upload(f, "/apis/v2beta1/pipelines/upload?name=c", {
+      name: "p.yaml",
+      bytes: new TextEncoder().encode("a: 1\n"),
+    });
     expect(notPipeline.status).toBe(400);
     expect(notPipeline.body.error_message).toContain("unknown template format");
     expect(f.state.pipelines).toHaveLength(0);
@@ -295,7 +322,11 @@ describe("pipeline versions", () => {
     expect(list.body.pipeline_versions.map((v: any) => v.display_name)).toEqual(["v2", "hello"]);
     expect(list.body.total_size).toBe(2);
     const one = await get(f, `/apis/v2beta1/pipelines/${pipelineId}/versions/${versionId}`);
-    expect(one.body.pipeline_spec.root.inputDefinitions.parameters.epochs).toEqual({ defaultValue: 3, isOptional: true, parameterType: "NUMBER_INTEGER" });
+    expect(one.body.pipeline_spec.root.inputDefinitions.parameters.epochs).toEqual({
+      defaultValue: 3,
+      isOptional: true,
+      parameterType: "NUMBER_INTEGER",
+    });
   });
 
   test("upload_version needs a known pipelineid and a new name", async () => {
@@ -312,8 +343,14 @@ describe("pipeline versions", () => {
     const f = await fake({ api: "v1" });
     const up = await upload(f, "/apis/v1beta1/pipelines/upload?name=p", V1_TGZ);
     const v = await upload(f, `/apis/v1beta1/pipelines/upload_version?pipelineid=${up.body.id}&name=second`, V1_TGZ);
-    expect(v.body).toMatchObject({ name: "second", resource_references: [{ key: { type: "PIPELINE", id: up.body.id }, relationship: "OWNER" }] });
-    const list = await get(f, `/apis/v1beta1/pipeline_versions?resource_key.type=PIPELINE&resource_key.id=${up.body.id}&sort_by=created_at%20desc`);
+    expect(v.body).toMatchObject({
+      name: "second",
+      resource_references: [{ key: { type: "PIPELINE", id: up.body.id }, relationship: "OWNER" }],
+    });
+    const list = await get(
+      f,
+      `/apis/v1beta1/pipeline_versions?resource_key.type=PIPELINE&resource_key.id=${up.body.id}&sort_by=created_at%20desc`,
+    );
     expect(list.body.versions.map((x: any) => x.name)).toEqual(["second", "p"]);
     expect((await get(f, `/apis/v1beta1/pipeline_versions/${v.body.id}`)).body.name).toBe("second");
     const duplicate = await upload(f, `/apis/v1beta1/pipelines/upload_version?pipelineid=${up.body.id}&name=second`, V1_TGZ);
@@ -354,7 +391,10 @@ describe("list filters and paging", () => {
     expect(double.body.pipelines.map((p: any) => p.display_name)).toEqual(["a+b 100%"]);
     const plusOnly = await upload(f, "/apis/v2beta1/pipelines/upload?name=x%2By", V2_YAML);
     expect(plusOnly.status).toBe(200);
-    const single = await get(f, `/apis/v2beta1/pipelines?${new URLSearchParams({ filter: JSON.stringify({ predicates: nameIs("v2", "x+y") }) })}`);
+    const single = await get(
+      f,
+      `/apis/v2beta1/pipelines?${new URLSearchParams({ filter: JSON.stringify({ predicates: nameIs("v2", "x+y") }) })}`,
+    );
     expect(single).toMatchObject({ status: 200, body: {} });
   });
 
@@ -392,7 +432,10 @@ describe("list filters and paging", () => {
     let token = "";
     let pages = 0;
     do {
-      const page = await get(f, `/apis/v2beta1/experiments?page_size=1000&sort_by=name%20desc${token ? `&page_token=${encodeURIComponent(token)}` : ""}`);
+      const page = await get(
+        f,
+        `/apis/v2beta1/experiments?page_size=1000&sort_by=name%20desc${token ? `&page_token=${encodeURIComponent(token)}` : ""}`,
+      );
       expect(page.body.experiments.length).toBeLessThanOrEqual(200);
       seen.push(...page.body.experiments.map((e: any) => e.display_name));
       token = page.body.next_page_token ?? "";
@@ -421,7 +464,10 @@ describe("list filters and paging", () => {
     const f = await fake();
     await f.seedExperiment({ name: "a" });
     await f.seedExperiment({ name: "b" });
-    expect((await get(f, "/apis/v2beta1/experiments?sort_by=created_at%20desc")).body.experiments.map((e: any) => e.display_name)).toEqual(["b", "a"]);
+    expect((await get(f, "/apis/v2beta1/experiments?sort_by=created_at%20desc")).body.experiments.map((e: any) => e.display_name)).toEqual([
+      "b",
+      "a",
+    ]);
     expect((await get(f, "/apis/v2beta1/experiments?sort_by=colour")).status).toBe(400);
   });
 });
@@ -430,14 +476,28 @@ describe("experiments", () => {
   test("v1 and v2 create, get, list by name over the same state; duplicates are 409", async () => {
     const f = await fake();
     const v1 = await post(f, "/apis/v1beta1/experiments", { name: "one", description: "d" });
-    expect(v1.body).toEqual({ id: f.state.experiments[0]!.id, name: "one", description: "d", created_at: expect.any(String), storage_state: "STORAGESTATE_AVAILABLE" });
+    expect(v1.body).toEqual({
+      id: f.state.experiments[0]!.id,
+      name: "one",
+      description: "d",
+      created_at: expect.any(String),
+      storage_state: "STORAGESTATE_AVAILABLE",
+    });
     const v2 = await post(f, "/apis/v2beta1/experiments", { display_name: "two" });
-    expect(v2.body).toEqual({ experiment_id: f.state.experiments[1]!.id, display_name: "two", created_at: expect.any(String), storage_state: "AVAILABLE" });
+    expect(v2.body).toEqual({
+      experiment_id: f.state.experiments[1]!.id,
+      display_name: "two",
+      created_at: expect.any(String),
+      storage_state: "AVAILABLE",
+    });
     expect((await get(f, `/apis/v2beta1/experiments/${v1.body.id}`)).body.display_name).toBe("one");
     expect((await get(f, `/apis/v1beta1/experiments/${v2.body.experiment_id}`)).body.name).toBe("two");
     const found = await get(f, `/apis/v1beta1/experiments?${filterQuery(nameIs("v1", "two"))}`);
     expect(found.body.experiments.map((e: any) => e.id)).toEqual([v2.body.experiment_id]);
-    const byDisplayName = await get(f, `/apis/v2beta1/experiments?${filterQuery([{ key: "display_name", operation: "EQUALS", string_value: "one" }])}`);
+    const byDisplayName = await get(
+      f,
+      `/apis/v2beta1/experiments?${filterQuery([{ key: "display_name", operation: "EQUALS", string_value: "one" }])}`,
+    );
     expect(byDisplayName.body.experiments).toHaveLength(1);
     expect((await post(f, "/apis/v2beta1/experiments", { display_name: "one" })).status).toBe(409);
     expect(f.state.experiments).toHaveLength(2);
@@ -477,7 +537,12 @@ describe("multi-user mode", () => {
     expect(empty.status).toBe(400);
     expect(empty.body.message).toContain("empty namespace in multi-user mode");
     expect((await post(f, "/apis/v1beta1/experiments", { name: "e" }, user)).status).toBe(400);
-    const v1 = await post(f, "/apis/v1beta1/experiments", { name: "e", resource_references: [{ key: { type: "NAMESPACE", id: "team" }, relationship: "OWNER" }] }, user);
+    const v1 = await post(
+      f,
+      "/apis/v1beta1/experiments",
+      { name: "e", resource_references: [{ key: { type: "NAMESPACE", id: "team" }, relationship: "OWNER" }] },
+      user,
+    );
     expect(v1.body.resource_references).toEqual([{ key: { type: "NAMESPACE", id: "team" }, relationship: "OWNER" }]);
     expect(f.state.experiments[0]!.namespace).toBe("team");
     expect((await get(f, "/apis/v2beta1/experiments", user)).status).toBe(400);
@@ -571,7 +636,11 @@ describe("runs", () => {
     const f = await fake({ api: "v1" }, true);
     const up = await upload(f, "/apis/v1beta1/pipelines/upload?name=p", V1_TGZ);
     const experiment = await post(f, "/apis/v1beta1/experiments", { name: "e" });
-    const owner = await post(f, "/apis/v1beta1/runs", v1RunBody(experiment.body.id, up.body.default_version.id, { message: "m" }, "r", "OWNER"));
+    const owner = await post(
+      f,
+      "/apis/v1beta1/runs",
+      v1RunBody(experiment.body.id, up.body.default_version.id, { message: "m" }, "r", "OWNER"),
+    );
     expect(owner.status).toBe(400);
     expect(owner.body.message).toContain("no pipeline source");
   });
@@ -607,7 +676,9 @@ describe("runs", () => {
     const f = await fake();
     const ids = await v2Pipeline(f);
     const experimentId = await v2Experiment(f);
-    expect((await post(f, "/apis/v2beta1/runs", v2RunBody(experimentId, { ...ids, versionId: "nope" }, { message: "m" }))).status).toBe(404);
+    expect((await post(f, "/apis/v2beta1/runs", v2RunBody(experimentId, { ...ids, versionId: "nope" }, { message: "m" }))).status).toBe(
+      404,
+    );
     expect((await post(f, "/apis/v2beta1/runs", v2RunBody("nope", ids, { message: "m" }))).status).toBe(404);
     expect(f.state.runs).toHaveLength(0);
   });
@@ -620,9 +691,15 @@ describe("runs", () => {
     await post(f, "/apis/v2beta1/runs", v2RunBody(a, ids, { message: "m" }, "nightly"));
     await post(f, "/apis/v2beta1/runs", v2RunBody(b, ids, { message: "m" }, "nightly"));
     await post(f, "/apis/v2beta1/runs", v2RunBody(a, ids, { message: "m" }, "other"));
-    const v2 = await get(f, `/apis/v2beta1/runs?experiment_id=${a}&${filterQuery([{ key: "display_name", operation: "EQUALS", string_value: "nightly" }])}`);
+    const v2 = await get(
+      f,
+      `/apis/v2beta1/runs?experiment_id=${a}&${filterQuery([{ key: "display_name", operation: "EQUALS", string_value: "nightly" }])}`,
+    );
     expect(v2.body.runs.map((r: any) => [r.display_name, r.experiment_id])).toEqual([["nightly", a]]);
-    const v1 = await get(f, `/apis/v1beta1/runs?resource_reference_key.type=EXPERIMENT&resource_reference_key.id=${b}&${filterQuery(nameIs("v1", "nightly"))}`);
+    const v1 = await get(
+      f,
+      `/apis/v1beta1/runs?resource_reference_key.type=EXPERIMENT&resource_reference_key.id=${b}&${filterQuery(nameIs("v1", "nightly"))}`,
+    );
     expect(v1.body.runs.map((r: any) => r.resource_references[0].key.id)).toEqual([b]);
   });
 });
@@ -869,7 +946,9 @@ describe("pipeline packages", () => {
     const tgz = gzipSync(tar([{ name: "pkg" }, { name: "pkg/pipeline.yaml", data: yaml }, { name: "pkg/other.txt", data: yaml }]));
     expect(names(readPipelinePackage("p.tar.gz", tgz))).toContain("message");
     expect(readPipelinePackage("p.zip", zip([{ name: "d" }, { name: "d/p.yml", data: yaml }], 0)).kind).toBe("ir");
-    expect(() => readPipelinePackage("p.tgz", gzipSync(tar([{ name: "README.md", data: yaml }])))).toThrow("Expecting a YAML file inside the tarball. Got: README.md");
+    expect(() => readPipelinePackage("p.tgz", gzipSync(tar([{ name: "README.md", data: yaml }])))).toThrow(
+      "Expecting a YAML file inside the tarball. Got: README.md",
+    );
     expect(() => readPipelinePackage("p.zip", zip([{ name: "only-a-directory" }]))).toThrow("Empty zip file");
     expect(() => readPipelinePackage("p.gz", gzipSync(Buffer.from("not a tar")))).toThrow("Not a valid tarball");
   });
@@ -890,10 +969,24 @@ describe("pipeline packages", () => {
 
 describe("command line", () => {
   test("npm run fake-kfp prints its URL and serves with auto runs", async () => {
-    const cli = Bun.spawn(["bun", join(import.meta.dir, "..", "lib", "dev", "fake-kfp", "cli.ts"), "--port", "0", "--api", "v1", "--prefix", "/pipeline", "--token", "T"], {
-      stdout: "pipe",
-      stderr: "inherit",
-    });
+    const cli = Bun.spawn(
+      [
+        "bun",
+        join(import.meta.dir, "..", "lib", "dev", "fake-kfp", "cli.ts"),
+        "--port",
+        "0",
+        "--api",
+        "v1",
+        "--prefix",
+        "/pipeline",
+        "--token",
+        "T",
+      ],
+      {
+        stdout: "pipe",
+        stderr: "inherit",
+      },
+    );
     try {
       const reader = cli.stdout.getReader();
       let text = "";

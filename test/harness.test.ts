@@ -33,7 +33,13 @@ beforeAll(async () => {
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 const run = (extra: Partial<Parameters<typeof runTask>[0]> = {}) =>
-  runTask({ taskDir: fixture, inputs: { message: "world", connection: CONNECTION.id }, connections: [CONNECTION], timeoutMs: 20_000, ...extra });
+  runTask({
+    taskDir: fixture,
+    inputs: { message: "world", connection: CONNECTION.id },
+    connections: [CONNECTION],
+    timeoutMs: 20_000,
+    ...extra,
+  });
 
 describe("running a task as the agent does", () => {
   test("reads inputs and the connection, and reports result, variables, summary and warning", async () => {
@@ -44,8 +50,18 @@ describe("running a task as the agent does", () => {
     expect(r.timedOut).toBe(false);
     expect(r.stdout).toContain(`connection ${CONNECTION.url} token length ${TOKEN.length}`);
     expect(r.outputs.greetingText).toBe("Hello, world!");
-    expect(r.variables.find((v) => v.name === "greetingText")).toEqual({ name: "greetingText", value: "Hello, world!", isOutput: true, isSecret: false });
-    expect(r.variables.find((v) => v.name === "secretOut")).toEqual({ name: "secretOut", value: "out-world-secret", isOutput: true, isSecret: true });
+    expect(r.variables.find((v) => v.name === "greetingText")).toEqual({
+      name: "greetingText",
+      value: "Hello, world!",
+      isOutput: true,
+      isSecret: false,
+    });
+    expect(r.variables.find((v) => v.name === "secretOut")).toEqual({
+      name: "secretOut",
+      value: "out-world-secret",
+      isOutput: true,
+      isSecret: true,
+    });
     expect(r.summaries).toHaveLength(1);
     expect(r.summaries[0]!.content).toBe("# Fixture\n\nHello, world!\n");
     expect(r.warnings).toEqual(["fixture warning"]);

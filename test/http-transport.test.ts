@@ -57,7 +57,12 @@ interface TestServer {
 async function startServer(tlsOptions?: { key: string; cert: string }): Promise<TestServer> {
   const server: TestServer = { url: "", received: [], handler: echo, close: async () => {} };
   const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
-    const received: Received = { method: req.method ?? "", url: req.url ?? "", headers: req.headers, remotePort: req.socket.remotePort ?? 0 };
+    const received: Received = {
+      method: req.method ?? "",
+      url: req.url ?? "",
+      headers: req.headers,
+      remotePort: req.socket.remotePort ?? 0,
+    };
     server.received.push(received);
     void Promise.resolve(server.handler(req, res, received)).catch((error) => res.destroy(error));
   };
@@ -96,7 +101,9 @@ function expectedMultipart(contentType: string | undefined, field: string, quote
   const boundary = /^multipart\/form-data; boundary=(\S+)$/.exec(contentType ?? "")?.[1];
   expect(boundary).toBeDefined();
   return Buffer.concat([
-    Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${field}"; filename="${quotedName}"\r\nContent-Type: application/octet-stream\r\n\r\n`),
+    Buffer.from(
+      `--${boundary}\r\nContent-Disposition: form-data; name="${field}"; filename="${quotedName}"\r\nContent-Type: application/octet-stream\r\n\r\n`,
+    ),
     data,
     Buffer.from(`\r\n--${boundary}--\r\n`),
   ]);
@@ -139,30 +146,49 @@ describe("requests and answers", () => {
       res.end('{"id":"x"}');
     };
     const body = JSON.stringify({ name: "pipeline é", n: 1 });
-    const response = await sendRequest({ method: "POST", url: `${server.url}/apis/v2beta1/runs?x=1`, headers: { "content-type": "application/json", authorization: "Bearer t" }, body });
+    const response = await sendRequest({
+      method: "POST",
+      url: `${server.url}/apis/v2beta1/runs?x=1`,
+      headers: { "content-type": "application/json", authorization: "Bearer t" },
+      body,
+    });
     expect(response).toMatchObject({ status: 201, text: '{"id":"x"}' });
     expect(response.headers).toMatchObject({ "content-type": "application/json", "set-cookie": "a=1, b=2", "retry-after": "3" });
     const [received] = server.received;
     expect(received).toMatchObject({ method: "POST", url: "/apis/v2beta1/runs?x=1" });
     expect(received!.body!.toString("utf8")).toBe(body);
-    expect(received!.headers).toMatchObject({ "content-type": "application/json", authorization: "Bearer t", "content-length": String(Buffer.byteLength(body)) });
+    expect(received!.headers).toMatchObject({
+      "content-type": "application/json",
+      authorization: "Bearer t",
+      "content-length": String(Buffer.byteLength(body)),
+    });
     expect(received!.headers["transfer-encoding"]).toBeUndefined();
   });
 
   test("a file goes out as multipart/form-data byte for byte, its Content-Length the bytes received, not chunked", async () => {
     // Several 64 KiB chunks and a part of one.
     const file = scratchFile("pipeline.yaml", 1024 * 1024 + 7);
-    const response = await sendRequest({ method: "POST", url: `${server.url}/upload`, body: { file: { field: "uploadfile", filename: 'my "best".yaml', path: file.path } } });
+    const response = await sendRequest({
+      method: "POST",
+      url: `${server.url}/upload`,
+      body: { file: { field: "uploadfile", filename: 'my "best".yaml', path: file.path } },
+    });
     expect(response.status).toBe(200);
     const [received] = server.received;
-    expect(received!.body!.equals(expectedMultipart(received!.headers["content-type"], "uploadfile", "my %22best%22.yaml", file.data))).toBe(true);
+    expect(
+      received!.body!.equals(expectedMultipart(received!.headers["content-type"], "uploadfile", "my %22best%22.yaml", file.data)),
+    ).toBe(true);
     expect(received!.headers["content-length"]).toBe(String(received!.body!.length));
     expect(received!.headers["transfer-encoding"]).toBeUndefined();
   });
 
   test("an empty file is an empty part", async () => {
     const file = scratchFile("empty.json", 0);
-    await sendRequest({ method: "POST", url: `${server.url}/upload`, body: { file: { field: "f", filename: "empty.json", path: file.path } } });
+    await sendRequest({
+      method: "POST",
+      url: `${server.url}/upload`,
+      body: { file: { field: "f", filename: "empty.json", path: file.path } },
+    });
     const [received] = server.received;
     expect(received!.body!.equals(expectedMultipart(received!.headers["content-type"], "f", "empty.json", Buffer.alloc(0)))).toBe(true);
   });
@@ -204,7 +230,11 @@ describe("requests and answers", () => {
     await new Promise<void>((resolve) => raw.listen(0, "127.0.0.1", resolve));
     try {
       const url = `http://127.0.0.1:${(raw.address() as AddressInfo).port}/upload`;
-      const response = await sendRequest({ method: "POST", url, body: { file: { field: "uploadfile", filename: "large.tar.gz", path: file.path } } });
+      const response = await sendRequest({
+        method: "POST",
+        url,
+        body: { file: { field: "uploadfile", filename: "large.tar.gz", path: file.path } },
+      });
       expect(response).toMatchObject({ status: 413, text: "Request Entity Too Large" });
       const closed = new Promise((resolve) => peer.once("close", resolve));
       peer.resume();
@@ -217,7 +247,11 @@ describe("requests and answers", () => {
 
   test("a file that cannot be opened is a FileReadError naming it, and nothing is sent", async () => {
     const path = join(scratch, "missing.yaml");
-    const error = await sendRequest({ method: "POST", url: `${server.url}/upload`, body: { file: { field: "uploadfile", filename: "missing.yaml", path } } }).catch((e: unknown) => e);
+    const error = await sendRequest({
+      method: "POST",
+      url: `${server.url}/upload`,
+      body: { file: { field: "uploadfile", filename: "missing.yaml", path } },
+    }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(FileReadError);
     expect(error).toMatchObject({ path, reason: "ENOENT" });
     expect(server.received).toHaveLength(0);
@@ -245,7 +279,11 @@ describe("failures", () => {
   });
 
   test("an already aborted signal sends nothing", async () => {
-    const error = await failure({ method: "GET", url: `${server.url}/x`, signal: AbortSignal.abort(new DOMException("late", "TimeoutError")) });
+    const error = await failure({
+      method: "GET",
+      url: `${server.url}/x`,
+      signal: AbortSignal.abort(new DOMException("late", "TimeoutError")),
+    });
     expect(error.kind).toBe("timeout");
     expect(server.received).toHaveLength(0);
   });
@@ -279,20 +317,35 @@ describe("failures", () => {
     server.handler = (req) => {
       req.socket.destroy();
     };
-    const error = await failure({ method: "POST", url: `${server.url}/upload`, body: { file: { field: "uploadfile", filename: "reset.tar.gz", path: file.path } } });
+    const error = await failure({
+      method: "POST",
+      url: `${server.url}/upload`,
+      body: { file: { field: "uploadfile", filename: "reset.tar.gz", path: file.path } },
+    });
     expect(error.kind).toBe("reset");
   });
 
   test("error codes as the caller needs them: never reached, ambiguous, certificate, other", () => {
-    const kindOf = (code: string | undefined, message = "x") => transportError(Object.assign(new Error(message), code ? { code } : {})).kind;
+    const kindOf = (code: string | undefined, message = "x") =>
+      transportError(Object.assign(new Error(message), code ? { code } : {})).kind;
     for (const code of ["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN"]) expect([code, kindOf(code)]).toEqual([code, "refused"]);
     for (const code of ["ECONNRESET", "EPIPE"]) expect([code, kindOf(code)]).toEqual([code, "reset"]);
     expect(kindOf(undefined, "socket hang up")).toBe("reset");
-    for (const code of ["UNABLE_TO_VERIFY_LEAF_SIGNATURE", "SELF_SIGNED_CERT_IN_CHAIN", "DEPTH_ZERO_SELF_SIGNED_CERT", "ERR_TLS_CERT_ALTNAME_INVALID", "CERT_HAS_EXPIRED", "UNABLE_TO_GET_ISSUER_CERT_LOCALLY"]) {
+    for (const code of [
+      "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+      "SELF_SIGNED_CERT_IN_CHAIN",
+      "DEPTH_ZERO_SELF_SIGNED_CERT",
+      "ERR_TLS_CERT_ALTNAME_INVALID",
+      "CERT_HAS_EXPIRED",
+      "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+    ]) {
       expect([code, kindOf(code)]).toEqual([code, "tls"]);
     }
     expect(kindOf("EHOSTUNREACH")).toBe("other");
-    expect(transportError(Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:1"), { code: "ECONNREFUSED" }))).toMatchObject({ code: "ECONNREFUSED", message: "connect ECONNREFUSED 127.0.0.1:1" });
+    expect(transportError(Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:1"), { code: "ECONNREFUSED" }))).toMatchObject({
+      code: "ECONNREFUSED",
+      message: "connect ECONNREFUSED 127.0.0.1:1",
+    });
   });
 });
 
@@ -364,7 +417,15 @@ main().then((out) => console.log(JSON.stringify(out)));
   beforeAll(async () => {
     writeFileSync(join(scratch, "node-scenario.ts"), SCRIPT);
     script = join(scratch, "node-scenario.js");
-    await build({ entryPoints: [join(scratch, "node-scenario.ts")], outfile: script, bundle: true, platform: "node", format: "cjs", target: "node20", logLevel: "error" });
+    await build({
+      entryPoints: [join(scratch, "node-scenario.ts")],
+      outfile: script,
+      bundle: true,
+      platform: "node",
+      format: "cjs",
+      target: "node20",
+      logLevel: "error",
+    });
   });
 
   async function underNode(requests: (TransportRequest & { timeoutMs?: number })[]): Promise<Record<string, unknown>[]> {

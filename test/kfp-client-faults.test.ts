@@ -74,7 +74,14 @@ const WRITES: Record<string, Write> = {
   "create run": {
     path: "/runs",
     operation: 'create run "run-x"',
-    act: (w) => w.client.createRun({ name: "run-x", experimentId: w.experimentId, pipelineId: w.pipelineId, versionId: w.versionId, parameters: { message: "hi" } }),
+    act: (w) =>
+      w.client.createRun({
+        name: "run-x",
+        experimentId: w.experimentId,
+        pipelineId: w.pipelineId,
+        versionId: w.versionId,
+        parameters: { message: "hi" },
+      }),
     stored: (w) => w.fake.state.runs.filter((r) => r.name === "run-x"),
   },
 };
@@ -166,7 +173,13 @@ for (const api of ["v1", "v2"] as const) {
         const w = await world(api);
         w.fake.fault({ method: "POST", path: versionPath(api) + write.path, fault: { reset: "after-read" } });
         // The first look after the lost answer sees an empty list.
-        w.fake.fault({ method: "GET", path: new RegExp(`${write.path === "/runs" ? "/runs" : write.path === "/experiments" ? "/experiments" : write.path === "/pipelines/upload" ? "/pipelines" : "/pipeline_versions|/versions"}$`), fault: { status: 200, body: {} } });
+        w.fake.fault({
+          method: "GET",
+          path: new RegExp(
+            `${write.path === "/runs" ? "/runs" : write.path === "/experiments" ? "/experiments" : write.path === "/pipelines/upload" ? "/pipelines" : "/pipeline_versions|/versions"}$`,
+          ),
+          fault: { status: 200, body: {} },
+        });
         if (write.path === "/runs") {
           // Run names are not unique: KFP would accept the re-send, and a lagging list cannot be told
           // from a missing run. This is the one case that can duplicate; it needs a lagging server.
@@ -206,7 +219,13 @@ for (const api of ["v1", "v2"] as const) {
 
   test(`${api}: terminate is re-sent after a lost answer (terminating twice is harmless)`, async () => {
     const w = await world(api);
-    const run = await w.client.createRun({ name: "r", experimentId: w.experimentId, pipelineId: w.pipelineId, versionId: w.versionId, parameters: { message: "x" } });
+    const run = await w.client.createRun({
+      name: "r",
+      experimentId: w.experimentId,
+      pipelineId: w.pipelineId,
+      versionId: w.versionId,
+      parameters: { message: "x" },
+    });
     const path = api === "v1" ? `/apis/v1beta1/runs/${run.id}/terminate` : `/apis/v2beta1/runs/${run.id}:terminate`;
     w.fake.fault({ method: "POST", path, fault: { status: 503 } });
     await w.client.terminateRun(run.id);
@@ -227,7 +246,11 @@ describe("connection refused", () => {
       // Bring the server up once the first attempt has been refused.
       onRequest: (line) => {
         if (line.status === "error" && !server) {
-          server = Bun.serve({ hostname: "127.0.0.1", port, fetch: (req) => (seen.push(`${req.method} ${new URL(req.url).pathname}`), Response.json({ experiment_id: "e1" })) });
+          server = Bun.serve({
+            hostname: "127.0.0.1",
+            port,
+            fetch: (req) => (seen.push(`${req.method} ${new URL(req.url).pathname}`), Response.json({ experiment_id: "e1" })),
+          });
         }
       },
     });

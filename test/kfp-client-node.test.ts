@@ -46,7 +46,15 @@ beforeAll(async () => {
   await writeFile(join(dir, "scenario.ts"), SCENARIO);
   script = join(dir, "scenario.js");
   // As build.ts bundles the tasks: CJS for Node 20, everything inlined.
-  await build({ entryPoints: [join(dir, "scenario.ts")], outfile: script, bundle: true, platform: "node", format: "cjs", target: "node20", logLevel: "error" });
+  await build({
+    entryPoints: [join(dir, "scenario.ts")],
+    outfile: script,
+    bundle: true,
+    platform: "node",
+    format: "cjs",
+    target: "node20",
+    logLevel: "error",
+  });
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -67,7 +75,11 @@ interface Outcome {
 }
 
 async function node(endpoint: string, scenario: string, env: Record<string, string> = {}): Promise<Outcome> {
-  const child = Bun.spawn(["node", script, endpoint, scenario, PACKAGE], { env: { ...process.env, ...env }, stdout: "pipe", stderr: "pipe" });
+  const child = Bun.spawn(["node", script, endpoint, scenario, PACKAGE], {
+    env: { ...process.env, ...env },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   const [stdout, stderr] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text()]);
   await child.exited;
   if (!stdout.trim()) throw new Error(`node scenario printed nothing; stderr:\n${stderr}`);

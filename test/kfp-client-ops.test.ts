@@ -38,10 +38,14 @@ async function setup(api: FakeApi, prefix: string, fakeOptions: FakeKfpOptions =
   return { fake, client, log };
 }
 
-
 const apiPath = (api: FakeApi) => (api === "v1" ? "/apis/v1beta1" : "/apis/v2beta1");
 
-async function runFor(client: KfpClient, api: FakeApi, name = "run-1", parameters: Record<string, unknown> = { message: "hi" }): Promise<Run> {
+async function runFor(
+  client: KfpClient,
+  api: FakeApi,
+  name = "run-1",
+  parameters: Record<string, unknown> = { message: "hi" },
+): Promise<Run> {
   const { pipeline, version } = await client.uploadPipeline({ file: packageFor(api), name: `pipe-for-${name}` });
   const { experiment } = await client.getOrCreateExperiment({ name: "exp" });
   return client.createRun({ name, experimentId: experiment.id, pipelineId: pipeline.id, versionId: version.id, parameters });
@@ -69,7 +73,8 @@ for (const api of ["v1", "v2"] as const) {
         const [upload] = fake.writes();
         expect(upload!.path).toBe(`${apiPath(api)}/pipelines/upload`);
         expect(upload!.body).toEqual({ multipart: { field: "uploadfile", filename: "hello-" + api + ".yaml", size: expect.any(Number) } });
-        const expectedQuery: Record<string, string> = api === "v1" ? { name: "hello", description: "from CI" } : { name: "hello", display_name: "hello", description: "from CI" };
+        const expectedQuery: Record<string, string> =
+          api === "v1" ? { name: "hello", description: "from CI" } : { name: "hello", display_name: "hello", description: "from CI" };
         expect(upload!.query).toEqual(expectedQuery);
         expect(await client.findPipeline("hello")).toEqual(pipeline);
         expect(await client.getPipeline(pipeline.id)).toEqual(pipeline);
@@ -82,7 +87,10 @@ for (const api of ["v1", "v2"] as const) {
         await Bun.write(tgz, Bun.file(tarGz));
         await client.uploadPipeline({ file: tgz, name: "from-tgz" });
         await client.uploadPipeline({ file: fixture(api === "v1" ? "hello-v1.zip" : "hello-v2.zip"), name: "from-zip" });
-        expect(fake.writes().map((w) => (w.body as { multipart: { filename: string } }).multipart.filename)).toEqual(["packed.tar.gz", `hello-${api}.zip`]);
+        expect(fake.writes().map((w) => (w.body as { multipart: { filename: string } }).multipart.filename)).toEqual([
+          "packed.tar.gz",
+          `hello-${api}.zip`,
+        ]);
         expect(fake.state.pipelines.map((p) => p.name)).toEqual(["from-tgz", "from-zip"]);
       });
 
@@ -103,7 +111,9 @@ for (const api of ["v1", "v2"] as const) {
         const list = fake.requests.filter((r) => r.method === "GET" && r.path === `${apiPath(api)}/pipelines`).at(-1)!;
         expect(list.query.page_size).toBe("200");
         const predicate = JSON.parse(decodeURIComponent(list.query.filter!)).predicates[0];
-        expect(predicate).toEqual(api === "v1" ? { key: "name", op: "EQUALS", string_value: odd } : { key: "name", operation: "EQUALS", string_value: odd });
+        expect(predicate).toEqual(
+          api === "v1" ? { key: "name", op: "EQUALS", string_value: odd } : { key: "name", operation: "EQUALS", string_value: odd },
+        );
       });
 
       test("duplicate pipeline name: a conflict error with a hint, nothing created", async () => {
@@ -120,7 +130,12 @@ for (const api of ["v1", "v2"] as const) {
       test("versions: upload, find, get, default, parameters; duplicate version is a conflict", async () => {
         const { fake, client } = await setup(api, prefix);
         const { pipeline, version: first } = await client.uploadPipeline({ file: packageFor(api), name: "multi" });
-        const second = await client.uploadVersion({ file: packageFor(api), pipelineId: pipeline.id, name: "multi-2", description: "second" });
+        const second = await client.uploadVersion({
+          file: packageFor(api),
+          pipelineId: pipeline.id,
+          name: "multi-2",
+          description: "second",
+        });
         expect(second).toMatchObject({ name: "multi-2", pipelineId: pipeline.id });
         expect(fake.state.versions.map((v) => v.name)).toEqual(["multi", "multi-2"]);
         const upload = fake.writes()[1]!;
@@ -166,7 +181,9 @@ for (const api of ["v1", "v2"] as const) {
         expect(first.created).toBe(true);
         expect(again).toEqual({ experiment: first.experiment, created: false });
         expect(fake.state.experiments.map((e) => [e.id, e.name, e.description])).toEqual([[first.experiment.id, "ci", "CI runs"]]);
-        expect(fake.writes()[0]!.body).toEqual(api === "v1" ? { name: "ci", description: "CI runs" } : { display_name: "ci", description: "CI runs" });
+        expect(fake.writes()[0]!.body).toEqual(
+          api === "v1" ? { name: "ci", description: "CI runs" } : { display_name: "ci", description: "CI runs" },
+        );
         expect((await client.getExperiment(first.experiment.id)).name).toBe("ci");
         const error = await rejection(client.createExperiment({ name: "ci" }));
         expect(error.kind).toBe("conflict");
@@ -188,7 +205,15 @@ for (const api of ["v1", "v2"] as const) {
         const { experiment } = await client.getOrCreateExperiment({ name: "exp" });
         const specs = await client.versionParameters(pipeline.id, version.id);
         const parameters = convertParameters(parsePipelineParams("message=hello\nepochs=5"), specs, client.apiVersion);
-        const run = await client.createRun({ name: "run-1", description: "d", experimentId: experiment.id, pipelineId: pipeline.id, versionId: version.id, parameters, serviceAccount: "pipeline-runner" });
+        const run = await client.createRun({
+          name: "run-1",
+          description: "d",
+          experimentId: experiment.id,
+          pipelineId: pipeline.id,
+          versionId: version.id,
+          parameters,
+          serviceAccount: "pipeline-runner",
+        });
         const stored = fake.state.runs[0]!;
         expect(run).toMatchObject({ id: stored.id, name: "run-1", experimentId: experiment.id, state: "" });
         expect(stored).toMatchObject({ experimentId: experiment.id, versionId: version.id, serviceAccount: "pipeline-runner" });
@@ -198,7 +223,12 @@ for (const api of ["v1", "v2"] as const) {
           expect(body).toEqual({
             name: "run-1",
             description: "d",
-            pipeline_spec: { parameters: [{ name: "message", value: "hello" }, { name: "epochs", value: "5" }] },
+            pipeline_spec: {
+              parameters: [
+                { name: "message", value: "hello" },
+                { name: "epochs", value: "5" },
+              ],
+            },
             resource_references: [
               { key: { type: "EXPERIMENT", id: experiment.id }, relationship: "OWNER" },
               { key: { type: "PIPELINE_VERSION", id: version.id }, relationship: "CREATOR" },
@@ -217,7 +247,9 @@ for (const api of ["v1", "v2"] as const) {
         }
         expect((await client.getRun(run.id)).state).toBe(api === "v1" ? "Pending" : "PENDING");
         await client.terminateRun(run.id);
-        expect(fake.writes().at(-1)!.path).toBe(api === "v1" ? `/apis/v1beta1/runs/${run.id}/terminate` : `/apis/v2beta1/runs/${run.id}:terminate`);
+        expect(fake.writes().at(-1)!.path).toBe(
+          api === "v1" ? `/apis/v1beta1/runs/${run.id}/terminate` : `/apis/v2beta1/runs/${run.id}:terminate`,
+        );
         expect(fake.state.runs[0]!.terminated).toBe(true);
       });
 
@@ -231,7 +263,13 @@ for (const api of ["v1", "v2"] as const) {
         expect(await client.versionParameters(pipeline.id, version.id)).toBeUndefined();
         const { experiment, created } = await client.getOrCreateExperiment({ name: "dry-exp" });
         expect([experiment.id, created]).toEqual([DRY_RUN_IDS.experiment, true]);
-        const run = await client.createRun({ name: "dry-run", experimentId: experiment.id, pipelineId: pipeline.id, versionId: version.id, parameters: {} });
+        const run = await client.createRun({
+          name: "dry-run",
+          experimentId: experiment.id,
+          pipelineId: pipeline.id,
+          versionId: version.id,
+          parameters: {},
+        });
         expect(run.id).toBe(DRY_RUN_IDS.run);
         expect(await client.waitForRun(run.id, { intervalMs: 1, timeoutMs: 10 })).toEqual({ timedOut: true, run });
         expect(fake.writes()).toEqual([]);
@@ -260,8 +298,20 @@ for (const api of ["v1", "v2"] as const) {
   describe(`${api} run states`, () => {
     const ends = ["SUCCEEDED", "FAILED", "SKIPPED", "CANCELED", "ERROR"] as const;
     const expected = {
-      v1: { SUCCEEDED: ["Succeeded", "succeeded"], FAILED: ["Failed", "failed"], SKIPPED: ["Skipped", "skipped"], CANCELED: ["Failed", "failed"], ERROR: ["Error", "failed"] },
-      v2: { SUCCEEDED: ["SUCCEEDED", "succeeded"], FAILED: ["FAILED", "failed"], SKIPPED: ["SKIPPED", "skipped"], CANCELED: ["CANCELED", "canceled"], ERROR: ["FAILED", "failed"] },
+      v1: {
+        SUCCEEDED: ["Succeeded", "succeeded"],
+        FAILED: ["Failed", "failed"],
+        SKIPPED: ["Skipped", "skipped"],
+        CANCELED: ["Failed", "failed"],
+        ERROR: ["Error", "failed"],
+      },
+      v2: {
+        SUCCEEDED: ["SUCCEEDED", "succeeded"],
+        FAILED: ["FAILED", "failed"],
+        SKIPPED: ["SKIPPED", "skipped"],
+        CANCELED: ["CANCELED", "canceled"],
+        ERROR: ["FAILED", "failed"],
+      },
     } as const;
 
     for (const end of ends) {
@@ -272,7 +322,12 @@ for (const api of ["v1", "v2"] as const) {
         const run = await runFor(client, api);
         const changes: string[] = [];
         let polls = 0;
-        const result = await client.waitForRun(run.id, { intervalMs: 1, timeoutMs: 10_000, onChange: (r) => changes.push(r.state), onPoll: () => polls++ });
+        const result = await client.waitForRun(run.id, {
+          intervalMs: 1,
+          timeoutMs: 10_000,
+          onChange: (r) => changes.push(r.state),
+          onPoll: () => polls++,
+        });
         const [state, outcome] = expected[api][end];
         expect(result).toMatchObject({ id: run.id, state, outcome });
         expect(changes).toEqual(api === "v1" ? ["", "Pending", "Running", state] : ["", "PENDING", "RUNNING", state]);
@@ -314,7 +369,12 @@ for (const api of ["v1", "v2"] as const) {
       const { fake, client } = await setup(api, "");
       const run = await runFor(client, api);
       const controller = new AbortController();
-      const waiting = client.waitForRun(run.id, { intervalMs: 60_000, timeoutMs: 600_000, signal: controller.signal, onPoll: () => controller.abort(new Error("pipeline canceled")) });
+      const waiting = client.waitForRun(run.id, {
+        intervalMs: 60_000,
+        timeoutMs: 600_000,
+        signal: controller.signal,
+        onPoll: () => controller.abort(new Error("pipeline canceled")),
+      });
       await expect(waiting).rejects.toThrow("pipeline canceled");
       expect(fake.state.runs[0]!.polls).toBe(1);
       expect(fake.state.runs[0]!.terminated).toBe(false);
@@ -326,7 +386,9 @@ for (const api of ["v1", "v2"] as const) {
       await client.getRun(run.id);
       await client.terminateRun(run.id);
       const result = await client.waitForRun(run.id, { intervalMs: 1, timeoutMs: 10_000 });
-      expect(result).toMatchObject(api === "v1" ? { state: "Failed", outcome: "failed", error: "terminated" } : { state: "CANCELED", outcome: "canceled" });
+      expect(result).toMatchObject(
+        api === "v1" ? { state: "Failed", outcome: "failed", error: "terminated" } : { state: "CANCELED", outcome: "canceled" },
+      );
     });
   });
 }
@@ -376,17 +438,42 @@ describe("v2 specifics", () => {
     expect(error?.message).toContain('no parameter "tagz"');
     expect(error?.message).toContain('"epochs" is NUMBER_INTEGER');
     expect(error?.message).toContain('"flag" is BOOLEAN');
-    const ok = convertParameters(parsePipelineParams('message=m\nepochs=3\nlearning_rate=0.01\nflag=true\ntags=["a"]\nconfig={"k":1}'), specs, "v2beta1");
+    const ok = convertParameters(
+      parsePipelineParams('message=m\nepochs=3\nlearning_rate=0.01\nflag=true\ntags=["a"]\nconfig={"k":1}'),
+      specs,
+      "v2beta1",
+    );
     const { experiment } = await client.getOrCreateExperiment({ name: "e" });
-    await client.createRun({ name: "typed-run", experimentId: experiment.id, pipelineId: pipeline.id, versionId: version.id, parameters: ok });
-    expect(fake.state.runs[0]!.parameters).toEqual({ message: "m", epochs: 3, learning_rate: 0.01, flag: true, tags: ["a"], config: { k: 1 } });
+    await client.createRun({
+      name: "typed-run",
+      experimentId: experiment.id,
+      pipelineId: pipeline.id,
+      versionId: version.id,
+      parameters: ok,
+    });
+    expect(fake.state.runs[0]!.parameters).toEqual({
+      message: "m",
+      epochs: 3,
+      learning_rate: 0.01,
+      flag: true,
+      tags: ["a"],
+      config: { k: 1 },
+    });
   });
 
   test("the server's own type check still shows KFP's message (unconverted values)", async () => {
     const { fake, client } = await setup("v2", "");
     const { pipeline, version } = await client.uploadPipeline({ file: packageFor("v2"), name: "p" });
     const { experiment } = await client.getOrCreateExperiment({ name: "e" });
-    const error = await rejection(client.createRun({ name: "r", experimentId: experiment.id, pipelineId: pipeline.id, versionId: version.id, parameters: { message: "m", nope: 1 } }));
+    const error = await rejection(
+      client.createRun({
+        name: "r",
+        experimentId: experiment.id,
+        pipelineId: pipeline.id,
+        versionId: version.id,
+        parameters: { message: "m", nope: 1 },
+      }),
+    );
     expect(error.status).toBe(400);
     expect(error.kfpMessage).toContain("not required by pipeline");
     expect(error.message).toContain('create run "r" failed');
@@ -436,7 +523,8 @@ describe("multi-user", () => {
       expect((await client.findPipeline("private"))?.id).toBe(pipeline.id);
       const lookups = fake.requests.filter((r) => r.method === "GET" && /\/(experiments|pipelines)$/.test(r.path));
       for (const lookup of lookups) {
-        if (api === "v1") expect(lookup.query).toMatchObject({ "resource_reference_key.type": "NAMESPACE", "resource_reference_key.id": "team-a" });
+        if (api === "v1")
+          expect(lookup.query).toMatchObject({ "resource_reference_key.type": "NAMESPACE", "resource_reference_key.id": "team-a" });
         else expect(lookup.query.namespace).toBe("team-a");
       }
       expect(fake.requests.every((r) => r.headers["kubeflow-userid"] === "alice@example.com")).toBe(true);
@@ -446,7 +534,13 @@ describe("multi-user", () => {
           ? { name: "shared-name", resource_references: [{ key: { type: "NAMESPACE", id: "team-a" }, relationship: "OWNER" }] }
           : { display_name: "shared-name", namespace: "team-a" },
       );
-      const run = await client.createRun({ name: "r", experimentId: experiment.id, pipelineId: pipeline.id, versionId: (await client.defaultVersion(pipeline.id))!.id, parameters: { message: "x" } });
+      const run = await client.createRun({
+        name: "r",
+        experimentId: experiment.id,
+        pipelineId: pipeline.id,
+        versionId: (await client.defaultVersion(pipeline.id))!.id,
+        parameters: { message: "x" },
+      });
       expect(fake.state.runs[0]).toMatchObject({ id: run.id, namespace: "team-a" });
     });
   }
@@ -484,11 +578,18 @@ describe("auth against the fake", () => {
   test("bearer token and cookie are accepted; wrong ones are credentials errors without the secret", async () => {
     const { client } = await setup("v2", "", { token: "right-token-1" }, { auth: { kind: "bearer", token: "right-token-1" } });
     expect(await client.findPipeline("x")).toBeUndefined();
-    const cookie = await setup("v2", "", { cookie: "authservice_session=sess-42424242" }, { auth: { kind: "cookie", cookie: "authservice_session=sess-42424242" } });
+    const cookie = await setup(
+      "v2",
+      "",
+      { cookie: "authservice_session=sess-42424242" },
+      { auth: { kind: "cookie", cookie: "authservice_session=sess-42424242" } },
+    );
     expect(await cookie.client.findPipeline("x")).toBeUndefined();
     const fake = await startFake({ api: "v2", token: "right-token-1" });
     fakes.push(fake);
-    const error = await rejection(connectKfp({ endpoint: fake.url, retry: fast, auth: { kind: "bearer", token: "wrong-token-9" } }).then((c) => c.findPipeline("x")));
+    const error = await rejection(
+      connectKfp({ endpoint: fake.url, retry: fast, auth: { kind: "bearer", token: "wrong-token-9" } }).then((c) => c.findPipeline("x")),
+    );
     expect(error.status).toBe(401);
     expect(error.message).not.toContain("wrong-token-9");
   });
@@ -511,7 +612,13 @@ describe("paging", () => {
       const { fake, client } = await setup(api, "");
       const { pipeline, version } = await client.uploadPipeline({ file: packageFor(api), name: "p" });
       const { experiment } = await client.getOrCreateExperiment({ name: "nightly" });
-      const req = { name: "nightly", experimentId: experiment.id, pipelineId: pipeline.id, versionId: version.id, parameters: { message: "x" } };
+      const req = {
+        name: "nightly",
+        experimentId: experiment.id,
+        pipelineId: pipeline.id,
+        versionId: version.id,
+        parameters: { message: "x" },
+      };
       for (let i = 0; i < 250; i++) await client.createRun(req);
       // Earlier nights: created well before this attempt.
       for (const run of fake.state.runs) run.createdAt = new Date(Date.now() - 3_600_000).toISOString();

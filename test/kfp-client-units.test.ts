@@ -45,7 +45,6 @@ const json = (body: unknown, status = 200, headers: Record<string, string> = {})
 const notFound = () => json({ code: 5, message: "Not Found" }, 404);
 const fast = { attempts: 3, totalMs: 5_000, baseDelayMs: 1 };
 
-
 function connect(extra: Partial<KfpConnectOptions> = {}) {
   return connectKfp({ endpoint: base, retry: fast, ...extra });
 }
@@ -101,7 +100,9 @@ describe("normalizeEndpoint", () => {
 describe("filters", () => {
   test("v1 uses op, v2 uses operation", () => {
     expect(equalsFilter("v1beta1", "name", "x")).toEqual({ predicates: [{ key: "name", op: "EQUALS", string_value: "x" }] });
-    expect(equalsFilter("v2beta1", "display_name", "x")).toEqual({ predicates: [{ key: "display_name", operation: "EQUALS", string_value: "x" }] });
+    expect(equalsFilter("v2beta1", "display_name", "x")).toEqual({
+      predicates: [{ key: "display_name", operation: "EQUALS", string_value: "x" }],
+    });
   });
 
   test("double encoding: after the gateway's decoding and KFP's QueryUnescape the name is intact", () => {
@@ -120,7 +121,10 @@ describe("filters", () => {
 
 describe("discovery", () => {
   test("a standalone API server: v2 healthz at the root, multi_user and tag read from it", async () => {
-    handler = (_req, url) => (url.pathname === "/apis/v2beta1/healthz" ? json({ commit_sha: "x", tag_name: "2.14.3", multi_user: true, pipeline_store: "database" }) : notFound());
+    handler = (_req, url) =>
+      url.pathname === "/apis/v2beta1/healthz"
+        ? json({ commit_sha: "x", tag_name: "2.14.3", multi_user: true, pipeline_store: "database" })
+        : notFound();
     const client = await connect({ endpoint: `${base}/`, namespace: "team-a" });
     expect(client.apiVersion).toBe("v2beta1");
     expect(client.baseUrl).toBe(base);
@@ -132,7 +136,9 @@ describe("discovery", () => {
 
   test("a KFP 1.8 server: v2 healthz 404 (an HTML 404 from Express), then v1", async () => {
     handler = (_req, url) =>
-      url.pathname === "/apis/v1beta1/healthz" ? json({ multi_user: false, tag_name: "1.8.5" }) : new Response("<pre>Cannot GET</pre>", { status: 404, headers: { "content-type": "text/html" } });
+      url.pathname === "/apis/v1beta1/healthz"
+        ? json({ multi_user: false, tag_name: "1.8.5" })
+        : new Response("<pre>Cannot GET</pre>", { status: 404, headers: { "content-type": "text/html" } });
     const client = await connect();
     expect(client.apiVersion).toBe("v1beta1");
     expect(client.serverVersion).toBe("1.8.5");
@@ -152,12 +158,15 @@ describe("discovery", () => {
 
   test("a dashboard page (HTML 200) at the root does not hide KFP under /pipeline", async () => {
     handler = (_req, url) =>
-      url.pathname.startsWith("/pipeline/") ? json({ multi_user: false }) : new Response("<!doctype html><html>dashboard</html>", { headers: { "content-type": "text/html" } });
+      url.pathname.startsWith("/pipeline/")
+        ? json({ multi_user: false })
+        : new Response("<!doctype html><html>dashboard</html>", { headers: { "content-type": "text/html" } });
     expect((await connect()).baseUrl).toBe(`${base}/pipeline`);
   });
 
   test("the KFP UI's own healthz shape: apiServerMultiUser and apiServerTagName", async () => {
-    handler = () => json({ apiServerReady: true, apiServerMultiUser: true, apiServerTagName: "2.0.5", frontendTagName: "2.0.5", buildDate: "x" });
+    handler = () =>
+      json({ apiServerReady: true, apiServerMultiUser: true, apiServerTagName: "2.0.5", frontendTagName: "2.0.5", buildDate: "x" });
     const client = await connect();
     expect(client.multiUser).toBe(true);
     expect(client.serverVersion).toBe("2.0.5");
@@ -311,7 +320,9 @@ describe("HTTP retries", () => {
 
   test("a timeout is retried, then reported with the time limit", async () => {
     handler = () => new Promise((resolve) => setTimeout(() => resolve(json({})), 1_000));
-    const error = await rejection(http({ requestTimeoutMs: 30, retry: { attempts: 2, totalMs: 5_000, baseDelayMs: 1 } }).read(get, { operation: "get run r1" }));
+    const error = await rejection(
+      http({ requestTimeoutMs: 30, retry: { attempts: 2, totalMs: 5_000, baseDelayMs: 1 } }).read(get, { operation: "get run r1" }),
+    );
     expect(error.kind).toBe("network");
     expect(error.message).toContain("no answer within 30 ms");
     expect(error.message).toContain("after 2 attempts");
@@ -322,7 +333,9 @@ describe("HTTP retries", () => {
     const closed = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response() });
     const port = closed.port;
     closed.stop(true);
-    const error = await rejection(new KfpHttp({ baseUrl: `http://127.0.0.1:${port}`, retry: fast }).read(get, { operation: "connect to KFP" }));
+    const error = await rejection(
+      new KfpHttp({ baseUrl: `http://127.0.0.1:${port}`, retry: fast }).read(get, { operation: "connect to KFP" }),
+    );
     expect(error.kind).toBe("network");
     expect(error.message).toContain(`connection to 127.0.0.1:${port} was refused`);
   });
@@ -341,12 +354,21 @@ describe("HTTP retries", () => {
     handler = () => answers.shift()!;
     const log: RequestLogLine[] = [];
     const client = http({ auth: { kind: "bearer", token: "secret-token-xyz" }, onRequest: (l) => log.push(l) });
-    await client.read({ method: "GET", path: "/apis/v2beta1/pipelines", query: { filter: filterParam(equalsFilter("v2beta1", "name", "a b")), page_size: 200 } }, { operation: "find" });
+    await client.read(
+      {
+        method: "GET",
+        path: "/apis/v2beta1/pipelines",
+        query: { filter: filterParam(equalsFilter("v2beta1", "name", "a b")), page_size: 200 },
+      },
+      { operation: "find" },
+    );
     expect(log.map((l) => [l.method, l.status, l.attempt])).toEqual([
       ["GET", 502, 1],
       ["GET", 200, 2],
     ]);
-    expect(log[0]!.path).toBe('/apis/v2beta1/pipelines?filter={"predicates":[{"key":"name","operation":"EQUALS","string_value":"a b"}]}&page_size=200');
+    expect(log[0]!.path).toBe(
+      '/apis/v2beta1/pipelines?filter={"predicates":[{"key":"name","operation":"EQUALS","string_value":"a b"}]}&page_size=200',
+    );
     expect(JSON.stringify(log)).not.toContain("secret-token-xyz");
   });
 });
@@ -359,7 +381,12 @@ describe("waitForRun", () => {
     let polls = 0;
     const changes: string[] = [];
     let pollCalls = 0;
-    const result = await waitForRun(async () => states[polls++]!, { intervalMs: 1, timeoutMs: 10_000, onChange: (r) => changes.push(r.state), onPoll: () => pollCalls++ });
+    const result = await waitForRun(async () => states[polls++]!, {
+      intervalMs: 1,
+      timeoutMs: 10_000,
+      onChange: (r) => changes.push(r.state),
+      onPoll: () => pollCalls++,
+    });
     expect(result).toEqual(run("SUCCEEDED", "succeeded"));
     expect(polls).toBe(6);
     expect(pollCalls).toBe(6);
@@ -464,13 +491,14 @@ describe("lookups and safe writes against a stub KFP", () => {
   test("two exact matches are ambiguous, never the first taken on faith", async () => {
     handler = (_req, url) => {
       if (url.pathname.endsWith("/healthz")) return healthz();
-      if (!url.searchParams.get("page_token")) return json({ experiments: [{ experiment_id: "e1", display_name: "dup" }], next_page_token: "t2" });
+      if (!url.searchParams.get("page_token"))
+        return json({ experiments: [{ experiment_id: "e1", display_name: "dup" }], next_page_token: "t2" });
       return json({ experiments: [{ experiment_id: "e2", display_name: "dup" }] });
     };
     const client = await connect();
     const error = await rejection(client.findExperiment("dup"));
     expect(error.kind).toBe("ambiguous");
-    expect(error.message).toContain("2 objects match experiment \"dup\"");
+    expect(error.message).toContain('2 objects match experiment "dup"');
   });
 
   test("a server clock an hour behind: our own object is still recognised after a lost answer", async () => {
@@ -517,7 +545,10 @@ describe("lookups and safe writes against a stub KFP", () => {
     const result = await client.uploadPipeline({ file: `${import.meta.dir}/fixtures/pipelines/hello-v2.yaml`, name: "hello" });
     expect(result.version).toMatchObject({ id: "v1", name: "hello", pipelineId: "p1" });
     const after = seen.filter((r) => !r.path.endsWith("/healthz"));
-    expect(after.map((r) => `${r.method} ${r.path}`)).toEqual(["POST /apis/v2beta1/pipelines/upload", "GET /apis/v2beta1/pipelines/p1/versions"]);
+    expect(after.map((r) => `${r.method} ${r.path}`)).toEqual([
+      "POST /apis/v2beta1/pipelines/upload",
+      "GET /apis/v2beta1/pipelines/p1/versions",
+    ]);
     expect(JSON.parse(decodeURIComponent(after[1]!.url.searchParams.get("filter")!)).predicates[0].string_value).toBe("hello");
   });
 

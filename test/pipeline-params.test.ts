@@ -138,7 +138,14 @@ function convertError(params: { name: string; value: unknown }[]): string {
 describe("convertParameters on v2beta1", () => {
   test("strings from name=value lines become the declared types", () => {
     const params = parsePipelineParams('msg=hi\nepochs=3\nlr=0.5\nflag=TRUE\nitems=["a", 2]\ncfg={"k": {"n": 1}}');
-    expect(convertParameters(params, specs, "v2beta1")).toEqual({ msg: "hi", epochs: 3, lr: 0.5, flag: true, items: ["a", 2], cfg: { k: { n: 1 } } });
+    expect(convertParameters(params, specs, "v2beta1")).toEqual({
+      msg: "hi",
+      epochs: 3,
+      lr: 0.5,
+      flag: true,
+      items: ["a", 2],
+      cfg: { k: { n: 1 } },
+    });
   });
 
   test("JSON values are kept when they already fit, scalars become text for STRING", () => {
@@ -154,23 +161,72 @@ describe("convertParameters on v2beta1", () => {
   });
 
   test("an integer parameter rejects 3.5 and words, naming the parameter", () => {
-    expect(convertError([{ name: "msg", value: "x" }, { name: "epochs", value: "3.5" }])).toContain('"epochs" is NUMBER_INTEGER but got "3.5"');
-    expect(convertError([{ name: "msg", value: "x" }, { name: "epochs", value: 3.5 }])).toContain('"epochs"');
-    expect(convertError([{ name: "msg", value: "x" }, { name: "epochs", value: "three" }])).toContain("whole number");
+    expect(
+      convertError([
+        { name: "msg", value: "x" },
+        { name: "epochs", value: "3.5" },
+      ]),
+    ).toContain('"epochs" is NUMBER_INTEGER but got "3.5"');
+    expect(
+      convertError([
+        { name: "msg", value: "x" },
+        { name: "epochs", value: 3.5 },
+      ]),
+    ).toContain('"epochs"');
+    expect(
+      convertError([
+        { name: "msg", value: "x" },
+        { name: "epochs", value: "three" },
+      ]),
+    ).toContain("whole number");
   });
 
   test("double, boolean, list and struct reject what does not fit", () => {
-    expect(convertError([{ name: "msg", value: "x" }, { name: "lr", value: "fast" }])).toContain('"lr" is NUMBER_DOUBLE');
-    expect(convertError([{ name: "msg", value: "x" }, { name: "lr", value: "" }])).toContain('"lr"');
-    expect(convertError([{ name: "msg", value: "x" }, { name: "flag", value: "yes" }])).toContain("true or false");
-    expect(convertError([{ name: "msg", value: "x" }, { name: "items", value: '{"a":1}' }])).toContain('"items" is LIST');
-    expect(convertError([{ name: "msg", value: "x" }, { name: "items", value: "[1," }])).toContain("broken");
-    expect(convertError([{ name: "msg", value: "x" }, { name: "cfg", value: "[1]" }])).toContain('"cfg" is STRUCT');
+    expect(
+      convertError([
+        { name: "msg", value: "x" },
+        { name: "lr", value: "fast" },
+      ]),
+    ).toContain('"lr" is NUMBER_DOUBLE');
+    expect(
+      convertError([
+        { name: "msg", value: "x" },
+        { name: "lr", value: "" },
+      ]),
+    ).toContain('"lr"');
+    expect(
+      convertError([
+        { name: "msg", value: "x" },
+        { name: "flag", value: "yes" },
+      ]),
+    ).toContain("true or false");
+    expect(
+      convertError([
+        { name: "msg", value: "x" },
+        { name: "items", value: '{"a":1}' },
+      ]),
+    ).toContain('"items" is LIST');
+    expect(
+      convertError([
+        { name: "msg", value: "x" },
+        { name: "items", value: "[1," },
+      ]),
+    ).toContain("broken");
+    expect(
+      convertError([
+        { name: "msg", value: "x" },
+        { name: "cfg", value: "[1]" },
+      ]),
+    ).toContain('"cfg" is STRUCT');
     expect(convertError([{ name: "msg", value: null }])).toContain('"msg"');
   });
 
   test("unknown names are listed together with the declared ones", () => {
-    const message = convertError([{ name: "msg", value: "x" }, { name: "epoch", value: "3" }, { name: "zzz", value: "1" }]);
+    const message = convertError([
+      { name: "msg", value: "x" },
+      { name: "epoch", value: "3" },
+      { name: "zzz", value: "1" },
+    ]);
     expect(message).toContain('no parameter "epoch", "zzz"');
     expect(message).toContain("msg (STRING)");
     expect(message).toContain("epochs (NUMBER_INTEGER, optional)");
@@ -181,14 +237,26 @@ describe("convertParameters on v2beta1", () => {
   });
 
   test("all problems are reported in one message", () => {
-    const message = convertError([{ name: "nope", value: 1 }, { name: "epochs", value: "x" }]);
+    const message = convertError([
+      { name: "nope", value: 1 },
+      { name: "epochs", value: "x" },
+    ]);
     expect(message).toContain('"nope"');
     expect(message).toContain("required parameter msg");
     expect(message).toContain('"epochs"');
   });
 
   test("without declarations the values go as given", () => {
-    expect(convertParameters([{ name: "a", value: "3" }, { name: "b", value: 3 }], undefined, "v2beta1")).toEqual({ a: "3", b: 3 });
+    expect(
+      convertParameters(
+        [
+          { name: "a", value: "3" },
+          { name: "b", value: 3 },
+        ],
+        undefined,
+        "v2beta1",
+      ),
+    ).toEqual({ a: "3", b: 3 });
   });
 
   test("a pipeline with no parameters rejects any", () => {
@@ -206,6 +274,13 @@ describe("convertParameters on v1beta1", () => {
       { name: "e", value: { k: 1 } },
       { name: "f", value: null },
     ];
-    expect(convertParameters(params, [{ name: "a", type: "STRING", optional: false }], "v1beta1")).toEqual({ a: "x", b: "3", c: "true", d: '[1,"2"]', e: '{"k":1}', f: "" });
+    expect(convertParameters(params, [{ name: "a", type: "STRING", optional: false }], "v1beta1")).toEqual({
+      a: "x",
+      b: "3",
+      c: "true",
+      d: '[1,"2"]',
+      e: '{"k":1}',
+      f: "",
+    });
   });
 });

@@ -67,8 +67,20 @@ function agentCases(): AgentCase[] {
   const directory = join(scratch, "compiled.yaml");
   mkdirSync(directory, { recursive: true });
 
-  const upload = (what: string, input: string, inputs: Record<string, string>, more: Partial<AgentCase> = {}): AgentCase => ({ task: "upload-pipeline", what, input, inputs: { ...UPLOAD_BASE, ...inputs }, ...more });
-  const run = (what: string, input: string, inputs: Record<string, string>, more: Partial<AgentCase> = {}): AgentCase => ({ task: "experiment-run", what, input, inputs: { ...RUN_BASE, ...inputs }, ...more });
+  const upload = (what: string, input: string, inputs: Record<string, string>, more: Partial<AgentCase> = {}): AgentCase => ({
+    task: "upload-pipeline",
+    what,
+    input,
+    inputs: { ...UPLOAD_BASE, ...inputs },
+    ...more,
+  });
+  const run = (what: string, input: string, inputs: Record<string, string>, more: Partial<AgentCase> = {}): AgentCase => ({
+    task: "experiment-run",
+    what,
+    input,
+    inputs: { ...RUN_BASE, ...inputs },
+    ...more,
+  });
   const newVersion = { kubeflowPipelineTask: "uploadNewVersion", existingPipelineName: "hello", versionName: "v2" };
 
   return [
@@ -78,7 +90,10 @@ function agentCases(): AgentCase[] {
     upload("a pipeline name with a line break", "newPipelineName", { newPipelineName: "first\nsecond" }),
     upload("a pipeline name over 128 characters", "newPipelineName", { newPipelineName: "p".repeat(129) }),
     upload("no pipeline to add a version to", "existingPipelineName", { ...newVersion, existingPipelineName: " " }),
-    upload("a pipeline to add a version to that does not exist", "existingPipelineName", { ...newVersion, existingPipelineName: "nowhere" }),
+    upload("a pipeline to add a version to that does not exist", "existingPipelineName", {
+      ...newVersion,
+      existingPipelineName: "nowhere",
+    }),
     upload("a version name with a tab", "versionName", { ...newVersion, versionName: "v\t2" }),
     upload("a version name that is taken", "versionName", { ...newVersion, versionName: "v1.0" }),
     run("an empty experiment name", "experimentName", { experimentName: "" }),
@@ -92,7 +107,9 @@ function agentCases(): AgentCase[] {
     upload("an extension KFP refuses", "pipelineFilePath", { pipelineFilePath: scratchFile("pipeline.py", "from kfp import dsl\n") }),
     upload("a corrupt .tar.gz (cut off)", "pipelineFilePath", { pipelineFilePath: truncated("cut.tar.gz", "hello-v2.tar.gz") }),
     upload("a corrupt .zip (cut off)", "pipelineFilePath", { pipelineFilePath: truncated("cut.zip", "hello-v2.zip") }),
-    upload("a .yaml that is a zip archive", "pipelineFilePath", { pipelineFilePath: scratchFile("zipped.yaml", readFileSync(join(packageFor("v2"), "..", "hello-v2.zip"))) }),
+    upload("a .yaml that is a zip archive", "pipelineFilePath", {
+      pipelineFilePath: scratchFile("zipped.yaml", readFileSync(join(packageFor("v2"), "..", "hello-v2.zip"))),
+    }),
     // Choices and switches
     upload("an upload mode that does not exist", "kubeflowPipelineTask", { kubeflowPipelineTask: "uploadAll" }),
     upload("an ifVersionExists that does not exist", "ifVersionExists", { ...newVersion, ifVersionExists: "overwrite" }),
@@ -103,7 +120,9 @@ function agentCases(): AgentCase[] {
     run("name=value lines with a line that has no '='", "pipelineParams", { pipelineParams: "message=hi\nepochs 5" }),
     run("a JSON object with a trailing comma", "pipelineParams", { pipelineParams: '{"message": "hi",}' }),
     run("a JSON array item without a value", "pipelineParams", { pipelineParams: '[{"name": "message"}]' }),
-    run("the 2021 list form with a broken second item", "pipelineParams", { pipelineParams: '{"name": "message", "value": "hi"}, {"name": "epochs", "value": }' }),
+    run("the 2021 list form with a broken second item", "pipelineParams", {
+      pipelineParams: '{"name": "message", "value": "hi"}, {"name": "epochs", "value": }',
+    }),
     run("a parameter given twice", "pipelineParams", { pipelineParams: "message=a\nmessage=b" }),
     run("an integer parameter given a word", "pipelineParams", { pipelineParams: "message=hi\nepochs=many" }),
     run("a list parameter given plain text", "pipelineParams", { pipelineParams: "message=hi\ntags=a,b" }),
@@ -121,7 +140,11 @@ function agentCases(): AgentCase[] {
     // What the run refers to
     run("a pipeline that does not exist", "pipeline", { pipeline: "nowhere" }),
     run("a version name that does not exist", "pipelineVersion", { useDefaultVersion: "false", pipelineVersion: "v9" }),
-    run("a pipeline id that does not exist", "pipelineId", { pipeline: "", pipelineId: "0b0e7b4a-0000-4000-8000-000000000000", pipelineVersionId: "0b0e7b4a-0000-4000-8000-000000000001" }),
+    run("a pipeline id that does not exist", "pipelineId", {
+      pipeline: "",
+      pipelineId: "0b0e7b4a-0000-4000-8000-000000000000",
+      pipelineVersionId: "0b0e7b4a-0000-4000-8000-000000000001",
+    }),
     run("an existing experiment that does not exist", "experimentName", { experiment: "useExistingExperiment", experimentName: "nowhere" }),
     // Where KFP is
     upload("an endpoint without a scheme", "kubeflowEndpoint", {}, { connection: { url: "kubeflow.example.com/pipeline" } }),
@@ -130,9 +153,24 @@ function agentCases(): AgentCase[] {
     run("a password in the endpoint", "kubeflowEndpoint", {}, { connection: { url: "https://admin:hunter2@kubeflow.example.com/" } }),
     upload("a login page (HTML) instead of KFP", "kubeflowEndpoint", {}, { fake: { loginPage: "html" } }),
     run("a login redirect instead of KFP", "kubeflowEndpoint", {}, { fake: { loginPage: "redirect" } }),
-    upload("a service connection and kubeflowEndpoint that disagree", "kubeflowEndpoint", { kubeflowEndpoint: "https://other.example.com/pipeline" }, { connection: { via: "service connection" } }),
-    run("a service connection and bearerToken that disagree", "bearerToken", { bearerToken: "another-token" }, { connection: { via: "service connection" } }),
-    upload("a service connection this job cannot read", "kfpConnection", { kfpConnection: "not-authorized" }, { connection: { via: "service connection" } }),
+    upload(
+      "a service connection and kubeflowEndpoint that disagree",
+      "kubeflowEndpoint",
+      { kubeflowEndpoint: "https://other.example.com/pipeline" },
+      { connection: { via: "service connection" } },
+    ),
+    run(
+      "a service connection and bearerToken that disagree",
+      "bearerToken",
+      { bearerToken: "another-token" },
+      { connection: { via: "service connection" } },
+    ),
+    upload(
+      "a service connection this job cannot read",
+      "kfpConnection",
+      { kfpConnection: "not-authorized" },
+      { connection: { via: "service connection" } },
+    ),
     run("a session cookie that is not name=value", "sessionCookie", { bearerToken: "", sessionCookie: "abcdef123456" }),
     upload("an API version that does not exist", "apiVersion", { apiVersion: "v3" }),
   ];
@@ -143,8 +181,10 @@ function clarityProblems(r: TaskRunResult, input: string): string[] {
   const problems: string[] = [];
   const message = r.message ?? "";
   if (r.result !== "Failed") problems.push(`ended ${r.result}: ${message}`);
-  if (!message.startsWith(`Input '${input}': `) && !message.startsWith(`Variable '${input}': `)) problems.push(`the message does not start by naming ${input}: ${message}`);
-  else if (!/[.!?:]\s+\S.*\S/.test(message.slice(message.indexOf(": ") + 2))) problems.push(`the message says what is wrong but not what to do: ${message}`);
+  if (!message.startsWith(`Input '${input}': `) && !message.startsWith(`Variable '${input}': `))
+    problems.push(`the message does not start by naming ${input}: ${message}`);
+  else if (!/[.!?:]\s+\S.*\S/.test(message.slice(message.indexOf(": ") + 2)))
+    problems.push(`the message says what is wrong but not what to do: ${message}`);
   if (r.errors.length !== 1) problems.push(`${r.errors.length} error lines`);
   if (message.includes(TOKEN)) problems.push("the message holds the token");
   return problems;
@@ -159,12 +199,25 @@ describe("agent tasks", () => {
       await kfp.seedPipeline({ name: "hello", file: HELLO, versionName: "v1.0" });
       kfp.seedExperiment({ name: "ci" });
       const url = c.connection?.url ?? kfp.url;
-      const r = await runAgentTask({ task: c.task, url, token: TOKEN, via: c.connection?.via, inputs: c.inputs ?? {}, variables: c.variables });
+      const r = await runAgentTask({
+        task: c.task,
+        url,
+        token: TOKEN,
+        via: c.connection?.via,
+        inputs: c.inputs ?? {},
+        variables: c.variables,
+      });
       const found = clarityProblems(r, c.input);
       const writes = kfp.writes().length;
       tally.tried++;
       tally.writes += writes;
-      if (writes > 0) found.push(`${writes} write(s): ${kfp.writes().map((w) => `${w.method} ${w.path}`).join(", ")}`);
+      if (writes > 0)
+        found.push(
+          `${writes} write(s): ${kfp
+            .writes()
+            .map((w) => `${w.method} ${w.path}`)
+            .join(", ")}`,
+        );
       if (found.length === 0) tally.clear++;
       await kfp.close();
       return problemsOf(`${c.task}: ${c.what}`, found);
@@ -181,7 +234,8 @@ describe("the agentless task", () => {
       const sent = await runAsyncTask(w, runInputs(w, { [input]: " " }));
       tally.tried++;
       const found: string[] = [];
-      if (!sent.error || !sent.error.message.includes(`input ${input} is required`)) found.push(`not refused naming ${input}: ${sent.error ?? sent.result?.status}`);
+      if (!sent.error || !sent.error.message.includes(`input ${input} is required`))
+        found.push(`not refused naming ${input}: ${sent.error ?? sent.result?.status}`);
       if (found.length === 0) tally.clear++;
       problems.push(...problemsOf(input, found));
     }
@@ -203,10 +257,26 @@ describe("the exit handler component", () => {
     const info = callbackInfo(azdo.collectionUri);
     const emptyPat = scratchFile("empty-pat", "\n");
     const cases: { what: string; input: string; values: Record<string, string>; env?: Record<string, string> }[] = [
-      { what: "callback info that is not JSON", input: "azdocallbackinfo", values: { azdocallbackinfo: "PlanUri=https://dev.azure.com/x" } },
-      { what: "callback info without PlanId", input: "azdocallbackinfo", values: { azdocallbackinfo: callbackInfo(azdo.collectionUri, { PlanId: "" }) } },
-      { what: "callback info with a PlanUri that is not http(s)", input: "azdocallbackinfo", values: { azdocallbackinfo: callbackInfo("ftp://dev.azure.com/x/") } },
-      { what: "callback info with a path in an id", input: "azdocallbackinfo", values: { azdocallbackinfo: callbackInfo(azdo.collectionUri, { JobId: "../../other" }) } },
+      {
+        what: "callback info that is not JSON",
+        input: "azdocallbackinfo",
+        values: { azdocallbackinfo: "PlanUri=https://dev.azure.com/x" },
+      },
+      {
+        what: "callback info without PlanId",
+        input: "azdocallbackinfo",
+        values: { azdocallbackinfo: callbackInfo(azdo.collectionUri, { PlanId: "" }) },
+      },
+      {
+        what: "callback info with a PlanUri that is not http(s)",
+        input: "azdocallbackinfo",
+        values: { azdocallbackinfo: callbackInfo("ftp://dev.azure.com/x/") },
+      },
+      {
+        what: "callback info with a path in an id",
+        input: "azdocallbackinfo",
+        values: { azdocallbackinfo: callbackInfo(azdo.collectionUri, { JobId: "../../other" }) },
+      },
       { what: "zero attempts", input: "attempts", values: { azdocallbackinfo: info, attempts: "0" } },
       { what: "a negative retry delay", input: "retry_delay_seconds", values: { azdocallbackinfo: info, retry_delay_seconds: "-1" } },
       { what: "an absurd retry delay", input: "retry_delay_seconds", values: { azdocallbackinfo: info, retry_delay_seconds: "86400" } },
@@ -242,9 +312,19 @@ describe("names with quotes, slashes and any script are valid KFP names: stored 
   afterAll(() => kfp.close());
 
   test("a new pipeline, and a version of it", async () => {
-    const created = await runAgentTask({ task: "upload-pipeline", url: kfp.url, token: TOKEN, inputs: { ...UPLOAD_BASE, newPipelineName: NAME } });
+    const created = await runAgentTask({
+      task: "upload-pipeline",
+      url: kfp.url,
+      token: TOKEN,
+      inputs: { ...UPLOAD_BASE, newPipelineName: NAME },
+    });
     expect(created.message).toStartWith("Created pipeline");
-    const versioned = await runAgentTask({ task: "upload-pipeline", url: kfp.url, token: TOKEN, inputs: { ...UPLOAD_BASE, kubeflowPipelineTask: "uploadNewVersion", existingPipelineName: NAME, versionName: `v2 ${NAME}` } });
+    const versioned = await runAgentTask({
+      task: "upload-pipeline",
+      url: kfp.url,
+      token: TOKEN,
+      inputs: { ...UPLOAD_BASE, kubeflowPipelineTask: "uploadNewVersion", existingPipelineName: NAME, versionName: `v2 ${NAME}` },
+    });
     expect(versioned.message).toStartWith("Added version");
     expect(kfp.state.pipelines.map((p) => p.name)).toEqual([NAME]);
     expect(kfp.state.versions.map((v) => v.name)).toEqual([NAME, `v2 ${NAME}`]);

@@ -61,7 +61,9 @@ const TIMES = [
 
 const tally = { injected: 0, recovered: 0, failedClearly: 0, duplicates: 0 };
 afterAll(() => {
-  console.log(`faults injected ${tally.injected}, recovered ${tally.recovered}, failed clearly ${tally.failedClearly}, duplicates ${tally.duplicates}`);
+  console.log(
+    `faults injected ${tally.injected}, recovered ${tally.recovered}, failed clearly ${tally.failedClearly}, duplicates ${tally.duplicates}`,
+  );
 });
 
 /** What the message must say about the fault itself. */
@@ -78,7 +80,6 @@ const reachedKfp = (fault: FaultKind) => ("reset" in fault && fault.reset === "a
 const AGENT_CONCURRENCY = 12;
 
 describe.each(["v2", "v1"] as FakeApi[])("agent tasks on fake KFP %s", (api) => {
-
   async function fakeFor(scenario: Scenario): Promise<FakeKfp> {
     const kfp = await startFake({ api, token: TOKEN });
     await scenario.seed(kfp);
@@ -110,7 +111,9 @@ describe.each(["v2", "v1"] as FakeApi[])("agent tasks on fake KFP %s", (api) => 
     expect(routes.filter((c) => c.scenario.task === "upload-pipeline").length).toBeGreaterThanOrEqual(5);
     expect(routes.filter((c) => c.scenario.task === "experiment-run").length).toBeGreaterThanOrEqual(8);
 
-    const cases = routes.flatMap(({ scenario, route }) => FAULTS.flatMap((fault) => TIMES.map((times) => ({ scenario, route, fault, times }))));
+    const cases = routes.flatMap(({ scenario, route }) =>
+      FAULTS.flatMap((fault) => TIMES.map((times) => ({ scenario, route, fault, times }))),
+    );
     const problems = await pool(cases, AGENT_CONCURRENCY, async ({ scenario, route, fault, times }) => {
       const name = `${scenario.task} ${route.name}, ${fault.name} ${times.name}`;
       const kfp = await fakeFor(scenario);
@@ -171,7 +174,8 @@ async function agentlessMatrix(): Promise<string[]> {
     const w = await asyncWorld(api, TOKEN);
     try {
       const baseline = await runAsyncTask(w, runInputs(w, { runName: "baseline" }));
-      if (baseline.result?.outcome !== "waiting") found.push(`the task does not work without faults: ${baseline.error ?? baseline.result?.status}`);
+      if (baseline.result?.outcome !== "waiting")
+        found.push(`the task does not work without faults: ${baseline.error ?? baseline.result?.status}`);
       const [route] = routesOf(w.kfp.writes(), w.kfp.state);
       w.kfp.fault({ method: route!.method, path: route!.path, fault });
       const faulted = await runAsyncTask(w, runInputs(w));
@@ -182,8 +186,10 @@ async function agentlessMatrix(): Promise<string[]> {
         found.push(`${runs} runs`);
       }
       if ("status" in fault && runs !== 0) found.push("a run was created though KFP answered an error");
-      if (faulted.result?.outcome === "waiting" || faulted.result?.outcome === "succeeded") found.push("the task went on as if the run started");
-      else if ("status" in fault ? faulted.result?.status !== fault.status : !faulted.error) found.push(`not the fault's own failure: ${faulted.error ?? faulted.result?.status}`);
+      if (faulted.result?.outcome === "waiting" || faulted.result?.outcome === "succeeded")
+        found.push("the task went on as if the run started");
+      else if ("status" in fault ? faulted.result?.status !== fault.status : !faulted.error)
+        found.push(`not the fault's own failure: ${faulted.error ?? faulted.result?.status}`);
       else if (found.length === 0) tally.failedClearly++;
       await w.kfp.close();
     } catch (error) {
@@ -213,8 +219,21 @@ describe("the exit handler's calls to Azure DevOps", () => {
       const baseline = await runExitHandler(build.component, { azdocallbackinfo: callbackInfo(azdo.collectionUri) });
       expect(baseline.code).toBe(0);
       const ids = new Set([PLAN.projectId, PLAN.planId, PLAN.jobId, PLAN.timelineId]);
-      const routes = [...new Set(azdo.requests.map((r) => `${r.method} ${r.path.split("/").map((s) => (ids.has(s) ? "{id}" : s)).join("/")}`))];
-      expect(routes).toEqual(["POST /org/{id}/_apis/distributedtask/hubs/build/plans/{id}/timelines/{id}/records/{id}/feed", "POST /org/{id}/_apis/distributedtask/hubs/build/plans/{id}/events"]);
+      const routes = [
+        ...new Set(
+          azdo.requests.map(
+            (r) =>
+              `${r.method} ${r.path
+                .split("/")
+                .map((s) => (ids.has(s) ? "{id}" : s))
+                .join("/")}`,
+          ),
+        ),
+      ];
+      expect(routes).toEqual([
+        "POST /org/{id}/_apis/distributedtask/hubs/build/plans/{id}/timelines/{id}/records/{id}/feed",
+        "POST /org/{id}/_apis/distributedtask/hubs/build/plans/{id}/events",
+      ]);
       await azdo.close();
 
       const faults = FAULTS.filter((f) => !("delayMs" in f.fault));
@@ -229,18 +248,21 @@ describe("the exit handler's calls to Azure DevOps", () => {
         const found: string[] = [];
         if (proxy.injected === 0) found.push("the fault never hit");
         const completions = azdo.events.filter((e) => e.name === "TaskCompleted");
-        if (completions.some((e) => e.result !== "succeeded")) found.push(`TaskCompleted with another result: ${JSON.stringify(completions)}`);
+        if (completions.some((e) => e.result !== "succeeded"))
+          found.push(`TaskCompleted with another result: ${JSON.stringify(completions)}`);
         const onEvents = route.endsWith("/events");
         // The log line is a courtesy: losing it must not keep the task from completing.
         const shouldComplete = times.times === 1 || !onEvents;
         if (shouldComplete) {
-          if (exit.code !== 0 || completions.length === 0) found.push(`expected TaskCompleted, got exit ${exit.code}: ${exit.stderr.trim()}`);
+          if (exit.code !== 0 || completions.length === 0)
+            found.push(`expected TaskCompleted, got exit ${exit.code}: ${exit.stderr.trim()}`);
           else if (found.length === 0) tally.recovered++;
         } else if (exit.code !== 1) {
           found.push(`expected exit 1, got ${exit.code}`);
         } else {
           const says = "status" in fault.fault ? `HTTP ${fault.fault.status}` : "the connection was closed before Azure DevOps answered";
-          if (!new RegExp(`POST \\S+/events failed after 3 tries: (${says})`).test(exit.stderr)) found.push(`unclear: ${exit.stderr.trim()}`);
+          if (!new RegExp(`POST \\S+/events failed after 3 tries: (${says})`).test(exit.stderr))
+            found.push(`unclear: ${exit.stderr.trim()}`);
           else if (found.length === 0) tally.failedClearly++;
         }
         await proxy.close();

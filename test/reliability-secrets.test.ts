@@ -38,7 +38,18 @@ import {
   runInputs,
   type AsyncCredentialWay,
 } from "./support/reliability-async.ts";
-import { AGENT_TASKS, CREDENTIAL_WAYS, FAST_BUDGET, pool, problemsOf, runAgentTask, scenarios, useAgentTaskBundles, type AgentTask, type CredentialWay } from "./support/reliability.ts";
+import {
+  AGENT_TASKS,
+  CREDENTIAL_WAYS,
+  FAST_BUDGET,
+  pool,
+  problemsOf,
+  runAgentTask,
+  scenarios,
+  useAgentTaskBundles,
+  type AgentTask,
+  type CredentialWay,
+} from "./support/reliability.ts";
 
 useAgentTaskBundles();
 
@@ -67,7 +78,13 @@ function agentLeaks(secret: string, r: TaskRunResult, kfp: FakeKfp, via: Credent
   if (!lines.includes(`##vso[task.setsecret]${secret}`)) leaks.push("stdout: never registered with task.setsecret");
   else if (!first?.startsWith("##vso[task.setsecret]")) leaks.push(`raw stdout before its task.setsecret line: ${first}`);
   check("raw stderr", r.stderr);
-  check("a request line (URL)", lines.map((line) => /KFP \S+ \S+ ->.*/.exec(line)?.[0]).filter((line) => line && parseRequestLine(line)).join("\n"));
+  check(
+    "a request line (URL)",
+    lines
+      .map((line) => /KFP \S+ \S+ ->.*/.exec(line)?.[0])
+      .filter((line) => line && parseRequestLine(line))
+      .join("\n"),
+  );
   check("the task's message", r.message);
   check("an error", r.errors.join("\n"));
   check("a warning", r.warnings.join("\n"));
@@ -75,11 +92,16 @@ function agentLeaks(secret: string, r: TaskRunResult, kfp: FakeKfp, via: Credent
   for (const [file, content] of Object.entries(r.files)) check(`file ${file}`, content);
   for (const summary of r.summaries) check(`summary ${summary.path}`, summary.content);
   // What the task sent; the fake's answers are left out, since the test makes it echo the credential.
-  check("the fake's record (paths, queries, other headers, bodies)", JSON.stringify(kfp.requests.map(({ response: _, fault: __, ...sent }) => sent)));
+  check(
+    "the fake's record (paths, queries, other headers, bodies)",
+    JSON.stringify(kfp.requests.map(({ response: _, fault: __, ...sent }) => sent)),
+  );
   tally.places++;
   // `authorized`: the Authorization header was exactly `Bearer <token>` (the record itself redacts it).
-  if (accepted && via !== "session cookie" && kfp.requests.some((q) => !q.authorized)) leaks.push("a request without the token in its Authorization header");
-  if (via === "session cookie" && kfp.requests.some((q) => q.headers.cookie !== "<redacted>")) leaks.push("a request without the Cookie header");
+  if (accepted && via !== "session cookie" && kfp.requests.some((q) => !q.authorized))
+    leaks.push("a request without the token in its Authorization header");
+  if (via === "session cookie" && kfp.requests.some((q) => q.headers.cookie !== "<redacted>"))
+    leaks.push("a request without the Cookie header");
   tally.runs++;
   tally.leaks += leaks.length;
   return leaks;
@@ -95,17 +117,30 @@ interface Outcome {
 }
 
 /** KFP's error echoing what it was sent, as a misconfigured proxy or an old server might. */
-const echo = (secret: string) => ({ error_message: `token "Bearer ${secret}" cannot upload`, message: `invalid authorization: Bearer ${secret}`, code: 3 });
+const echo = (secret: string) => ({
+  error_message: `token "Bearer ${secret}" cannot upload`,
+  message: `invalid authorization: Bearer ${secret}`,
+  code: 3,
+});
 
 const OUTCOMES: Outcome[] = [
   { name: "success", fake: {} },
   {
     name: "KFP echoes the credential in its error",
     fake: {},
-    fault: (task) => ({ method: "POST", path: task === "upload-pipeline" ? /\/pipelines\/upload$/ : /\/runs$/, fault: { status: 400, body: echo(TOKEN) }, times: Infinity }),
+    fault: (task) => ({
+      method: "POST",
+      path: task === "upload-pipeline" ? /\/pipelines\/upload$/ : /\/runs$/,
+      fault: { status: 400, body: echo(TOKEN) },
+      times: Infinity,
+    }),
   },
   { name: "the credential is refused (401)", fake: {}, wrongCredential: true },
-  { name: "a persistent network fault", fake: {}, fault: () => ({ method: "GET", path: /\/healthz$/, fault: { reset: "after-read" }, times: Infinity }) },
+  {
+    name: "a persistent network fault",
+    fake: {},
+    fault: () => ({ method: "GET", path: /\/healthz$/, fault: { reset: "after-read" }, times: Infinity }),
+  },
 ];
 
 describe("agent tasks, system.debug on", () => {
@@ -115,7 +150,9 @@ describe("agent tasks, system.debug on", () => {
   test(`each task, each way of passing the credential, on success and failure: it shows only in the Authorization header (${cases.length} runs)`, async () => {
     const problems = await pool(cases, 8, async ({ task, via, outcome }) => {
       const cookie = via === "session cookie";
-      const wanted = outcome.wrongCredential ? { token: "the-token-kfp-wants", cookie: "authservice_session=the-session-kfp-wants" } : { token: TOKEN, cookie: COOKIE };
+      const wanted = outcome.wrongCredential
+        ? { token: "the-token-kfp-wants", cookie: "authservice_session=the-session-kfp-wants" }
+        : { token: TOKEN, cookie: COOKIE };
       const kfp = await startFake({ api: "v2", ...(cookie ? { cookie: wanted.cookie } : { token: wanted.token }), ...outcome.fake });
       const scenario = scenarios("v2").find((s) => s.task === task)!;
       await scenario.seed(kfp);
@@ -132,9 +169,15 @@ describe("agent tasks, system.debug on", () => {
       const found: string[] = [];
       if ((r.result === "Succeeded") !== (outcome.name === "success")) found.push(`ended ${r.result}: ${r.message}`);
       // The echo must reach the message, or this case would prove nothing.
-      if (outcome.fault && "status" in outcome.fault(task).fault && !/invalid authorization|cannot upload/.test(r.message ?? "")) found.push(`KFP's words are not in the message: ${r.message}`);
+      if (outcome.fault && "status" in outcome.fault(task).fault && !/invalid authorization|cannot upload/.test(r.message ?? ""))
+        found.push(`KFP's words are not in the message: ${r.message}`);
       const secrets = cookie ? [COOKIE, COOKIE_VALUE] : [TOKEN];
-      for (const secret of secrets) found.push(...agentLeaks(secret, r, kfp, via, !outcome.wrongCredential).map((place) => `${secret === TOKEN ? "token" : "cookie"} in ${place}`));
+      for (const secret of secrets)
+        found.push(
+          ...agentLeaks(secret, r, kfp, via, !outcome.wrongCredential).map(
+            (place) => `${secret === TOKEN ? "token" : "cookie"} in ${place}`,
+          ),
+        );
       await kfp.close();
       return problemsOf(`${task} via ${via}, ${outcome.name}`, found);
     });
@@ -149,7 +192,12 @@ describe("the agentless task", () => {
     const w = await asyncWorld("v2", TOKEN);
     const connection = asyncConnection(w, via);
     const inputs = { ...connection.inputs, ...runInputs(w) };
-    const request = expandServerTask({ taskDir: ASYNC_TASK_DIR, inputs, variables: agentlessVariables(w), endpoints: connection.endpoints });
+    const request = expandServerTask({
+      taskDir: ASYNC_TASK_DIR,
+      inputs,
+      variables: agentlessVariables(w),
+      endpoints: connection.endpoints,
+    });
     expect(request.headers.Authorization).toBe(`Bearer ${TOKEN}`);
     const elsewhere = { url: request.url, body: request.body, headers: { ...request.headers, Authorization: undefined } };
     expect(JSON.stringify(elsewhere)).not.toContain(TOKEN);
@@ -199,8 +247,15 @@ describe("the exit handler's Azure DevOps credential", () => {
       const patFile = join(scratch, `pat-${index}`);
       if (credential.values.pat_file) writeFileSync(patFile, `${secret(PAT)}\n`);
       const info = Object.fromEntries(Object.entries(credential.info).map(([k, v]) => [k, secret(v)]));
-      const callback = outcome === "malformed callback info" ? callbackInfo(`${proxy.url}/org/`, { ...info, PlanId: "../x" }) : callbackInfo(`${proxy.url}/org/`, info);
-      const exit = await runExitHandler(build.component, { azdocallbackinfo: callback, ...(credential.values.pat_file ? { pat_file: patFile } : {}) }, env);
+      const callback =
+        outcome === "malformed callback info"
+          ? callbackInfo(`${proxy.url}/org/`, { ...info, PlanId: "../x" })
+          : callbackInfo(`${proxy.url}/org/`, info);
+      const exit = await runExitHandler(
+        build.component,
+        { azdocallbackinfo: callback, ...(credential.values.pat_file ? { pat_file: patFile } : {}) },
+        env,
+      );
       const found: string[] = [];
       if ((exit.code === 0) !== (outcome === "success")) found.push(`exit ${exit.code}: ${exit.stderr.trim()}`);
       for (const value of credential.secrets.map((s) => (refused && s === basic(PAT) ? basic(secret(PAT)) : secret(s)))) {

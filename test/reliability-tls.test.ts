@@ -15,7 +15,15 @@ import type { FakeKfp } from "../lib/dev/fake-kfp/types.ts";
 import type { TaskRunResult } from "./harness.ts";
 import { startFake } from "./support/fake.ts";
 import { makePki, OPENSSL, type Pki } from "./support/pki.ts";
-import { AGENT_TASKS, problemsOf, runAgentTask, scenarios, taskFolder, useAgentTaskBundles, type AgentTask } from "./support/reliability.ts";
+import {
+  AGENT_TASKS,
+  problemsOf,
+  runAgentTask,
+  scenarios,
+  taskFolder,
+  useAgentTaskBundles,
+  type AgentTask,
+} from "./support/reliability.ts";
 
 useAgentTaskBundles();
 
@@ -23,7 +31,9 @@ const TOKEN = "kfp-tls-token-91c0de";
 
 const tally = { cases: 0, verified: 0, refusedClearly: 0, verificationDisabled: 0 };
 afterAll(() => {
-  console.log(`tls cases ${tally.cases}, verified ${tally.verified}, refused clearly ${tally.refusedClearly}, verification disabled ${tally.verificationDisabled}`);
+  console.log(
+    `tls cases ${tally.cases}, verified ${tally.verified}, refused clearly ${tally.refusedClearly}, verification disabled ${tally.verificationDisabled}`,
+  );
 });
 
 /** How the agent is set up for the CA. */
@@ -36,17 +46,47 @@ interface Setup {
   says?: RegExp[];
 }
 
-const HOW_TO_SUPPLY = [/Input 'kfpConnection'|Input 'kubeflowEndpoint'/, /certificate/i, /NODE_EXTRA_CA_CERTS/, /--sslcacert|Agent\.CAInfo/];
+const HOW_TO_SUPPLY = [
+  /Input 'kfpConnection'|Input 'kubeflowEndpoint'/,
+  /certificate/i,
+  /NODE_EXTRA_CA_CERTS/,
+  /--sslcacert|Agent\.CAInfo/,
+];
 
 const SETUPS: Setup[] = [
   { name: "the agent's certificate settings (Agent.CAInfo)", variables: (pki) => ({ "Agent.CAInfo": pki.ca }), works: true },
   { name: "NODE_EXTRA_CA_CERTS in the agent's environment", env: (pki) => ({ NODE_EXTRA_CA_CERTS: pki.ca }), works: true },
-  { name: "Agent.CAInfo beside another NODE_EXTRA_CA_CERTS", variables: (pki) => ({ "Agent.CAInfo": pki.ca }), env: (pki) => ({ NODE_EXTRA_CA_CERTS: pki.otherCa }), works: true },
+  {
+    name: "Agent.CAInfo beside another NODE_EXTRA_CA_CERTS",
+    variables: (pki) => ({ "Agent.CAInfo": pki.ca }),
+    env: (pki) => ({ NODE_EXTRA_CA_CERTS: pki.otherCa }),
+    works: true,
+  },
   { name: "no CA supplied", works: false, says: HOW_TO_SUPPLY },
-  { name: "Agent.SkipCertValidation without the CA", variables: () => ({ "Agent.SkipCertValidation": "true" }), works: false, says: HOW_TO_SUPPLY },
-  { name: "a CA that did not sign the server's certificate", variables: (pki) => ({ "Agent.CAInfo": pki.otherCa }), works: false, says: HOW_TO_SUPPLY },
-  { name: "an Agent.CAInfo file that does not exist", variables: (pki) => ({ "Agent.CAInfo": join(pki.dir, "missing.pem") }), works: false, says: [/^Variable 'Agent\.CAInfo': /, /cannot be read \(ENOENT\)/, /NODE_EXTRA_CA_CERTS/] },
-  { name: "an Agent.CAInfo file that holds no certificate", variables: (pki) => ({ "Agent.CAInfo": join(pki.dir, "server.ext") }), works: false, says: [/^Variable 'Agent\.CAInfo': /, /no PEM certificate/] },
+  {
+    name: "Agent.SkipCertValidation without the CA",
+    variables: () => ({ "Agent.SkipCertValidation": "true" }),
+    works: false,
+    says: HOW_TO_SUPPLY,
+  },
+  {
+    name: "a CA that did not sign the server's certificate",
+    variables: (pki) => ({ "Agent.CAInfo": pki.otherCa }),
+    works: false,
+    says: HOW_TO_SUPPLY,
+  },
+  {
+    name: "an Agent.CAInfo file that does not exist",
+    variables: (pki) => ({ "Agent.CAInfo": join(pki.dir, "missing.pem") }),
+    works: false,
+    says: [/^Variable 'Agent\.CAInfo': /, /cannot be read \(ENOENT\)/, /NODE_EXTRA_CA_CERTS/],
+  },
+  {
+    name: "an Agent.CAInfo file that holds no certificate",
+    variables: (pki) => ({ "Agent.CAInfo": join(pki.dir, "server.ext") }),
+    works: false,
+    says: [/^Variable 'Agent\.CAInfo': /, /no PEM certificate/],
+  },
 ];
 
 describe.skipIf(!OPENSSL)("https KFP with a private CA", () => {
@@ -60,7 +100,14 @@ describe.skipIf(!OPENSSL)("https KFP with a private CA", () => {
     const kfp = await startFake({ api: "v2", token: TOKEN, tls: { key: pki.key, cert: pki.cert } });
     const scenario = scenarios("v2").find((s) => s.task === task)!;
     await scenario.seed(kfp);
-    const r = await runAgentTask({ task, url: kfp.url, token: TOKEN, inputs: scenario.inputs, variables: setup.variables?.(pki), env: setup.env?.(pki) });
+    const r = await runAgentTask({
+      task,
+      url: kfp.url,
+      token: TOKEN,
+      inputs: scenario.inputs,
+      variables: setup.variables?.(pki),
+      env: setup.env?.(pki),
+    });
     return { r, kfp };
   }
 
@@ -71,7 +118,11 @@ describe.skipIf(!OPENSSL)("https KFP with a private CA", () => {
     const found: string[] = [];
     if (setup.works) {
       if (r.result !== "Succeeded") found.push(`ended ${r.result}: ${r.message}`);
-      found.push(...scenarios("v2").find((s) => s.task === task)!.check(r, kfp));
+      found.push(
+        ...scenarios("v2")
+          .find((s) => s.task === task)!
+          .check(r, kfp),
+      );
       if (found.length === 0) tally.verified++;
     } else {
       // Any request the fake saw got through the handshake: verification was off.
@@ -80,7 +131,8 @@ describe.skipIf(!OPENSSL)("https KFP with a private CA", () => {
         found.push(`KFP was reached (${kfp.requests.length} requests, ${r.result}): the certificate was not verified`);
       }
       if (r.result !== "Failed") found.push(`ended ${r.result}`);
-      for (const fragment of setup.says ?? []) if (!fragment.test(r.message ?? "")) found.push(`the message does not say ${fragment}: ${r.message}`);
+      for (const fragment of setup.says ?? [])
+        if (!fragment.test(r.message ?? "")) found.push(`the message does not say ${fragment}: ${r.message}`);
       if (r.errors.length !== 1) found.push(`${r.errors.length} error lines`);
       if (found.length === 0) tally.refusedClearly++;
     }

@@ -123,10 +123,13 @@ describe("npm run task against a KFP", () => {
 
   test("relative file paths are the user's, from the folder npm was started in", async () => {
     const kfp = await fakeKfp();
-    const r = await cli(["upload-pipeline", "--input", "pipelineFilePath=hello-v1.tar.gz", "--input", "newPipelineName=old", "--connection", kfp.url], {
-      KFP_TOKEN: TOKEN,
-      INIT_CWD: PIPELINES,
-    });
+    const r = await cli(
+      ["upload-pipeline", "--input", "pipelineFilePath=hello-v1.tar.gz", "--input", "newPipelineName=old", "--connection", kfp.url],
+      {
+        KFP_TOKEN: TOKEN,
+        INIT_CWD: PIPELINES,
+      },
+    );
 
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`pipelineFilePath  ${join(PIPELINES, "hello-v1.tar.gz")}`);
@@ -143,7 +146,9 @@ describe("npm run task --fake", () => {
     expect(r.stdout).toContain("against a fake KFP 2.x at http://127.0.0.1:");
     expect(r.stdout).toMatch(/Run state: SUCCEEDED/);
     expect(r.stdout).toMatch(/kf_run_status +SUCCEEDED/);
-    expect(r.stdout).toMatch(/fake KFP received \d+ requests, 2 writes:\n {4}POST \/apis\/v2beta1\/experiments -> 200\n {4}POST \/apis\/v2beta1\/runs -> 200/);
+    expect(r.stdout).toMatch(
+      /fake KFP received \d+ requests, 2 writes:\n {4}POST \/apis\/v2beta1\/experiments -> 200\n {4}POST \/apis\/v2beta1\/runs -> 200/,
+    );
   });
 
   test("a dry run against the fake shows zero writes in the fake's record", async () => {
@@ -206,7 +211,9 @@ describe("the readable log", () => {
   });
 
   test("verbose shows the task's own debug lines, not the agent's command traces", () => {
-    expect(render(["##[debug]kfpConnection=local-kfp", "##[debug]Processed: ##vso[task.debug]x"], true)).toEqual(["    debug kfpConnection=local-kfp"]);
+    expect(render(["##[debug]kfpConnection=local-kfp", "##[debug]Processed: ##vso[task.debug]x"], true)).toEqual([
+      "    debug kfpConnection=local-kfp",
+    ]);
   });
 
   test("marks errors and warnings, and masks secret outputs", () => {

@@ -63,7 +63,11 @@ describe("bad input (one fake that is never written to)", () => {
       ["a directory", () => join(scratch, "compiled.yaml"), ["is a directory"]],
       ["empty", () => scratchFile("empty.yaml"), ["is empty (0 bytes)"]],
       ["over 32 MiB", () => bigFile, ["KFP accepts at most 32 MiB"]],
-      ["of a type KFP refuses", () => scratchFile("pipeline.py", "from kfp import dsl\n"), ["extension KFP does not accept", ".yaml, .yml, .json, .zip, .tar.gz or .tgz"]],
+      [
+        "of a type KFP refuses",
+        () => scratchFile("pipeline.py", "from kfp import dsl\n"),
+        ["extension KFP does not accept", ".yaml, .yml, .json, .zip, .tar.gz or .tgz"],
+      ],
       ["not what its name says", () => scratchFile("pipeline.zip", "not a zip"), ["is not a zip archive"]],
     ] as const)("%s: fails before any request", async (_, path, fragments) => {
       const r = await rejectedBeforeAnyRequest({ kubeflowPipelineTask: "uploadNew", pipelineFilePath: path(), newPipelineName: "new" });
@@ -72,7 +76,13 @@ describe("bad input (one fake that is never written to)", () => {
   });
 
   test("no connection at all: names both ways to give one", async () => {
-    const r = await rejectedBeforeAnyRequest({ kubeflowEndpoint: "", bearerToken: "", kubeflowPipelineTask: "uploadNew", pipelineFilePath: file, newPipelineName: "new" });
+    const r = await rejectedBeforeAnyRequest({
+      kubeflowEndpoint: "",
+      bearerToken: "",
+      kubeflowPipelineTask: "uploadNew",
+      pipelineFilePath: file,
+      newPipelineName: "new",
+    });
     expectFailure(r, "kfpConnection", "kubeflowEndpoint", "service connection");
   });
 
@@ -80,7 +90,12 @@ describe("bad input (one fake that is never written to)", () => {
     ["ftp://kfp.example.com/", "only http and https"],
     ["kfp.example.com/pipeline", "is not a URL"],
   ])("endpoint %s is not an http(s) URL", async (endpoint, fragment) => {
-    const r = await rejectedBeforeAnyRequest({ kubeflowEndpoint: endpoint, kubeflowPipelineTask: "uploadNew", pipelineFilePath: file, newPipelineName: "new" });
+    const r = await rejectedBeforeAnyRequest({
+      kubeflowEndpoint: endpoint,
+      kubeflowPipelineTask: "uploadNew",
+      pipelineFilePath: file,
+      newPipelineName: "new",
+    });
     expectFailure(r, "kubeflowEndpoint", fragment, "e.g. https://");
   });
 
@@ -89,22 +104,40 @@ describe("bad input (one fake that is never written to)", () => {
     [{ kubeflowPipelineTask: "uploadNewVersion" }, "existingPipelineName", "uploadNewVersion needs the name of the pipeline"],
     [{ kubeflowPipelineTask: "uploadNewOrVersion" }, "newPipelineName", "and so is existingPipelineName"],
     [{ kubeflowPipelineTask: "upload" }, "kubeflowPipelineTask", "uploadNew, uploadNewVersion, uploadNewOrVersion"],
-    [{ kubeflowPipelineTask: "uploadNewVersion", existingPipelineName: "existing", ifVersionExists: "overwrite" }, "ifVersionExists", "fail, reuse"],
+    [
+      { kubeflowPipelineTask: "uploadNewVersion", existingPipelineName: "existing", ifVersionExists: "overwrite" },
+      "ifVersionExists",
+      "fail, reuse",
+    ],
     [{ kubeflowPipelineTask: "uploadNew", newPipelineName: "new", dryRun: "yes" }, "dryRun", "true or false"],
     [{ kubeflowPipelineTask: "uploadNew", newPipelineName: "n".repeat(129) }, "newPipelineName", "longer than 128 characters"],
-    [{ kubeflowPipelineTask: "uploadNewVersion", existingPipelineName: "existing", versionName: "v\n2" }, "versionName", "control character"],
+    [
+      { kubeflowPipelineTask: "uploadNewVersion", existingPipelineName: "existing", versionName: "v\n2" },
+      "versionName",
+      "control character",
+    ],
   ])("%j: names %s", async (inputs, input, fragment) => {
     const r = await rejectedBeforeAnyRequest({ pipelineFilePath: file, ...inputs });
     expectFailure(r, input, fragment);
   });
 
   test("uploadNewVersion with a pipeline that does not exist", async () => {
-    const r = await uploadTask(kfp, { kubeflowPipelineTask: "uploadNewVersion", pipelineFilePath: file, existingPipelineName: "missing", versionName: "v2" });
+    const r = await uploadTask(kfp, {
+      kubeflowPipelineTask: "uploadNewVersion",
+      pipelineFilePath: file,
+      existingPipelineName: "missing",
+      versionName: "v2",
+    });
     expectFailure(r, "existingPipelineName", "'missing', which does not exist", "uploadNewOrVersion");
   });
 
   test("a version name that is taken: says so and offers ifVersionExists reuse", async () => {
-    const r = await uploadTask(kfp, { kubeflowPipelineTask: "uploadNewVersion", pipelineFilePath: file, existingPipelineName: "existing", versionName: "v1" });
+    const r = await uploadTask(kfp, {
+      kubeflowPipelineTask: "uploadNewVersion",
+      pipelineFilePath: file,
+      existingPipelineName: "existing",
+      versionName: "v1",
+    });
     expectFailure(r, "versionName", "'v1' is already taken", "ifVersionExists to reuse");
   });
 
@@ -115,17 +148,29 @@ describe("bad input (one fake that is never written to)", () => {
 });
 
 describe("authentication", () => {
-  test.each(["redirect", "html"] as const)("a login page (%s) instead of KFP names the endpoint and how to authenticate", async (loginPage) => {
-    await withFake({ api: "v2", token: undefined, loginPage }, async (kfp) => {
-      const r = await uploadTask(kfp, { bearerToken: "", kubeflowPipelineTask: "uploadNew", pipelineFilePath: packageFor("v2"), newPipelineName: "new" });
-      expectFailure(r, "kubeflowEndpoint", "login page", "session cookie");
-      expect(kfp.writes()).toEqual([]);
-    });
-  });
+  test.each(["redirect", "html"] as const)(
+    "a login page (%s) instead of KFP names the endpoint and how to authenticate",
+    async (loginPage) => {
+      await withFake({ api: "v2", token: undefined, loginPage }, async (kfp) => {
+        const r = await uploadTask(kfp, {
+          bearerToken: "",
+          kubeflowPipelineTask: "uploadNew",
+          pipelineFilePath: packageFor("v2"),
+          newPipelineName: "new",
+        });
+        expectFailure(r, "kubeflowEndpoint", "login page", "session cookie");
+        expect(kfp.writes()).toEqual([]);
+      });
+    },
+  );
 
   test("a rejected token (401) names bearerToken", async () => {
     await withFake({ api: "v1" }, async (kfp) => {
-      const r = await uploadTask(kfp, { kubeflowPipelineTask: "uploadNew", pipelineFilePath: packageFor("v1"), newPipelineName: "new" }, { token: "expired-token-123" });
+      const r = await uploadTask(
+        kfp,
+        { kubeflowPipelineTask: "uploadNew", pipelineFilePath: packageFor("v1"), newPipelineName: "new" },
+        { token: "expired-token-123" },
+      );
       expectFailure(r, "bearerToken", "was rejected by KFP (HTTP 401");
       expect(kfp.writes()).toEqual([]);
       expect(r.log).not.toContain("expired-token-123");
@@ -134,7 +179,11 @@ describe("authentication", () => {
 
   test("a rejected service-connection token names kfpConnection", async () => {
     await withFake({ api: "v2" }, async (kfp) => {
-      const r = await uploadTask(kfp, { kubeflowPipelineTask: "uploadNew", pipelineFilePath: packageFor("v2"), newPipelineName: "new" }, { via: "service connection", token: "revoked-token-456" });
+      const r = await uploadTask(
+        kfp,
+        { kubeflowPipelineTask: "uploadNew", pipelineFilePath: packageFor("v2"), newPipelineName: "new" },
+        { via: "service connection", token: "revoked-token-456" },
+      );
       expectFailure(r, "kfpConnection", "was rejected by KFP (HTTP 401");
       expect(r.log).not.toContain("revoked-token-456");
       expect(kfp.writes()).toEqual([]);
@@ -143,14 +192,23 @@ describe("authentication", () => {
 
   test("no token for a KFP that requires one names bearerToken", async () => {
     await withFake({ api: "v2" }, async (kfp) => {
-      const r = await uploadTask(kfp, { bearerToken: "", kubeflowPipelineTask: "uploadNew", pipelineFilePath: packageFor("v2"), newPipelineName: "new" });
+      const r = await uploadTask(kfp, {
+        bearerToken: "",
+        kubeflowPipelineTask: "uploadNew",
+        pipelineFilePath: packageFor("v2"),
+        newPipelineName: "new",
+      });
       expectFailure(r, "bearerToken", "is not set, and KFP requires authentication");
     });
   });
 
   test("a token without access (403) names bearerToken", async () => {
     await withFake({ api: "v2" }, async (kfp) => {
-      kfp.fault({ method: "POST", path: "/apis/v2beta1/pipelines/upload", fault: { status: 403, body: { message: "User is not authorized" } } });
+      kfp.fault({
+        method: "POST",
+        path: "/apis/v2beta1/pipelines/upload",
+        fault: { status: 403, body: { message: "User is not authorized" } },
+      });
       const r = await uploadTask(kfp, { kubeflowPipelineTask: "uploadNew", pipelineFilePath: packageFor("v2"), newPipelineName: "new" });
       expectFailure(r, "bearerToken", "is not allowed to do this in KFP (HTTP 403", "User is not authorized.", "kubeflow-edit");
       expect(kfp.state.pipelines).toEqual([]);
@@ -179,12 +237,28 @@ describe.each(["v1", "v2"] as const)("KFP %s refuses", (api) => {
     const r = await uploadTask(kfp, { kubeflowPipelineTask: "uploadNew", pipelineFilePath: packageFor(api), newPipelineName: "existing" });
     expectFailure(r, "newPipelineName", "'existing', which already exists (", "uploadNewVersion", "uploadNewOrVersion");
     // KFP refused the one upload: nothing was created.
-    expect(kfp.writes().slice(since).map((w) => [w.path, w.status])).toEqual([[uploadPath, api === "v1" ? 500 : 409]]);
+    expect(
+      kfp
+        .writes()
+        .slice(since)
+        .map((w) => [w.path, w.status]),
+    ).toEqual([[uploadPath, api === "v1" ? 500 : 409]]);
     expect(kfp.state.pipelines.filter((p) => p.name === "existing")).toHaveLength(1);
   });
 
   test("KFP's text cannot issue agent commands", async () => {
-    kfp.fault({ method: "POST", path: uploadPath, fault: { status: 400, body: { error_message: "bad spec ##vso[task.setvariable variable=kf_pipeline_id]evil", message: "bad spec ##vso[task.setvariable variable=kf_pipeline_id]evil", code: 3 } } });
+    kfp.fault({
+      method: "POST",
+      path: uploadPath,
+      fault: {
+        status: 400,
+        body: {
+          error_message: "bad spec ##vso[task.setvariable variable=kf_pipeline_id]evil",
+          message: "bad spec ##vso[task.setvariable variable=kf_pipeline_id]evil",
+          code: 3,
+        },
+      },
+    });
     const r = await uploadTask(kfp, { kubeflowPipelineTask: "uploadNew", pipelineFilePath: packageFor(api), newPipelineName: "injected" });
     expectFailure(r, "pipelineFilePath", "bad spec");
     expect(r.variables).toEqual([]);
@@ -204,7 +278,10 @@ test("an endpoint that is not KFP names kubeflowEndpoint, with what was tried", 
   // A web server that knows no KFP path. (Refused connections are retried for seconds: not tested here.)
   const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => Response.json({ message: "no such page" }, { status: 404 }) });
   try {
-    const r = await uploadTask({ url: `http://127.0.0.1:${server.port}/shop` }, { kubeflowPipelineTask: "uploadNew", pipelineFilePath: packageFor("v2"), newPipelineName: "new" });
+    const r = await uploadTask(
+      { url: `http://127.0.0.1:${server.port}/shop` },
+      { kubeflowPipelineTask: "uploadNew", pipelineFilePath: packageFor("v2"), newPipelineName: "new" },
+    );
     expectFailure(r, "kubeflowEndpoint", "does not lead to the KFP API", "was not found at", "Check the endpoint");
   } finally {
     server.stop(true);
@@ -213,7 +290,12 @@ test("an endpoint that is not KFP names kubeflowEndpoint, with what was tried", 
 
 test("a forced API version the server does not serve names apiVersion", async () => {
   await withFake({ api: "v1" }, async (kfp) => {
-    const r = await uploadTask(kfp, { kubeflowPipelineTask: "uploadNew", pipelineFilePath: packageFor("v1"), newPipelineName: "new", apiVersion: "v2beta1" });
+    const r = await uploadTask(kfp, {
+      kubeflowPipelineTask: "uploadNew",
+      pipelineFilePath: packageFor("v1"),
+      newPipelineName: "new",
+      apiVersion: "v2beta1",
+    });
     expectFailure(r, "apiVersion", "is v2beta1, which the KFP at this endpoint does not serve", "use API version v1beta1 or auto");
     expect(kfp.writes()).toEqual([]);
   });

@@ -12,7 +12,19 @@ import { join } from "node:path";
 import { DRY_RUN_IDS } from "../lib/kfp/client.ts";
 import type { FakeApi, FakeKfp } from "../lib/dev/fake-kfp/types.ts";
 import { REPO_ROOT, runTask } from "./harness.ts";
-import { BUILD_VERSION_NAME, PIPELINES, TOKEN, apiPath, fakeKfp, newRequests, outputVariables, packageFor, uploadTask, useUploadTask, withFake } from "./support/upload-task.ts";
+import {
+  BUILD_VERSION_NAME,
+  PIPELINES,
+  TOKEN,
+  apiPath,
+  fakeKfp,
+  newRequests,
+  outputVariables,
+  packageFor,
+  uploadTask,
+  useUploadTask,
+  withFake,
+} from "./support/upload-task.ts";
 
 useUploadTask();
 
@@ -35,7 +47,12 @@ describe.each(MATRIX)("on KFP %s, prefix '%s', through the %s", (api, prefix, vi
 
   test("uploadNew creates the pipeline and its first version and sets every output", async () => {
     const since = kfp.requests.length;
-    const r = await upload({ kubeflowPipelineTask: "uploadNew", pipelineFilePath: file, newPipelineName: "train", newPipelineDescription: "CI build" });
+    const r = await upload({
+      kubeflowPipelineTask: "uploadNew",
+      pipelineFilePath: file,
+      newPipelineName: "train",
+      newPipelineDescription: "CI build",
+    });
 
     expect(r.result).toBe("Succeeded");
     const pipeline = kfp.state.pipelines.find((p) => p.name === "train")!;
@@ -47,11 +64,25 @@ describe.each(MATRIX)("on KFP %s, prefix '%s', through the %s", (api, prefix, vi
     expect(writes[0]!.body).toMatchObject({ multipart: { field: "uploadfile" } });
     expect(writes.every((w) => w.authorized)).toBe(true);
 
-    expect(r.outputs).toMatchObject({ kf_pipeline_id: pipeline.id, kf_pipeline_name: "train", kf_pipeline_version_id: version.id, kf_pipeline_version_name: "train" });
+    expect(r.outputs).toMatchObject({
+      kf_pipeline_id: pipeline.id,
+      kf_pipeline_name: "train",
+      kf_pipeline_version_id: version.id,
+      kf_pipeline_version_name: "train",
+    });
     expect(r.outputs.kf_pipeline_url).toBe(`${kfp.url}/#/pipelines/details/${pipeline.id}`);
     expect(r.outputs.kf_pipeline_version_url).toBe(`${kfp.url}/#/pipelines/details/${pipeline.id}/version/${version.id}`);
-    expect(outputVariables(r)).toEqual(["kf_pipeline_id", "kf_pipeline_name", "kf_pipeline_version_id", "kf_pipeline_version_name", "kf_pipeline_url", "kf_pipeline_version_url"]);
-    expect(r.log).toContain(`Connected to KFP ${api === "v1" ? "1.8.5" : "2.5.0"} at ${kfp.url} (API ${api === "v1" ? "v1beta1" : "v2beta1"}, single-user).`);
+    expect(outputVariables(r)).toEqual([
+      "kf_pipeline_id",
+      "kf_pipeline_name",
+      "kf_pipeline_version_id",
+      "kf_pipeline_version_name",
+      "kf_pipeline_url",
+      "kf_pipeline_version_url",
+    ]);
+    expect(r.log).toContain(
+      `Connected to KFP ${api === "v1" ? "1.8.5" : "2.5.0"} at ${kfp.url} (API ${api === "v1" ? "v1beta1" : "v2beta1"}, single-user).`,
+    );
     expect(r.log).toContain(`Created pipeline 'train' (${pipeline.id}) with its first version 'train' (${version.id}).`);
     expect(r.log).toContain(r.outputs.kf_pipeline_version_url!);
     expect(r.log).not.toContain(TOKEN);
@@ -60,14 +91,27 @@ describe.each(MATRIX)("on KFP %s, prefix '%s', through the %s", (api, prefix, vi
   test("uploadNewVersion adds the named version, with its description, to the existing pipeline", async () => {
     const { pipeline } = await kfp.seedPipeline({ name: "serve", file, versionName: "v1" });
     const since = kfp.requests.length;
-    const r = await upload({ kubeflowPipelineTask: "uploadNewVersion", pipelineFilePath: file, existingPipelineName: "serve", versionName: "v2", versionDescription: "second" });
+    const r = await upload({
+      kubeflowPipelineTask: "uploadNewVersion",
+      pipelineFilePath: file,
+      existingPipelineName: "serve",
+      versionName: "v2",
+      versionDescription: "second",
+    });
 
     expect(r.result).toBe("Succeeded");
     const version = kfp.state.versions.find((v) => v.pipelineId === pipeline.id && v.name === "v2")!;
     expect(version.description).toBe("second");
     const writes = newRequests(kfp, since).filter((q) => q.method === "POST");
-    expect(writes.map((w) => [w.path, w.query.pipelineid, w.query.name])).toEqual([[apiPath(api, "pipelines/upload_version"), pipeline.id, "v2"]]);
-    expect(r.outputs).toMatchObject({ kf_pipeline_id: pipeline.id, kf_pipeline_name: "serve", kf_pipeline_version_id: version.id, kf_pipeline_version_name: "v2" });
+    expect(writes.map((w) => [w.path, w.query.pipelineid, w.query.name])).toEqual([
+      [apiPath(api, "pipelines/upload_version"), pipeline.id, "v2"],
+    ]);
+    expect(r.outputs).toMatchObject({
+      kf_pipeline_id: pipeline.id,
+      kf_pipeline_name: "serve",
+      kf_pipeline_version_id: version.id,
+      kf_pipeline_version_name: "v2",
+    });
     expect(r.outputs.kf_pipeline_version_url).toEndWith(`/version/${version.id}`);
     expect(r.log).toContain(`Added version 'v2' (${version.id}) to pipeline 'serve' (${pipeline.id}).`);
   });
@@ -85,8 +129,16 @@ describe.each(MATRIX)("on KFP %s, prefix '%s', through the %s", (api, prefix, vi
     expect(second.result).toBe("Succeeded");
     const version = kfp.state.versions.find((v) => v.pipelineId === pipeline.id && v.name === BUILD_VERSION_NAME)!;
     expect(version).toBeDefined();
-    expect(newRequests(kfp, since).filter((q) => q.method === "POST").map((w) => w.path)).toEqual([apiPath(api, "pipelines/upload_version")]);
-    expect(second.outputs).toMatchObject({ kf_pipeline_id: pipeline.id, kf_pipeline_version_id: version.id, kf_pipeline_version_name: BUILD_VERSION_NAME });
+    expect(
+      newRequests(kfp, since)
+        .filter((q) => q.method === "POST")
+        .map((w) => w.path),
+    ).toEqual([apiPath(api, "pipelines/upload_version")]);
+    expect(second.outputs).toMatchObject({
+      kf_pipeline_id: pipeline.id,
+      kf_pipeline_version_id: version.id,
+      kf_pipeline_version_name: BUILD_VERSION_NAME,
+    });
   });
 });
 
@@ -105,11 +157,20 @@ describe.each(["v1", "v2"] as const)("a re-run on KFP %s", (api) => {
     const uploaded = kfp.state.versions.find((v) => v.pipelineId === pipeline.id && v.name === BUILD_VERSION_NAME)!;
     const writesBefore = kfp.writes().length;
 
-    const r = await uploadTask(kfp, { kubeflowPipelineTask: "uploadNewOrVersion", pipelineFilePath: file, newPipelineName: "rerun", ifVersionExists: "reuse" });
+    const r = await uploadTask(kfp, {
+      kubeflowPipelineTask: "uploadNewOrVersion",
+      pipelineFilePath: file,
+      newPipelineName: "rerun",
+      ifVersionExists: "reuse",
+    });
 
     expect(r.result).toBe("Succeeded");
     expect(kfp.writes()).toHaveLength(writesBefore);
-    expect(r.outputs).toMatchObject({ kf_pipeline_id: pipeline.id, kf_pipeline_version_id: uploaded.id, kf_pipeline_version_name: BUILD_VERSION_NAME });
+    expect(r.outputs).toMatchObject({
+      kf_pipeline_id: pipeline.id,
+      kf_pipeline_version_id: uploaded.id,
+      kf_pipeline_version_name: BUILD_VERSION_NAME,
+    });
     expect(r.outputs.kf_pipeline_version_url).toEndWith(`/version/${uploaded.id}`);
     expect(outputVariables(r)).toHaveLength(6);
     expect(r.log).toContain(`Version '${BUILD_VERSION_NAME}' (${uploaded.id}) of pipeline 'rerun' already exists: reusing it`);
@@ -139,14 +200,23 @@ test("the 2021 task's documented inputs run unchanged: uploadNew, then uploadNew
     expect(pipeline.description).toBe("uploaded by the 2021 YAML");
     const first = kfp.state.versions.find((v) => v.pipelineId === pipeline.id)!;
     // The 2021 task left kf_pipeline_version_id and kf_pipeline_version_name unset here.
-    expect(created.outputs).toMatchObject({ kf_pipeline_id: pipeline.id, kf_pipeline_name: "legacy", kf_pipeline_version_id: first.id, kf_pipeline_version_name: "legacy" });
+    expect(created.outputs).toMatchObject({
+      kf_pipeline_id: pipeline.id,
+      kf_pipeline_name: "legacy",
+      kf_pipeline_version_id: first.id,
+      kf_pipeline_version_name: "legacy",
+    });
     expect(outputVariables(created)).toHaveLength(6);
     expect(created.log).toContain("versionName is not used with uploadNew: KFP names the first version like the pipeline.");
 
     const versioned = await runTask({ taskDir: uploadTaskDir(), inputs: step("uploadNewVersion"), secretVariables });
     expect(versioned.result).toBe("Succeeded");
     const second = kfp.state.versions.find((v) => v.pipelineId === pipeline.id && v.name === "legacy-2")!;
-    expect(versioned.outputs).toMatchObject({ kf_pipeline_id: pipeline.id, kf_pipeline_version_id: second.id, kf_pipeline_version_name: "legacy-2" });
+    expect(versioned.outputs).toMatchObject({
+      kf_pipeline_id: pipeline.id,
+      kf_pipeline_version_id: second.id,
+      kf_pipeline_version_name: "legacy-2",
+    });
     expect(kfp.writes().map((w) => w.path)).toEqual(["/apis/v1beta1/pipelines/upload", "/apis/v1beta1/pipelines/upload_version"]);
   });
 });
@@ -160,7 +230,11 @@ describe("on KFP 2.x", () => {
 
   test.each(["hello-v2.zip", "hello-v2.json", "hello-v2.tar.gz", "hello-v1.yaml"])("uploads %s", async (name) => {
     const pipelineName = `pkg-${name}`;
-    const r = await uploadTask(kfp, { kubeflowPipelineTask: "uploadNew", pipelineFilePath: join(PIPELINES, name), newPipelineName: pipelineName });
+    const r = await uploadTask(kfp, {
+      kubeflowPipelineTask: "uploadNew",
+      pipelineFilePath: join(PIPELINES, name),
+      newPipelineName: pipelineName,
+    });
     expect(r.result).toBe("Succeeded");
     const upload = kfp.writes().find((w) => w.query.name === pipelineName)!;
     expect(upload.body).toMatchObject({ multipart: { field: "uploadfile", filename: name } });
@@ -179,13 +253,22 @@ describe("on KFP 2.x", () => {
 
   test("uploadNewOrVersion takes existingPipelineName when newPipelineName is empty (2021 YAML switched to the new mode)", async () => {
     const { pipeline } = await kfp.seedPipeline({ name: "switched", file: packageFor("v2") });
-    const r = await uploadTask(kfp, { kubeflowPipelineTask: "uploadNewOrVersion", pipelineFilePath: packageFor("v2"), existingPipelineName: "switched", versionName: "v9" });
+    const r = await uploadTask(kfp, {
+      kubeflowPipelineTask: "uploadNewOrVersion",
+      pipelineFilePath: packageFor("v2"),
+      existingPipelineName: "switched",
+      versionName: "v9",
+    });
     expect(r.result).toBe("Succeeded");
     expect(r.outputs).toMatchObject({ kf_pipeline_id: pipeline.id, kf_pipeline_version_name: "v9" });
   });
 
   test("uploads a summary with the pipeline, the version and their links", async () => {
-    const r = await uploadTask(kfp, { kubeflowPipelineTask: "uploadNew", pipelineFilePath: packageFor("v2"), newPipelineName: "summarised" });
+    const r = await uploadTask(kfp, {
+      kubeflowPipelineTask: "uploadNew",
+      pipelineFilePath: packageFor("v2"),
+      newPipelineName: "summarised",
+    });
     expect(r.summaries).toHaveLength(1);
     const content = r.summaries[0]!.content;
     expect(content).toContain("### Kubeflow pipeline upload");
@@ -207,7 +290,12 @@ describe("on KFP 2.x", () => {
   });
 
   test("forced to v1beta1 by apiVersion, uploads through the v1beta1 API", async () => {
-    const r = await uploadTask(kfp, { kubeflowPipelineTask: "uploadNew", pipelineFilePath: packageFor("v2"), newPipelineName: "forced-v1", apiVersion: "v1beta1" });
+    const r = await uploadTask(kfp, {
+      kubeflowPipelineTask: "uploadNew",
+      pipelineFilePath: packageFor("v2"),
+      newPipelineName: "forced-v1",
+      apiVersion: "v1beta1",
+    });
     expect(r.result).toBe("Succeeded");
     expect(kfp.writes().find((w) => w.query.name === "forced-v1")!.path).toBe("/apis/v1beta1/pipelines/upload");
     expect(r.log).toContain("(API v1beta1, single-user)");
@@ -217,7 +305,13 @@ describe("on KFP 2.x", () => {
     await withFake({ api: "v2", token: undefined, cookie: "authservice_session=c00kie-value-42" }, async (cookieKfp) => {
       const r = await runTask({
         taskDir: uploadTaskDir(),
-        inputs: { kubeflowEndpoint: cookieKfp.url, sessionCookie: "authservice_session=c00kie-value-42", kubeflowPipelineTask: "uploadNew", pipelineFilePath: packageFor("v2"), newPipelineName: "cookie" },
+        inputs: {
+          kubeflowEndpoint: cookieKfp.url,
+          sessionCookie: "authservice_session=c00kie-value-42",
+          kubeflowPipelineTask: "uploadNew",
+          pipelineFilePath: packageFor("v2"),
+          newPipelineName: "cookie",
+        },
         variables: { "system.debug": "true" },
       });
       expect(r.result).toBe("Succeeded");
@@ -230,7 +324,12 @@ describe("on KFP 2.x", () => {
 describe("multi-user KFP", () => {
   test("uploads into the namespace given and says so", async () => {
     await withFake({ api: "v2", multiUser: true }, async (kfp) => {
-      const r = await uploadTask(kfp, { kubeflowPipelineTask: "uploadNew", pipelineFilePath: packageFor("v2"), newPipelineName: "team-pipeline", namespace: "team-a" });
+      const r = await uploadTask(kfp, {
+        kubeflowPipelineTask: "uploadNew",
+        pipelineFilePath: packageFor("v2"),
+        newPipelineName: "team-pipeline",
+        namespace: "team-a",
+      });
       expect(r.result).toBe("Succeeded");
       expect(kfp.writes()[0]!.query.namespace).toBe("team-a");
       expect(kfp.state.pipelines[0]).toMatchObject({ name: "team-pipeline", namespace: "team-a" });
@@ -248,7 +347,13 @@ describe("dry run", () => {
 
   test("creating a pipeline: reads, logs the upload it would make with its body, writes nothing, outputs placeholders", async () => {
     const since = kfp.requests.length;
-    const r = await uploadTask(kfp, { kubeflowPipelineTask: "uploadNewOrVersion", pipelineFilePath: packageFor("v2"), newPipelineName: "planned", newPipelineDescription: "not yet", dryRun: "true" });
+    const r = await uploadTask(kfp, {
+      kubeflowPipelineTask: "uploadNewOrVersion",
+      pipelineFilePath: packageFor("v2"),
+      newPipelineName: "planned",
+      newPipelineDescription: "not yet",
+      dryRun: "true",
+    });
 
     expect(r.result).toBe("Succeeded");
     expect(kfp.writes()).toEqual([]);
@@ -257,7 +362,11 @@ describe("dry run", () => {
     expect(r.log).toContain("Dry run: would POST /apis/v2beta1/pipelines/upload?name=planned&");
     expect(r.log).toContain("description=not yet");
     expect(r.log).toContain('"name":"hello-v2.yaml"');
-    expect(r.outputs).toMatchObject({ kf_pipeline_id: DRY_RUN_IDS.pipeline, kf_pipeline_name: "planned", kf_pipeline_version_id: DRY_RUN_IDS.version });
+    expect(r.outputs).toMatchObject({
+      kf_pipeline_id: DRY_RUN_IDS.pipeline,
+      kf_pipeline_name: "planned",
+      kf_pipeline_version_id: DRY_RUN_IDS.version,
+    });
     expect(r.log).toContain("the output variables hold placeholders");
     expect(r.message).toStartWith("Dry run: would have created pipeline 'planned'");
     expect(r.summaries[0]!.content).toContain("dry run: nothing was changed");
@@ -265,17 +374,32 @@ describe("dry run", () => {
 
   test("adding a version: finds the real pipeline, plans the version upload, writes nothing", async () => {
     const { pipeline } = await kfp.seedPipeline({ name: "existing", file: packageFor("v2"), versionName: "v1" });
-    const r = await uploadTask(kfp, { kubeflowPipelineTask: "uploadNewVersion", pipelineFilePath: packageFor("v2"), existingPipelineName: "existing", versionName: "v2", dryRun: "true" });
+    const r = await uploadTask(kfp, {
+      kubeflowPipelineTask: "uploadNewVersion",
+      pipelineFilePath: packageFor("v2"),
+      existingPipelineName: "existing",
+      versionName: "v2",
+      dryRun: "true",
+    });
 
     expect(r.result).toBe("Succeeded");
     expect(kfp.writes()).toEqual([]);
     expect(r.log).toContain(`Dry run: would POST /apis/v2beta1/pipelines/upload_version?pipelineid=${pipeline.id}&name=v2`);
-    expect(r.outputs).toMatchObject({ kf_pipeline_id: pipeline.id, kf_pipeline_version_id: DRY_RUN_IDS.version, kf_pipeline_version_name: "v2" });
+    expect(r.outputs).toMatchObject({
+      kf_pipeline_id: pipeline.id,
+      kf_pipeline_version_id: DRY_RUN_IDS.version,
+      kf_pipeline_version_name: "v2",
+    });
   });
 
   test("uploadNew still finds a pipeline name that is taken", async () => {
     await kfp.seedPipeline({ name: "occupied", file: packageFor("v2") });
-    const r = await uploadTask(kfp, { kubeflowPipelineTask: "uploadNew", pipelineFilePath: packageFor("v2"), newPipelineName: "occupied", dryRun: "true" });
+    const r = await uploadTask(kfp, {
+      kubeflowPipelineTask: "uploadNew",
+      pipelineFilePath: packageFor("v2"),
+      newPipelineName: "occupied",
+      dryRun: "true",
+    });
     expect(r.result).toBe("Failed");
     expect(r.message).toStartWith("Input 'newPipelineName': names pipeline 'occupied', which already exists");
     expect(kfp.writes()).toEqual([]);
@@ -283,7 +407,13 @@ describe("dry run", () => {
 
   test("still fails on a version name that is taken", async () => {
     await kfp.seedPipeline({ name: "taken", file: packageFor("v2"), versionName: "v1" });
-    const r = await uploadTask(kfp, { kubeflowPipelineTask: "uploadNewVersion", pipelineFilePath: packageFor("v2"), existingPipelineName: "taken", versionName: "v1", dryRun: "true" });
+    const r = await uploadTask(kfp, {
+      kubeflowPipelineTask: "uploadNewVersion",
+      pipelineFilePath: packageFor("v2"),
+      existingPipelineName: "taken",
+      versionName: "v1",
+      dryRun: "true",
+    });
     expect(r.result).toBe("Failed");
     expect(r.message).toStartWith("Input 'versionName':");
     expect(kfp.writes()).toEqual([]);
@@ -293,7 +423,11 @@ describe("dry run", () => {
 describe("secrets", () => {
   test("the token never shows in the log, debug mode included, even when typed as plain text", async () => {
     await withFake({ api: "v2" }, async (kfp) => {
-      const r = await uploadTask(kfp, { kubeflowPipelineTask: "uploadNew", pipelineFilePath: packageFor("v2"), newPipelineName: "secret" }, { variables: { "system.debug": "true" } });
+      const r = await uploadTask(
+        kfp,
+        { kubeflowPipelineTask: "uploadNew", pipelineFilePath: packageFor("v2"), newPipelineName: "secret" },
+        { variables: { "system.debug": "true" } },
+      );
       expect(r.result).toBe("Succeeded");
       expect(r.log).toContain("bearerToken=***");
       expect(r.log).not.toContain(TOKEN);
@@ -306,7 +440,11 @@ describe("secrets", () => {
 
   test("the service connection's token never shows in the log, debug mode included", async () => {
     await withFake({ api: "v1" }, async (kfp) => {
-      const r = await uploadTask(kfp, { kubeflowPipelineTask: "uploadNew", pipelineFilePath: packageFor("v1"), newPipelineName: "secret" }, { via: "service connection", variables: { "system.debug": "true" } });
+      const r = await uploadTask(
+        kfp,
+        { kubeflowPipelineTask: "uploadNew", pipelineFilePath: packageFor("v1"), newPipelineName: "secret" },
+        { via: "service connection", variables: { "system.debug": "true" } },
+      );
       expect(r.result).toBe("Succeeded");
       expect(r.stdout.split("\n").find((line) => line.includes(TOKEN))).toBe(`##vso[task.setsecret]${TOKEN}`);
       expect(r.log).not.toContain(TOKEN);
@@ -324,7 +462,11 @@ describe("task.json", () => {
 
   test("declares, and allows setting, exactly the outputs the task sets", async () => {
     await withFake({ api: "v2" }, async (kfp) => {
-      const r = await uploadTask(kfp, { kubeflowPipelineTask: "uploadNew", pipelineFilePath: packageFor("v2"), newPipelineName: "declared" });
+      const r = await uploadTask(kfp, {
+        kubeflowPipelineTask: "uploadNew",
+        pipelineFilePath: packageFor("v2"),
+        newPipelineName: "declared",
+      });
       const declared = task.outputVariables.map((o: { name: string; description?: string }) => {
         expect(o.description).toBeTruthy();
         return o.name;
@@ -335,8 +477,19 @@ describe("task.json", () => {
   });
 
   test("keeps the 2021 inputs and values, each with help", () => {
-    const inputs = new Map<string, { options?: Record<string, string>; helpMarkDown?: string }>(task.inputs.map((i: { name: string }) => [i.name, i]));
-    for (const name of ["kubeflowEndpoint", "bearerToken", "kubeflowPipelineTask", "pipelineFilePath", "newPipelineName", "newPipelineDescription", "existingPipelineName", "versionName"]) {
+    const inputs = new Map<string, { options?: Record<string, string>; helpMarkDown?: string }>(
+      task.inputs.map((i: { name: string }) => [i.name, i]),
+    );
+    for (const name of [
+      "kubeflowEndpoint",
+      "bearerToken",
+      "kubeflowPipelineTask",
+      "pipelineFilePath",
+      "newPipelineName",
+      "newPipelineDescription",
+      "existingPipelineName",
+      "versionName",
+    ]) {
       expect(inputs.has(name)).toBe(true);
     }
     expect(Object.keys(inputs.get("kubeflowPipelineTask")!.options!)).toEqual(["uploadNew", "uploadNewVersion", "uploadNewOrVersion"]);
@@ -346,6 +499,14 @@ describe("task.json", () => {
   test("has the same connection inputs as Kubeflow Experiment and Run", () => {
     const connection = (t: { inputs: { name: string; groupName?: string }[] }) => t.inputs.filter((i) => i.groupName === "connection");
     expect(connection(task)).toEqual(connection(taskJson("experiment-run")));
-    expect(connection(task).map((i) => i.name)).toEqual(["kfpConnection", "kubeflowEndpoint", "bearerToken", "sessionCookie", "kubeflowUserId", "namespace", "apiVersion"]);
+    expect(connection(task).map((i) => i.name)).toEqual([
+      "kfpConnection",
+      "kubeflowEndpoint",
+      "bearerToken",
+      "sessionCookie",
+      "kubeflowUserId",
+      "namespace",
+      "apiVersion",
+    ]);
   });
 });

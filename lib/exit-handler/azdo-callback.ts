@@ -48,9 +48,7 @@ export class CallbackError extends Error {
 }
 
 export function authorizationHeader(credential: AzdoCredential): string {
-  return credential.kind === "pat"
-    ? `Basic ${Buffer.from(`:${credential.pat}`).toString("base64")}`
-    : `Bearer ${credential.token}`;
+  return credential.kind === "pat" ? `Basic ${Buffer.from(`:${credential.pat}`).toString("base64")}` : `Bearer ${credential.token}`;
 }
 
 /** `{collection}/{project}/_apis/distributedtask/hubs/{hub}/plans/{plan}`, with exactly one slash at each joint. */
@@ -71,20 +69,38 @@ export function feedUrl(info: CallbackInfo & { timelineId: string }): string {
 }
 
 /** Ends the waiting task with this result. */
-export function postTaskCompleted(info: CallbackInfo, result: TaskResult, credential: AzdoCredential, policy: RetryPolicy, log: (line: string) => void): Promise<void> {
+export function postTaskCompleted(
+  info: CallbackInfo,
+  result: TaskResult,
+  credential: AzdoCredential,
+  policy: RetryPolicy,
+  log: (line: string) => void,
+): Promise<void> {
   const body = { name: "TaskCompleted", taskId: info.taskInstanceId, jobId: info.jobId, result };
   return postJson(eventsUrl(info), body, credential, policy, log);
 }
 
 /** Appends lines to the job's log as it shows live. */
-export function postFeedLines(info: CallbackInfo & { timelineId: string }, lines: string[], credential: AzdoCredential, policy: RetryPolicy, log: (line: string) => void): Promise<void> {
+export function postFeedLines(
+  info: CallbackInfo & { timelineId: string },
+  lines: string[],
+  credential: AzdoCredential,
+  policy: RetryPolicy,
+  log: (line: string) => void,
+): Promise<void> {
   return postJson(feedUrl(info), { value: lines, count: lines.length }, credential, policy, log);
 }
 
 const RETRYABLE_STATUS = (status: number) => status >= 500 || status === 408 || status === 429;
 
 /** POSTs JSON until a 2xx, a final answer, or the tries run out. */
-export async function postJson(url: string, body: unknown, credential: AzdoCredential, policy: RetryPolicy, log: (line: string) => void): Promise<void> {
+export async function postJson(
+  url: string,
+  body: unknown,
+  credential: AzdoCredential,
+  policy: RetryPolicy,
+  log: (line: string) => void,
+): Promise<void> {
   const where = url.replace(/\?.*$/, "");
   for (let attempt = 1; ; attempt++) {
     const outcome = await postOnce(url, body, credential, policy.timeoutMs);
@@ -99,9 +115,15 @@ export async function postJson(url: string, body: unknown, credential: AzdoCrede
     if (!retryable || last) {
       const detail = "status" in outcome && outcome.detail ? `: ${outcome.detail}` : "";
       const tries = attempt > 1 ? ` after ${attempt} tries` : "";
-      throw new CallbackError(`POST ${where} failed${tries}: ${said}${detail}${hintFor(outcome)}`, "status" in outcome ? outcome.status : undefined);
+      throw new CallbackError(
+        `POST ${where} failed${tries}: ${said}${detail}${hintFor(outcome)}`,
+        "status" in outcome ? outcome.status : undefined,
+      );
     }
-    const delay = Math.min(policy.maxDelayMs, "retryAfterMs" in outcome && outcome.retryAfterMs !== undefined ? outcome.retryAfterMs : policy.baseDelayMs * 2 ** (attempt - 1));
+    const delay = Math.min(
+      policy.maxDelayMs,
+      "retryAfterMs" in outcome && outcome.retryAfterMs !== undefined ? outcome.retryAfterMs : policy.baseDelayMs * 2 ** (attempt - 1),
+    );
     log(`POST ${where} -> ${said} (attempt ${attempt} of ${policy.attempts}); retrying in ${formatSeconds(delay)}`);
     await new Promise((resolve) => setTimeout(resolve, delay));
   }
@@ -130,10 +152,12 @@ async function postOnce(url: string, body: unknown, credential: AzdoCredential, 
 function networkProblem(error: TransportError): string {
   const { code } = error;
   if (!code) return error.message;
-  if (code === "ENOTFOUND" || code === "EAI_AGAIN") return `the host name cannot be resolved (${code}): check the collection URL and the cluster's DNS and egress`;
+  if (code === "ENOTFOUND" || code === "EAI_AGAIN")
+    return `the host name cannot be resolved (${code}): check the collection URL and the cluster's DNS and egress`;
   if (error.kind === "refused") return `the connection was refused (${code})`;
   if (error.kind === "reset") return `the connection was closed before Azure DevOps answered (${code})`;
-  if (error.kind === "tls") return `the TLS certificate was not accepted (${code}): give the container the certificate authority, e.g. NODE_EXTRA_CA_CERTS`;
+  if (error.kind === "tls")
+    return `the TLS certificate was not accepted (${code}): give the container the certificate authority, e.g. NODE_EXTRA_CA_CERTS`;
   return code;
 }
 
@@ -161,7 +185,8 @@ function hintFor(outcome: Outcome): string {
   if (!("status" in outcome)) return "";
   if (outcome.status === 203) return " (Azure DevOps answered with its sign-in page: the credential was not accepted)";
   if (outcome.status === 401) return " (the credential was not accepted: check the PAT has not expired)";
-  if (outcome.status === 403) return " (the credential may not act on this pipeline: the PAT needs the Build (Read & execute) scope, or Release for release pipelines)";
+  if (outcome.status === 403)
+    return " (the credential may not act on this pipeline: the PAT needs the Build (Read & execute) scope, or Release for release pipelines)";
   if (outcome.status === 404) return " (no such plan or job: was the Azure DevOps job cancelled or did it time out?)";
   if (outcome.status >= 300 && outcome.status < 400) return " (redirected, usually to a sign-in page: the credential was not accepted)";
   return "";

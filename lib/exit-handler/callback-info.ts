@@ -98,7 +98,9 @@ export function parseCallbackInfo(text: string | undefined): CallbackInfo | unde
     if (!field) continue;
     if (typeof value === "string" && UNEXPANDED.test(value.trim())) {
       if (field === "timelineId" || field === "authToken") continue;
-      throw new CallbackInfoError(`azdocallbackinfo: ${SPELLING[field]} was never filled in by Azure DevOps (it still reads ${value.trim()}).`);
+      throw new CallbackInfoError(
+        `azdocallbackinfo: ${SPELLING[field]} was never filled in by Azure DevOps (it still reads ${value.trim()}).`,
+      );
     }
     fields[field] = typeof value === "string" ? value.trim() : value;
   }
@@ -113,7 +115,7 @@ function toRecord(text: string): Record<string, unknown> {
   let value = parseEither(text);
   if (typeof value === "string") value = parseEither(value.trim());
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
-    throw new CallbackInfoError("azdocallbackinfo is not an object: expected {\"PlanUri\": ..., \"PlanId\": ..., ...}.");
+    throw new CallbackInfoError('azdocallbackinfo is not an object: expected {"PlanUri": ..., "PlanId": ..., ...}.');
   }
   return value as Record<string, unknown>;
 }

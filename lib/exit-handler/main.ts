@@ -28,14 +28,18 @@ async function main(argv: string[]): Promise<number> {
   const options = parseOptions(argv);
   const info = parseCallbackInfo(options["callback-info"]);
   if (!info) {
-    say("azdocallbackinfo is empty: this run was not started by a waiting Kubeflow Experiment Run Async task, so there is nothing to report.");
+    say(
+      "azdocallbackinfo is empty: this run was not started by a waiting Kubeflow Experiment Run Async task, so there is nothing to report.",
+    );
     return 0;
   }
   const status = parseExitStatus(options.status);
   const runId = options["run-id"]?.trim() ?? "";
   const credential = readCredential(info, options);
   const policy = retryPolicy(options);
-  say(`Run ${runId || "(id not given)"} ended ${status.state || "with no status"}: reporting "${status.outcome}" to plan ${info.planId} (${info.hubName}) at ${info.planUri}.`);
+  say(
+    `Run ${runId || "(id not given)"} ended ${status.state || "with no status"}: reporting "${status.outcome}" to plan ${info.planId} (${info.hubName}) at ${info.planUri}.`,
+  );
 
   if (info.timelineId) {
     const lines = logLines(status, runId, options["kfp-ui-url"]);
@@ -56,7 +60,8 @@ function parseOptions(argv: string[]): Options {
   const options: Options = {};
   for (let i = 0; i < argv.length; i += 2) {
     const name = argv[i]!.replace(/^--/, "") as (typeof OPTIONS)[number];
-    if (!argv[i]!.startsWith("--") || !OPTIONS.includes(name)) throw new UsageError(`unknown argument ${JSON.stringify(argv[i])}; expected one of ${OPTIONS.map((o) => `--${o}`).join(", ")}`);
+    if (!argv[i]!.startsWith("--") || !OPTIONS.includes(name))
+      throw new UsageError(`unknown argument ${JSON.stringify(argv[i])}; expected one of ${OPTIONS.map((o) => `--${o}`).join(", ")}`);
     if (i + 1 >= argv.length) throw new UsageError(`--${name} needs a value`);
     options[name] = argv[i + 1];
   }
@@ -71,7 +76,9 @@ function readCredential(info: CallbackInfo, options: Options): AzdoCredential {
     try {
       pat = readFileSync(file, "utf8").trim();
     } catch (error) {
-      throw new UsageError(`cannot read the PAT file ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}. Mount the secret there or fix pat_file.`);
+      throw new UsageError(
+        `cannot read the PAT file ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}. Mount the secret there or fix pat_file.`,
+      );
     }
     if (!pat) throw new UsageError(`the PAT file ${file} (pat_file) is empty: put the PAT in the secret mounted there, or fix pat_file.`);
     say(`Authenticating with the PAT in ${file}.`);
@@ -94,19 +101,38 @@ function readCredential(info: CallbackInfo, options: Options): AzdoCredential {
 }
 
 function retryPolicy(options: Options): RetryPolicy {
-  const attempts = numberOption(options, "attempts", DEFAULT_RETRY.attempts, (n) => Number.isInteger(n) && n >= 1 && n <= 20, "a whole number from 1 to 20");
-  const delaySeconds = numberOption(options, "retry-delay", DEFAULT_RETRY.baseDelayMs / 1000, (n) => n >= 0 && n <= 600, "a number of seconds from 0 to 600");
+  const attempts = numberOption(
+    options,
+    "attempts",
+    DEFAULT_RETRY.attempts,
+    (n) => Number.isInteger(n) && n >= 1 && n <= 20,
+    "a whole number from 1 to 20",
+  );
+  const delaySeconds = numberOption(
+    options,
+    "retry-delay",
+    DEFAULT_RETRY.baseDelayMs / 1000,
+    (n) => n >= 0 && n <= 600,
+    "a number of seconds from 0 to 600",
+  );
   return { ...DEFAULT_RETRY, attempts, baseDelayMs: Math.round(delaySeconds * 1000) };
 }
 
 /** The component input behind each numeric option, so an error names what the user set. */
 const COMPONENT_INPUT = { attempts: "attempts", "retry-delay": "retry_delay_seconds" } as const;
 
-function numberOption(options: Options, name: "attempts" | "retry-delay", fallback: number, valid: (n: number) => boolean, expected: string): number {
+function numberOption(
+  options: Options,
+  name: "attempts" | "retry-delay",
+  fallback: number,
+  valid: (n: number) => boolean,
+  expected: string,
+): number {
   const text = options[name]?.trim();
   if (!text) return fallback;
   const value = Number(text);
-  if (!Number.isFinite(value) || !valid(value)) throw new UsageError(`${COMPONENT_INPUT[name]}: --${name} ${JSON.stringify(text)} is out of range; give ${expected}.`);
+  if (!Number.isFinite(value) || !valid(value))
+    throw new UsageError(`${COMPONENT_INPUT[name]}: --${name} ${JSON.stringify(text)} is out of range; give ${expected}.`);
   return value;
 }
 
@@ -130,7 +156,8 @@ main(args).then(
   (error: unknown) => {
     const known = error instanceof UsageError || error instanceof CallbackInfoError || error instanceof CallbackError;
     console.error(`error: ${known ? (error as Error).message : String((error as Error)?.stack ?? error)}`);
-    if (error instanceof UsageError || error instanceof CallbackInfoError) console.error("usage: see the component's description in component.yaml.");
+    if (error instanceof UsageError || error instanceof CallbackInfoError)
+      console.error("usage: see the component's description in component.yaml.");
     process.exit(error instanceof UsageError || error instanceof CallbackInfoError ? 2 : 1);
   },
 );

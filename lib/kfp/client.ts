@@ -30,7 +30,12 @@ import { waitForRun } from "./wait.ts";
 import { checkPipelineFile } from "./pipeline-file.ts";
 
 /** IDs of the placeholder objects a dry run returns instead of writing. */
-export const DRY_RUN_IDS = { pipeline: "dry-run-pipeline", version: "dry-run-version", experiment: "dry-run-experiment", run: "dry-run-run" } as const;
+export const DRY_RUN_IDS = {
+  pipeline: "dry-run-pipeline",
+  version: "dry-run-version",
+  experiment: "dry-run-experiment",
+  run: "dry-run-run",
+} as const;
 
 /** Server and client clocks are compared when adopting objects; Date headers have one-second resolution. */
 const CLOCK_TOLERANCE_MS = 2_000;
@@ -85,14 +90,31 @@ class Client implements KfpClient {
     return (this.placeholder(pipelineId) as Pipeline | undefined) ?? this.dialect.getPipeline(pipelineId);
   }
 
-  async uploadPipeline(req: { file: string; name: string; description?: string }): Promise<{ pipeline: Pipeline; version: PipelineVersion }> {
+  async uploadPipeline(req: {
+    file: string;
+    name: string;
+    description?: string;
+  }): Promise<{ pipeline: Pipeline; version: PipelineVersion }> {
     requireName(req.name, "upload pipeline", "pipeline name");
     const file = await checkPipelineFile(req.file);
     const spec = this.dialect.uploadPipeline(file, req.name, req.description);
     if (this.options.dryRun) {
       this.plan(spec);
-      const pipeline = this.remember<Pipeline>({ id: DRY_RUN_IDS.pipeline, name: req.name, description: req.description, namespace: this.namespace });
-      return { pipeline, version: this.remember<PipelineVersion>({ id: DRY_RUN_IDS.version, name: req.name, pipelineId: pipeline.id, description: req.description }) };
+      const pipeline = this.remember<Pipeline>({
+        id: DRY_RUN_IDS.pipeline,
+        name: req.name,
+        description: req.description,
+        namespace: this.namespace,
+      });
+      return {
+        pipeline,
+        version: this.remember<PipelineVersion>({
+          id: DRY_RUN_IDS.version,
+          name: req.name,
+          pipelineId: pipeline.id,
+          description: req.description,
+        }),
+      };
     }
     const since = this.http.serverNow();
     const { pipeline, version } = await this.http.write(spec.request, spec.context, {
@@ -103,9 +125,16 @@ class Client implements KfpClient {
       },
     });
     // v2 (and an adopted upload) answers without the version; the upload named it like the pipeline.
-    const first = version ?? (await this.dialect.findVersion(pipeline.id, pipeline.name || req.name)) ?? (await this.dialect.defaultVersion(pipeline.id));
+    const first =
+      version ??
+      (await this.dialect.findVersion(pipeline.id, pipeline.name || req.name)) ??
+      (await this.dialect.defaultVersion(pipeline.id));
     if (!first) {
-      throw new KfpError({ kind: "protocol", operation: spec.context.operation, message: `${spec.context.operation}: pipeline ${pipeline.id} was created, but KFP lists no version of it.` });
+      throw new KfpError({
+        kind: "protocol",
+        operation: spec.context.operation,
+        message: `${spec.context.operation}: pipeline ${pipeline.id} was created, but KFP lists no version of it.`,
+      });
     }
     return { pipeline, version: first };
   }
@@ -116,7 +145,12 @@ class Client implements KfpClient {
     const spec = this.dialect.uploadVersion(file, req.pipelineId, req.name, req.description);
     if (this.options.dryRun) {
       this.plan(spec);
-      return this.remember<PipelineVersion>({ id: DRY_RUN_IDS.version, name: req.name, pipelineId: req.pipelineId, description: req.description });
+      return this.remember<PipelineVersion>({
+        id: DRY_RUN_IDS.version,
+        name: req.name,
+        pipelineId: req.pipelineId,
+        description: req.description,
+      });
     }
     const since = this.http.serverNow();
     return this.http.write(spec.request, spec.context, {
@@ -169,7 +203,12 @@ class Client implements KfpClient {
     const spec = this.dialect.createExperiment(req.name, req.description);
     if (this.options.dryRun) {
       this.plan(spec);
-      return this.remember<Experiment>({ id: DRY_RUN_IDS.experiment, name: req.name, description: req.description, namespace: this.namespace });
+      return this.remember<Experiment>({
+        id: DRY_RUN_IDS.experiment,
+        name: req.name,
+        description: req.description,
+        namespace: this.namespace,
+      });
     }
     const since = this.http.serverNow();
     return this.http.write(spec.request, spec.context, {

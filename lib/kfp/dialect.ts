@@ -48,13 +48,25 @@ export interface KfpDialect {
 }
 
 /** A read whose answer is checked against its schema. */
-export async function readChecked<S extends v.GenericSchema>(http: KfpHttp, schema: S, request: HttpRequest, context: RequestContext, signal?: AbortSignal): Promise<v.InferOutput<S>> {
+export async function readChecked<S extends v.GenericSchema>(
+  http: KfpHttp,
+  schema: S,
+  request: HttpRequest,
+  context: RequestContext,
+  signal?: AbortSignal,
+): Promise<v.InferOutput<S>> {
   const answer = await http.read(request, context, signal);
   return checkAnswer(schema, answer, { operation: context.operation, method: request.method, path: http.pathOf(request) });
 }
 
 /** A write's answer parser that checks the schema first. */
-export function checkedParser<S extends v.GenericSchema, T>(http: KfpHttp, schema: S, request: HttpRequest, context: RequestContext, map: (answer: v.InferOutput<S>) => T): (body: unknown) => T {
+export function checkedParser<S extends v.GenericSchema, T>(
+  http: KfpHttp,
+  schema: S,
+  request: HttpRequest,
+  context: RequestContext,
+  map: (answer: v.InferOutput<S>) => T,
+): (body: unknown) => T {
   return (body) => map(checkAnswer(schema, body, { operation: context.operation, method: request.method, path: http.pathOf(request) }));
 }
 
@@ -73,16 +85,32 @@ export interface NamedListing<S extends v.GenericSchema<unknown, { next_page_tok
 }
 
 /** The one object named exactly `listing.name`, across all pages; "ambiguous" for several. */
-export function findNamed<S extends v.GenericSchema<unknown, { next_page_token?: string }>, T extends { name: string }>(http: KfpHttp, what: string, listing: NamedListing<S, T>): Promise<T | undefined> {
-  return findUnique({ operation: listing.operation, what, name: listing.name, nameOf: (item: T) => item.name, fetchPage: pages(http, listing) });
+export function findNamed<S extends v.GenericSchema<unknown, { next_page_token?: string }>, T extends { name: string }>(
+  http: KfpHttp,
+  what: string,
+  listing: NamedListing<S, T>,
+): Promise<T | undefined> {
+  return findUnique({
+    operation: listing.operation,
+    what,
+    name: listing.name,
+    nameOf: (item: T) => item.name,
+    fetchPage: pages(http, listing),
+  });
 }
 
 /** Every object named exactly `listing.name`, across all pages. */
-export function findAllNamed<S extends v.GenericSchema<unknown, { next_page_token?: string }>, T extends { name: string }>(http: KfpHttp, listing: NamedListing<S, T>): Promise<T[]> {
+export function findAllNamed<S extends v.GenericSchema<unknown, { next_page_token?: string }>, T extends { name: string }>(
+  http: KfpHttp,
+  listing: NamedListing<S, T>,
+): Promise<T[]> {
   return findAll({ operation: listing.operation, name: listing.name, nameOf: (item: T) => item.name, fetchPage: pages(http, listing) });
 }
 
-function pages<S extends v.GenericSchema<unknown, { next_page_token?: string }>, T extends { name: string }>(http: KfpHttp, listing: NamedListing<S, T>) {
+function pages<S extends v.GenericSchema<unknown, { next_page_token?: string }>, T extends { name: string }>(
+  http: KfpHttp,
+  listing: NamedListing<S, T>,
+) {
   return async (pageToken: string | undefined): Promise<Page<T>> => {
     // The same filter on every page: KFP rejects a page token sent with another one.
     const query = { filter: filterParam(listing.filter), page_size: PAGE_SIZE, page_token: pageToken, ...listing.query };
@@ -119,7 +147,11 @@ function conflictHint(what: string, namespace: string | undefined, fix: string):
 export function uploadPipelineContext(name: string, namespace: string | undefined): RequestContext {
   return {
     operation: `upload pipeline "${name}"`,
-    conflictHint: conflictHint(`A pipeline named "${name}"`, namespace, "upload the file as a new version of that pipeline, or choose another pipeline name."),
+    conflictHint: conflictHint(
+      `A pipeline named "${name}"`,
+      namespace,
+      "upload the file as a new version of that pipeline, or choose another pipeline name.",
+    ),
   };
 }
 
@@ -131,7 +163,10 @@ export function uploadVersionContext(pipelineId: string, name: string): RequestC
 }
 
 export function createExperimentContext(name: string, namespace: string | undefined): RequestContext {
-  return { operation: `create experiment "${name}"`, conflictHint: conflictHint(`An experiment named "${name}"`, namespace, "use it, or choose another name.") };
+  return {
+    operation: `create experiment "${name}"`,
+    conflictHint: conflictHint(`An experiment named "${name}"`, namespace, "use it, or choose another name."),
+  };
 }
 
 /** KFP reports unset timestamps as the Unix epoch. */

@@ -20,7 +20,11 @@ const DASHBOARD_PREFIX = "/pipeline";
 export function normalizeEndpoint(endpoint: string): string {
   const text = endpoint.trim();
   const invalid = (problem: string) =>
-    new KfpError({ kind: "invalid", operation: "read the KFP endpoint", message: `The KFP endpoint ${problem}. Write it like http://ml-pipeline.kubeflow:8888, http://localhost:3000 or https://kubeflow.example.com/pipeline.` });
+    new KfpError({
+      kind: "invalid",
+      operation: "read the KFP endpoint",
+      message: `The KFP endpoint ${problem}. Write it like http://ml-pipeline.kubeflow:8888, http://localhost:3000 or https://kubeflow.example.com/pipeline.`,
+    });
   if (text === "") throw invalid("is empty");
   let url: URL;
   try {
@@ -29,11 +33,17 @@ export function normalizeEndpoint(endpoint: string): string {
     throw invalid(`'${text}' is not a URL`);
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") {
-    throw invalid(/^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? `'${text}' uses ${url.protocol.slice(0, -1)}; only http and https work` : `'${text}' has no http:// or https:// scheme`);
+    throw invalid(
+      /^[a-z][a-z0-9+.-]*:\/\//i.test(text)
+        ? `'${text}' uses ${url.protocol.slice(0, -1)}; only http and https work`
+        : `'${text}' has no http:// or https:// scheme`,
+    );
   }
   if (url.username || url.password) {
     // Say so without repeating the URL: it holds a password.
-    throw invalid(`contains a user name or password (user:pass@host); credentials don't belong in the URL: give a bearer token or session cookie instead, and remove them from the endpoint`);
+    throw invalid(
+      `contains a user name or password (user:pass@host); credentials don't belong in the URL: give a bearer token or session cookie instead, and remove them from the endpoint`,
+    );
   }
   let path = url.pathname.replace(/\/apis(\/(v1beta1|v2beta1)(\/.*)?)?\/?$/, "").replace(/\/+$/, "");
   if (path === "/") path = "";

@@ -37,7 +37,10 @@ export interface RequestContext {
 }
 
 /** The connection options the HTTP layer uses (namespace only to make 403 hints precise), with the base URL found. */
-export type HttpOptions = Pick<KfpConnectOptions, "auth" | "userId" | "namespace" | "requestTimeoutMs" | "retry" | "onRequest" | "ca" | "proxy"> & {
+export type HttpOptions = Pick<
+  KfpConnectOptions,
+  "auth" | "userId" | "namespace" | "requestTimeoutMs" | "retry" | "onRequest" | "ca" | "proxy"
+> & {
   /** Normalised base URL, no trailing slash. */
   baseUrl: string;
 };
@@ -112,7 +115,11 @@ export class KfpHttp {
    * not. A refused connection or a 429 never reached KFP: re-sent directly. A
    * name conflict after an ambiguous attempt means our own earlier attempt won.
    */
-  async write<T>(req: HttpRequest, ctx: RequestContext, handlers: { parse: (body: unknown) => T; adopt?: () => Promise<T | undefined> }): Promise<T> {
+  async write<T>(
+    req: HttpRequest,
+    ctx: RequestContext,
+    handlers: { parse: (body: unknown) => T; adopt?: () => Promise<T | undefined> },
+  ): Promise<T> {
     const started = Date.now();
     let mayHaveLanded = false;
     for (let attempt = 1; ; attempt++) {
@@ -135,14 +142,31 @@ export class KfpHttp {
   }
 
   /** Looks for the object a write may have created; a failed look fails the write, saying both. */
-  private async adopt<T>(lookup: () => Promise<T | undefined>, result: Attempt, req: HttpRequest, ctx: RequestContext): Promise<T | undefined> {
+  private async adopt<T>(
+    lookup: () => Promise<T | undefined>,
+    result: Attempt,
+    req: HttpRequest,
+    ctx: RequestContext,
+  ): Promise<T | undefined> {
     try {
       return await lookup();
     } catch (error) {
       if (!(error instanceof KfpError) || error.kind === "ambiguous") throw error;
       const write = this.failure(result, req, ctx);
       const message = `${write.message.replace(/\.$/, "")}; checking whether it was created anyway also failed: ${error.message}`;
-      return Promise.reject(new KfpError({ kind: error.kind, operation: ctx.operation, message, status: write.status, method: req.method, path: this.pathOf(req), kfpMessage: write.kfpMessage, hint: error.hint, cause: error }));
+      return Promise.reject(
+        new KfpError({
+          kind: error.kind,
+          operation: ctx.operation,
+          message,
+          status: write.status,
+          method: req.method,
+          path: this.pathOf(req),
+          kfpMessage: write.kfpMessage,
+          hint: error.hint,
+          cause: error,
+        }),
+      );
     }
   }
 
@@ -162,13 +186,26 @@ export class KfpHttp {
     let result: Attempt;
     try {
       // Redirects are never followed: one means an auth proxy answered.
-      const response = await sendRequest({ method: req.method, url, headers, body, signal: signal ? AbortSignal.any([signal, timeout]) : timeout, ca: this.options.ca, proxy: this.options.proxy });
+      const response = await sendRequest({
+        method: req.method,
+        url,
+        headers,
+        body,
+        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+        ca: this.options.ca,
+        proxy: this.options.proxy,
+      });
       this.noteServerClock(response.headers.date);
       result = { kind: "response", ...response };
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
       if (error instanceof FileReadError) {
-        throw new KfpError({ kind: "invalid", operation: "read pipeline file", message: `Pipeline file '${error.path}' cannot be read any more (${error.reason}).`, cause: error });
+        throw new KfpError({
+          kind: "invalid",
+          operation: "read pipeline file",
+          message: `Pipeline file '${error.path}' cannot be read any more (${error.reason}).`,
+          cause: error,
+        });
       }
       if (!(error instanceof TransportError)) throw error;
       result = { kind: "transport", failure: transportFailure(error), error };
@@ -260,16 +297,40 @@ export class KfpHttp {
       const what: Record<TransportFailure, [string, string]> = {
         refused: proxy
           ? [`the connection to the agent's proxy ${proxy.host} was refused`, "Check the agent's proxy settings (Agent.ProxyUrl)."]
-          : [`the connection to ${host} was refused`, "Check that KFP is running and the endpoint's host and port are right (is the port-forward still running?)."],
-        timeout: [`no answer within ${duration(this.timeoutOf(req))}`, "Check that the endpoint is reachable from the agent and that KFP is healthy."],
-        reset: ["the connection was closed before KFP answered", "Check the network path to KFP (proxies, load balancer timeouts) and the API server's health."],
-        dns: [`the host name ${(proxy ?? new URL(this.baseUrl)).hostname} cannot be resolved`, "Check the endpoint's host name (and the agent's proxy); in-cluster names only resolve inside the cluster."],
-        tls: [`the TLS connection failed (${result.error.code ?? "certificate problem"})`, "For a private certificate authority, give the agent its PEM file (config.sh --sslcacert) or set NODE_EXTRA_CA_CERTS to it."],
+          : [
+              `the connection to ${host} was refused`,
+              "Check that KFP is running and the endpoint's host and port are right (is the port-forward still running?).",
+            ],
+        timeout: [
+          `no answer within ${duration(this.timeoutOf(req))}`,
+          "Check that the endpoint is reachable from the agent and that KFP is healthy.",
+        ],
+        reset: [
+          "the connection was closed before KFP answered",
+          "Check the network path to KFP (proxies, load balancer timeouts) and the API server's health.",
+        ],
+        dns: [
+          `the host name ${(proxy ?? new URL(this.baseUrl)).hostname} cannot be resolved`,
+          "Check the endpoint's host name (and the agent's proxy); in-cluster names only resolve inside the cluster.",
+        ],
+        tls: [
+          `the TLS connection failed (${result.error.code ?? "certificate problem"})`,
+          "For a private certificate authority, give the agent its PEM file (config.sh --sslcacert) or set NODE_EXTRA_CA_CERTS to it.",
+        ],
         proxy: proxyProblem(result.error),
-        other: [`the request failed (${this.scrub(result.error.message)})`, "Check the endpoint and the network between the agent and KFP."],
+        other: [
+          `the request failed (${this.scrub(result.error.message)})`,
+          "Check the endpoint and the network between the agent and KFP.",
+        ],
       };
       const [problem, hint] = what[result.failure];
-      return new KfpError({ kind: "network", ...base, message: `${ctx.operation} failed: ${where}: ${problem}${tries}. ${hint}`, hint, cause: result.error });
+      return new KfpError({
+        kind: "network",
+        ...base,
+        message: `${ctx.operation} failed: ${where}: ${problem}${tries}. ${hint}`,
+        hint,
+        cause: result.error,
+      });
     }
     const status = result.status;
     const kfpMessage = this.kfpMessage(result.text);
@@ -277,21 +338,36 @@ export class KfpHttp {
     const http = { ...base, status, kfpMessage };
     if (verdict === "conflict") {
       const hint = ctx.conflictHint ?? "Choose another name.";
-      return new KfpError({ kind: "conflict", ...http, message: `${ctx.operation} failed: the name is already taken (HTTP ${status} from ${where}${says}). ${hint}`, hint });
+      return new KfpError({
+        kind: "conflict",
+        ...http,
+        message: `${ctx.operation} failed: the name is already taken (HTTP ${status} from ${where}${says}). ${hint}`,
+        hint,
+      });
     }
     if (status === 401 || status === 403) {
       const hint = this.credentialsHint(status);
-      return new KfpError({ kind: "http", ...http, message: `${ctx.operation} failed: credentials rejected (HTTP ${status} from ${where}${says}). ${hint}`, hint });
+      return new KfpError({
+        kind: "http",
+        ...http,
+        message: `${ctx.operation} failed: credentials rejected (HTTP ${status} from ${where}${says}). ${hint}`,
+        hint,
+      });
     }
     if (status === 404) {
       if (ctx.notFound) {
-        return new KfpError({ kind: "not-found", ...http, message: `${ctx.operation} failed: ${ctx.notFound} was not found (HTTP 404 from ${where}${says}).` });
+        return new KfpError({
+          kind: "not-found",
+          ...http,
+          message: `${ctx.operation} failed: ${ctx.notFound} was not found (HTTP 404 from ${where}${says}).`,
+        });
       }
       const hint = "This KFP server does not have this API path: check the endpoint (path prefix such as /pipeline) and the API version.";
       return new KfpError({ kind: "http", ...http, message: `${ctx.operation} failed: HTTP 404 from ${where}${says}. ${hint}`, hint });
     }
     if (status === 413) {
-      const hint = "The request is too large for KFP or a proxy in front of it (KFP accepts pipeline files up to 32 MiB; proxies may allow less).";
+      const hint =
+        "The request is too large for KFP or a proxy in front of it (KFP accepts pipeline files up to 32 MiB; proxies may allow less).";
       return new KfpError({ kind: "http", ...http, message: `${ctx.operation} failed: HTTP 413 from ${where}${says}. ${hint}`, hint });
     }
     return new KfpError({ kind: "http", ...http, message: `${ctx.operation} failed: HTTP ${status} from ${where}${says}${tries}.` });
@@ -320,9 +396,14 @@ export class KfpHttp {
   private credentialsHint(status: number): string {
     const auth = this.options.auth ?? { kind: "none" };
     const ns = this.options.namespace;
-    const access = status === 403 ? ` The identity may lack access${ns ? ` to namespace "${ns}"` : ""} (Kubeflow profile contributor or kubeflow-edit role).` : "";
-    if (auth.kind === "bearer") return `The bearer token was refused: it may have expired or have the wrong audience (KFP expects pipelines.kubeflow.org).${access}`;
-    if (auth.kind === "cookie") return `The session cookie was refused: sessions expire (often after 24 h); log in again and renew it.${access}`;
+    const access =
+      status === 403
+        ? ` The identity may lack access${ns ? ` to namespace "${ns}"` : ""} (Kubeflow profile contributor or kubeflow-edit role).`
+        : "";
+    if (auth.kind === "bearer")
+      return `The bearer token was refused: it may have expired or have the wrong audience (KFP expects pipelines.kubeflow.org).${access}`;
+    if (auth.kind === "cookie")
+      return `The session cookie was refused: sessions expire (often after 24 h); log in again and renew it.${access}`;
     return `KFP requires authentication here: give a bearer token or a session cookie${this.options.userId ? "" : " (or, talking to the API server directly in multi-user mode, a kubeflow-userid)"}.${access}`;
   }
 
@@ -338,7 +419,8 @@ export class KfpHttp {
     const b = body as Record<string, unknown>;
     const pick = [b.message, b.error, b.error_message].find((m): m is string => typeof m === "string" && m.trim() !== "");
     if (!pick) return undefined;
-    const details = typeof b.error_details === "string" && b.error_details.trim() && !pick.includes(b.error_details) ? `: ${b.error_details}` : "";
+    const details =
+      typeof b.error_details === "string" && b.error_details.trim() && !pick.includes(b.error_details) ? `: ${b.error_details}` : "";
     return this.scrub(truncate(pick + details, 600));
   }
 
@@ -422,7 +504,12 @@ function transportFailure(error: TransportError): TransportFailure {
 /** What the agent's proxy said instead of passing a request on to KFP, and how to fix it. */
 function proxyProblem(error: TransportError): [string, string] {
   const { proxy, status, statusText } = error as ProxyError;
-  return [`the agent's proxy ${proxy} answered ${status} ${statusText}`.trim(), status === 407 ? "Check Agent.ProxyUsername and Agent.ProxyPassword." : "Check that the proxy lets the agent reach KFP, or list KFP's host in the agent's .proxybypass file."];
+  return [
+    `the agent's proxy ${proxy} answered ${status} ${statusText}`.trim(),
+    status === 407
+      ? "Check Agent.ProxyUsername and Agent.ProxyPassword."
+      : "Check that the proxy lets the agent reach KFP, or list KFP's host in the agent's .proxybypass file.",
+  ];
 }
 
 function retryAfterMs(header: string | undefined): number | undefined {

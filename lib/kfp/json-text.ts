@@ -5,9 +5,7 @@
  * not at all), and silently keeps the last of two equal keys.
  */
 
-export type JsonParseResult =
-  | { ok: true; value: unknown }
-  | { ok: false; problem: string; offset: number; line: number; column: number };
+export type JsonParseResult = { ok: true; value: unknown } | { ok: false; problem: string; offset: number; line: number; column: number };
 
 class JsonSyntaxError extends Error {
   constructor(
@@ -63,7 +61,11 @@ class Parser {
     if (c === "[") return this.array();
     if (c === '"') return this.string();
     if (c === "-" || (c !== undefined && c >= "0" && c <= "9")) return this.number();
-    for (const [word, value] of [["true", true], ["false", false], ["null", null]] as const) {
+    for (const [word, value] of [
+      ["true", true],
+      ["false", false],
+      ["null", null],
+    ] as const) {
       if (this.text.startsWith(word, this.pos)) {
         this.pos += word.length;
         return value;

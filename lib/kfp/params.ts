@@ -82,9 +82,11 @@ function itemList(value: unknown, form: string): PipelineParam[] {
     if (typeof record.name !== "string" || record.name.trim() === "") {
       fail(`Pipeline parameters: ${where} has no "name" text. Write it as {"name": "n", "value": "v"}.`);
     }
-    if (!("value" in record)) fail(`Pipeline parameters: ${where} ("${record.name}") has no "value". Write it as {"name": "${record.name}", "value": "v"}.`);
+    if (!("value" in record))
+      fail(`Pipeline parameters: ${where} ("${record.name}") has no "value". Write it as {"name": "${record.name}", "value": "v"}.`);
     const extra = Object.keys(record).filter((k) => k !== "name" && k !== "value");
-    if (extra.length > 0) fail(`Pipeline parameters: ${where} ("${record.name}") has unexpected key ${quoteList(extra)}; only "name" and "value" are allowed.`);
+    if (extra.length > 0)
+      fail(`Pipeline parameters: ${where} ("${record.name}") has unexpected key ${quoteList(extra)}; only "name" and "value" are allowed.`);
     return { name: record.name, value: record.value };
   });
 }
@@ -97,7 +99,9 @@ function fromLines(text: string): PipelineParam[] {
     const eq = line.indexOf("=");
     const name = eq < 0 ? "" : line.slice(0, eq).trim();
     if (eq < 0 || name === "") {
-      fail(`Pipeline parameters look like name=value lines, but line ${index + 1} ("${line.slice(0, 40)}") has ${eq < 0 ? "no '='" : "no name before '='"}. ${ACCEPTED_PARAM_FORMS}`);
+      fail(
+        `Pipeline parameters look like name=value lines, but line ${index + 1} ("${line.slice(0, 40)}") has ${eq < 0 ? "no '='" : "no name before '='"}. ${ACCEPTED_PARAM_FORMS}`,
+      );
     }
     params.push({ name, value: line.slice(eq + 1).trim() });
   });
@@ -109,7 +113,9 @@ function parsedOrFail(result: JsonParseResult, form: string): unknown {
 }
 
 function brokenJson(form: string, at: { problem: string; line: number; column: number }): never {
-  fail(`Pipeline parameters look like ${form}, but the JSON is broken at line ${at.line}, column ${at.column}: ${at.problem}. ${ACCEPTED_PARAM_FORMS}`);
+  fail(
+    `Pipeline parameters look like ${form}, but the JSON is broken at line ${at.line}, column ${at.column}: ${at.problem}. ${ACCEPTED_PARAM_FORMS}`,
+  );
 }
 
 /**
@@ -118,7 +124,11 @@ function brokenJson(form: string, at: { problem: string; line: number; column: n
  * names and missing required ones are errors. v1beta1: every value becomes text.
  * Without declarations (v2), values are sent as given.
  */
-export function convertParameters(params: PipelineParam[], specs: ParameterSpec[] | undefined, apiVersion: ApiVersion): Record<string, unknown> {
+export function convertParameters(
+  params: PipelineParam[],
+  specs: ParameterSpec[] | undefined,
+  apiVersion: ApiVersion,
+): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   if (apiVersion === "v1beta1") {
     for (const p of params) out[p.name] = asText(p.value);
@@ -145,7 +155,8 @@ export function convertParameters(params: PipelineParam[], specs: ParameterSpec[
     if (converted.ok) out[p.name] = converted.value;
     else problems.push(`parameter "${p.name}" is ${spec.type} but got ${show(p.value)}: ${converted.problem}`);
   }
-  if (problems.length > 0) throw new PipelineParamsError("convert pipeline parameters", `Pipeline parameters don't fit the pipeline: ${problems.join("; ")}.`);
+  if (problems.length > 0)
+    throw new PipelineParamsError("convert pipeline parameters", `Pipeline parameters don't fit the pipeline: ${problems.join("; ")}.`);
   return out;
 }
 
@@ -157,7 +168,8 @@ function toDeclaredType(value: unknown, spec: ParameterSpec): Converted {
     case "STRING":
       return { ok: true, value: asText(value) };
     case "NUMBER_INTEGER": {
-      if (typeof value === "number") return Number.isSafeInteger(value) ? { ok: true, value } : { ok: false, problem: "expected a whole number" };
+      if (typeof value === "number")
+        return Number.isSafeInteger(value) ? { ok: true, value } : { ok: false, problem: "expected a whole number" };
       if (typeof value === "string" && /^[+-]?\d+$/.test(value.trim())) {
         const n = Number(value.trim());
         return Number.isSafeInteger(n) ? { ok: true, value: n } : { ok: false, problem: "the number is too large" };
@@ -178,7 +190,12 @@ function toDeclaredType(value: unknown, spec: ParameterSpec): Converted {
     case "LIST":
       return structured(value, "list", Array.isArray, 'a JSON list such as ["a", "b"]');
     case "STRUCT":
-      return structured(value, "object", (v) => v !== null && typeof v === "object" && !Array.isArray(v), 'a JSON object such as {"key": "value"}');
+      return structured(
+        value,
+        "object",
+        (v) => v !== null && typeof v === "object" && !Array.isArray(v),
+        'a JSON object such as {"key": "value"}',
+      );
   }
 }
 

@@ -48,23 +48,41 @@ const GZIP_MAGIC = [0x1f, 0x8b];
 const ZIP_MAGIC = [0x50, 0x4b]; // "PK"
 
 export async function checkPipelineFile(path: string): Promise<PipelineFile> {
-  if (path.trim() === "") throw new PipelineFileError("missing", "No pipeline file was given. Give the path of the compiled pipeline (.yaml, .json, .zip or .tar.gz).");
+  if (path.trim() === "")
+    throw new PipelineFileError(
+      "missing",
+      "No pipeline file was given. Give the path of the compiled pipeline (.yaml, .json, .zip or .tar.gz).",
+    );
   const info = await stat(path).catch((error: NodeJS.ErrnoException) => {
     const reason = error.code === "ENOENT" ? "does not exist" : `cannot be read (${error.code ?? error.message})`;
-    throw new PipelineFileError("missing", `Pipeline file '${path}' ${reason}. Check the path; relative paths start at the working directory.`, error);
+    throw new PipelineFileError(
+      "missing",
+      `Pipeline file '${path}' ${reason}. Check the path; relative paths start at the working directory.`,
+      error,
+    );
   });
   if (!info.isFile()) {
     const what = info.isDirectory() ? "a directory" : "not a regular file";
     throw new PipelineFileError("not-a-file", `Pipeline file '${path}' is ${what}. Give the path of the compiled pipeline file itself.`);
   }
-  if (info.size === 0) throw new PipelineFileError("empty", `Pipeline file '${path}' is empty (0 bytes). Check that the pipeline was compiled before this step.`);
+  if (info.size === 0)
+    throw new PipelineFileError(
+      "empty",
+      `Pipeline file '${path}' is empty (0 bytes). Check that the pipeline was compiled before this step.`,
+    );
   if (info.size > MAX_PIPELINE_FILE_BYTES) {
-    throw new PipelineFileError("too-large", `Pipeline file '${path}' is ${mebibytes(info.size)}; KFP accepts at most 32 MiB. Keep large data out of the pipeline package.`);
+    throw new PipelineFileError(
+      "too-large",
+      `Pipeline file '${path}' is ${mebibytes(info.size)}; KFP accepts at most 32 MiB. Keep large data out of the pipeline package.`,
+    );
   }
   const name = basename(path);
   const extension = EXTENSIONS.find((e) => name.toLowerCase().endsWith(e.suffix));
   if (!extension) {
-    throw new PipelineFileError("extension", `Pipeline file '${path}' has an extension KFP does not accept. Use .yaml, .yml, .json, .zip, .tar.gz or .tgz.`);
+    throw new PipelineFileError(
+      "extension",
+      `Pipeline file '${path}' has an extension KFP does not accept. Use .yaml, .yml, .json, .zip, .tar.gz or .tgz.`,
+    );
   }
   const head = await readHead(path, 512);
   checkContent(path, extension.format, head);
@@ -79,28 +97,40 @@ function checkContent(path: string, format: PipelineFormat, head: Uint8Array): v
   const wrong = (what: string, fix: string) => {
     throw new PipelineFileError("content", `Pipeline file '${path}' is named as ${format} but ${what}. ${fix}`);
   };
-  if (format === "zip" && !starts(ZIP_MAGIC)) wrong("is not a zip archive (it does not start with 'PK')", "Give a real zip archive, or name the file after its real format.");
-  if (format === "tar.gz" && !starts(GZIP_MAGIC)) wrong("is not gzip-compressed", "Give a real .tar.gz archive, or name the file after its real format.");
+  if (format === "zip" && !starts(ZIP_MAGIC))
+    wrong("is not a zip archive (it does not start with 'PK')", "Give a real zip archive, or name the file after its real format.");
+  if (format === "tar.gz" && !starts(GZIP_MAGIC))
+    wrong("is not gzip-compressed", "Give a real .tar.gz archive, or name the file after its real format.");
   if (format === "yaml" || format === "json") {
     if (starts(GZIP_MAGIC)) wrong("is a gzip archive", "Rename it to .tar.gz.");
     if (starts(ZIP_MAGIC)) wrong("is a zip archive", "Rename it to .zip.");
     if (head.includes(0)) wrong("contains binary data", "Give the compiled pipeline as text.");
   }
   if (format === "json") {
-    const text = new TextDecoder().decode(head).replace(/^\uFEFF/, "").trimStart();
+    const text = new TextDecoder()
+      .decode(head)
+      .replace(/^\uFEFF/, "")
+      .trimStart();
     if (!text.startsWith("{")) wrong("does not start with '{'", "A JSON pipeline spec is one JSON object.");
   }
 }
 
 function damaged(path: string, what: string): PipelineFileError {
-  return new PipelineFileError("content", `Pipeline file '${path}' ${what}: it may have been cut off or damaged. Compile it again, or check the step that produced or downloaded it.`);
+  return new PipelineFileError(
+    "content",
+    `Pipeline file '${path}' ${what}: it may have been cut off or damaged. Compile it again, or check the step that produced or downloaded it.`,
+  );
 }
 
 /** Decompresses the whole file (KFP reads the first file of the tar inside), keeping only the first tar header. */
 async function checkTarGz(path: string): Promise<void> {
   let header = Buffer.alloc(0);
   // Loaded here, not at start: only archives need them.
-  const [{ Writable }, { pipeline }, { createGunzip }] = await Promise.all([import("node:stream"), import("node:stream/promises"), import("node:zlib")]);
+  const [{ Writable }, { pipeline }, { createGunzip }] = await Promise.all([
+    import("node:stream"),
+    import("node:stream/promises"),
+    import("node:zlib"),
+  ]);
   const firstBlock = new Writable({
     write(chunk: Buffer, _encoding, done) {
       if (header.length < TAR_BLOCK) header = Buffer.concat([header, chunk]).subarray(0, TAR_BLOCK);
@@ -120,7 +150,14 @@ const TAR_BLOCK = 512;
 /** A tar header block: a name, and the checksum over the block (its own field counted as spaces) matches. */
 function isTarHeader(block: Buffer): boolean {
   if (block.length < TAR_BLOCK || block[0] === 0) return false;
-  const recorded = parseInt(block.subarray(148, 156).toString("latin1").replace(/[\0 ]+$/, "").trim(), 8);
+  const recorded = parseInt(
+    block
+      .subarray(148, 156)
+      .toString("latin1")
+      .replace(/[\0 ]+$/, "")
+      .trim(),
+    8,
+  );
   let sum = 0;
   for (let i = 0; i < TAR_BLOCK; i++) sum += i >= 148 && i < 156 ? 0x20 : block[i]!;
   return recorded === sum;

@@ -143,7 +143,9 @@ export const IrParameter = v.looseObject({
 });
 
 export const IrSpec = v.looseObject({
-  root: v.optional(v.looseObject({ inputDefinitions: v.optional(v.looseObject({ parameters: v.optional(v.record(v.string(), IrParameter)) })) })),
+  root: v.optional(
+    v.looseObject({ inputDefinitions: v.optional(v.looseObject({ parameters: v.optional(v.record(v.string(), IrParameter)) })) }),
+  ),
 });
 
 /** An Argo workflow (KFP v1 pipeline) as stored by a 2.x server. */
@@ -153,7 +155,11 @@ export const ArgoSpec = v.looseObject({
 });
 
 /** Checks an answer against its schema; a misfit is a KfpError "protocol" naming the request and field. */
-export function checkAnswer<S extends v.GenericSchema>(schema: S, answer: unknown, where: { operation: string; method: string; path: string }): v.InferOutput<S> {
+export function checkAnswer<S extends v.GenericSchema>(
+  schema: S,
+  answer: unknown,
+  where: { operation: string; method: string; path: string },
+): v.InferOutput<S> {
   const result = v.safeParse(schema, answer);
   if (result.success) return result.output;
   const issue = result.issues[0];

@@ -5,11 +5,36 @@
  */
 
 import type * as v from "valibot";
-import { checkedParser, createExperimentContext, findAllNamed, findNamed, nonEmpty, outcomeOf, readChecked, seg, timestamp, type DatedExperiment, type KfpDialect, type WriteSpec, uploadPipelineContext, uploadVersionContext } from "./dialect.ts";
+import {
+  checkedParser,
+  createExperimentContext,
+  findAllNamed,
+  findNamed,
+  nonEmpty,
+  outcomeOf,
+  readChecked,
+  seg,
+  timestamp,
+  type DatedExperiment,
+  type KfpDialect,
+  type WriteSpec,
+  uploadPipelineContext,
+  uploadVersionContext,
+} from "./dialect.ts";
 import { equalsFilter } from "./filter.ts";
 import { KfpError } from "./error.ts";
 import type { KfpHttp } from "./http.ts";
-import { V1Experiment, V1ExperimentList, V1Pipeline, V1PipelineList, V1RunDetail, V1RunList, V1Version, V1VersionList, V1Run } from "./schemas.ts";
+import {
+  V1Experiment,
+  V1ExperimentList,
+  V1Pipeline,
+  V1PipelineList,
+  V1RunDetail,
+  V1RunList,
+  V1Version,
+  V1VersionList,
+  V1Run,
+} from "./schemas.ts";
 import type { CreateRunRequest, ParameterSpec, Pipeline, PipelineVersion, Run, RunOutcome } from "./types.ts";
 import type { PipelineFile } from "./pipeline-file.ts";
 
@@ -68,7 +93,12 @@ export class V1Dialect implements KfpDialect {
   async versionParameters(pipelineId: string, versionId: string): Promise<ParameterSpec[] | undefined> {
     // The server leaves out an empty list, so no `parameters` means none declared.
     const version = await this.rawVersion(pipelineId, versionId);
-    return (version.parameters ?? []).map((p) => ({ name: p.name, type: "STRING" as const, optional: p.value !== undefined, defaultValue: p.value }));
+    return (version.parameters ?? []).map((p) => ({
+      name: p.name,
+      type: "STRING" as const,
+      optional: p.value !== undefined,
+      defaultValue: p.value,
+    }));
   }
 
   findExperiment(name: string): Promise<DatedExperiment | undefined> {
@@ -85,7 +115,9 @@ export class V1Dialect implements KfpDialect {
 
   async getExperiment(experimentId: string): Promise<DatedExperiment> {
     const context = { operation: `get experiment ${experimentId}`, notFound: `experiment ${experimentId}` };
-    return toExperiment(await readChecked(this.http, V1Experiment, { method: "GET", path: `${API}/experiments/${seg(experimentId)}` }, context));
+    return toExperiment(
+      await readChecked(this.http, V1Experiment, { method: "GET", path: `${API}/experiments/${seg(experimentId)}` }, context),
+    );
   }
 
   async getRun(runId: string, signal?: AbortSignal): Promise<Run> {
@@ -107,7 +139,12 @@ export class V1Dialect implements KfpDialect {
   }
 
   uploadPipeline(file: PipelineFile, name: string, description?: string): WriteSpec<{ pipeline: Pipeline; version?: PipelineVersion }> {
-    const request = { method: "POST" as const, path: `${API}/pipelines/upload`, query: { name, description: nonEmpty(description), namespace: this.namespace }, upload: file };
+    const request = {
+      method: "POST" as const,
+      path: `${API}/pipelines/upload`,
+      query: { name, description: nonEmpty(description), namespace: this.namespace },
+      upload: file,
+    };
     const context = uploadPipelineContext(name, this.namespace);
     const parse = checkedParser(this.http, V1Pipeline, request, context, (p) => ({
       pipeline: toPipeline(p),
@@ -118,7 +155,12 @@ export class V1Dialect implements KfpDialect {
   }
 
   uploadVersion(file: PipelineFile, pipelineId: string, name: string, description?: string): WriteSpec<PipelineVersion> {
-    const request = { method: "POST" as const, path: `${API}/pipelines/upload_version`, query: { pipelineid: pipelineId, name, description: nonEmpty(description) }, upload: file };
+    const request = {
+      method: "POST" as const,
+      path: `${API}/pipelines/upload_version`,
+      query: { pipelineid: pipelineId, name, description: nonEmpty(description) },
+      upload: file,
+    };
     const context = uploadVersionContext(pipelineId, name);
     return { request, context, parse: checkedParser(this.http, V1Version, request, context, (version) => toVersion(version, pipelineId)) };
   }
@@ -138,7 +180,12 @@ export class V1Dialect implements KfpDialect {
     const json = {
       name: req.name,
       description: nonEmpty(req.description),
-      pipeline_spec: { parameters: Object.entries(req.parameters).map(([name, value]) => ({ name, value: typeof value === "string" ? value : JSON.stringify(value) })) },
+      pipeline_spec: {
+        parameters: Object.entries(req.parameters).map(([name, value]) => ({
+          name,
+          value: typeof value === "string" ? value : JSON.stringify(value),
+        })),
+      },
       resource_references: [
         { key: { type: "EXPERIMENT", id: req.experimentId }, relationship: "OWNER" },
         // KFP honours the version reference only with relationship CREATOR.
@@ -168,10 +215,19 @@ export class V1Dialect implements KfpDialect {
   /** v1 addresses versions by ID alone: check it belongs to the pipeline asked about. */
   private async rawVersion(pipelineId: string, versionId: string) {
     const operation = `get version ${versionId} of pipeline ${pipelineId}`;
-    const version = await readChecked(this.http, V1Version, { method: "GET", path: `${API}/pipeline_versions/${seg(versionId)}` }, { operation, notFound: `version ${versionId}` });
+    const version = await readChecked(
+      this.http,
+      V1Version,
+      { method: "GET", path: `${API}/pipeline_versions/${seg(versionId)}` },
+      { operation, notFound: `version ${versionId}` },
+    );
     const owner = referenced(version.resource_references, "PIPELINE");
     if (owner && owner !== pipelineId) {
-      throw new KfpError({ kind: "not-found", operation, message: `${operation} failed: version ${versionId} belongs to pipeline ${owner}, not to pipeline ${pipelineId}.` });
+      throw new KfpError({
+        kind: "not-found",
+        operation,
+        message: `${operation} failed: version ${versionId} belongs to pipeline ${owner}, not to pipeline ${pipelineId}.`,
+      });
     }
     return version;
   }
@@ -182,7 +238,13 @@ function referenced(references: References, type: string): string | undefined {
 }
 
 function toPipeline(p: v.InferOutput<typeof V1Pipeline>): Pipeline {
-  return { id: p.id, name: p.name ?? "", description: p.description, namespace: referenced(p.resource_references, "NAMESPACE"), createdAt: p.created_at };
+  return {
+    id: p.id,
+    name: p.name ?? "",
+    description: p.description,
+    namespace: referenced(p.resource_references, "NAMESPACE"),
+    createdAt: p.created_at,
+  };
 }
 
 function toVersion(version: v.InferOutput<typeof V1Version>, pipelineId: string): PipelineVersion {
@@ -196,7 +258,13 @@ function toVersion(version: v.InferOutput<typeof V1Version>, pipelineId: string)
 }
 
 function toExperiment(e: v.InferOutput<typeof V1Experiment>): DatedExperiment {
-  return { id: e.id, name: e.name ?? "", description: e.description, namespace: referenced(e.resource_references, "NAMESPACE"), createdAt: e.created_at };
+  return {
+    id: e.id,
+    name: e.name ?? "",
+    description: e.description,
+    namespace: referenced(e.resource_references, "NAMESPACE"),
+    createdAt: e.created_at,
+  };
 }
 
 function toRun(r: v.InferOutput<typeof V1Run>): Run {

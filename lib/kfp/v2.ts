@@ -4,10 +4,36 @@
  */
 
 import * as v from "valibot";
-import { checkedParser, createExperimentContext, findAllNamed, findNamed, nonEmpty, outcomeOf, readChecked, seg, timestamp, type DatedExperiment, type KfpDialect, type WriteSpec, uploadPipelineContext, uploadVersionContext } from "./dialect.ts";
+import {
+  checkedParser,
+  createExperimentContext,
+  findAllNamed,
+  findNamed,
+  nonEmpty,
+  outcomeOf,
+  readChecked,
+  seg,
+  timestamp,
+  type DatedExperiment,
+  type KfpDialect,
+  type WriteSpec,
+  uploadPipelineContext,
+  uploadVersionContext,
+} from "./dialect.ts";
 import { equalsFilter } from "./filter.ts";
 import type { KfpHttp } from "./http.ts";
-import { ArgoSpec, IrSpec, V2Experiment, V2ExperimentList, V2Pipeline, V2PipelineList, V2Run, V2RunList, V2Version, V2VersionList } from "./schemas.ts";
+import {
+  ArgoSpec,
+  IrSpec,
+  V2Experiment,
+  V2ExperimentList,
+  V2Pipeline,
+  V2PipelineList,
+  V2Run,
+  V2RunList,
+  V2Version,
+  V2VersionList,
+} from "./schemas.ts";
 import type { CreateRunRequest, ParameterSpec, Pipeline, PipelineVersion, Run, RunOutcome, RunSteps } from "./types.ts";
 import type { PipelineFile } from "./pipeline-file.ts";
 
@@ -60,7 +86,12 @@ export class V2Dialect implements KfpDialect {
     // v2 has no default version: a run without a version id uses the latest.
     const query = { sort_by: "created_at desc", page_size: 1 };
     const context = { operation: `find the latest version of pipeline ${pipelineId}`, notFound: `pipeline ${pipelineId}` };
-    const body = await readChecked(this.http, V2VersionList, { method: "GET", path: `${API}/pipelines/${seg(pipelineId)}/versions`, query }, context);
+    const body = await readChecked(
+      this.http,
+      V2VersionList,
+      { method: "GET", path: `${API}/pipelines/${seg(pipelineId)}/versions`, query },
+      context,
+    );
     const latest = body.pipeline_versions?.[0];
     return latest && toVersion(latest, pipelineId);
   }
@@ -85,7 +116,9 @@ export class V2Dialect implements KfpDialect {
 
   async getExperiment(experimentId: string): Promise<DatedExperiment> {
     const context = { operation: `get experiment ${experimentId}`, notFound: `experiment ${experimentId}` };
-    return toExperiment(await readChecked(this.http, V2Experiment, { method: "GET", path: `${API}/experiments/${seg(experimentId)}` }, context));
+    return toExperiment(
+      await readChecked(this.http, V2Experiment, { method: "GET", path: `${API}/experiments/${seg(experimentId)}` }, context),
+    );
   }
 
   async getRun(runId: string, signal?: AbortSignal): Promise<Run> {
@@ -107,19 +140,33 @@ export class V2Dialect implements KfpDialect {
 
   uploadPipeline(file: PipelineFile, name: string, description?: string): WriteSpec<{ pipeline: Pipeline; version?: PipelineVersion }> {
     // display_name: servers >= 2.14 keep it apart from the unique name; older ones ignore it.
-    const request = { method: "POST" as const, path: `${API}/pipelines/upload`, query: { name, display_name: name, description: nonEmpty(description), namespace: this.namespace }, upload: file };
+    const request = {
+      method: "POST" as const,
+      path: `${API}/pipelines/upload`,
+      query: { name, display_name: name, description: nonEmpty(description), namespace: this.namespace },
+      upload: file,
+    };
     const context = uploadPipelineContext(name, this.namespace);
     return { request, context, parse: checkedParser(this.http, V2Pipeline, request, context, (p) => ({ pipeline: toPipeline(p) })) };
   }
 
   uploadVersion(file: PipelineFile, pipelineId: string, name: string, description?: string): WriteSpec<PipelineVersion> {
-    const request = { method: "POST" as const, path: `${API}/pipelines/upload_version`, query: { pipelineid: pipelineId, name, description: nonEmpty(description) }, upload: file };
+    const request = {
+      method: "POST" as const,
+      path: `${API}/pipelines/upload_version`,
+      query: { pipelineid: pipelineId, name, description: nonEmpty(description) },
+      upload: file,
+    };
     const context = uploadVersionContext(pipelineId, name);
     return { request, context, parse: checkedParser(this.http, V2Version, request, context, (version) => toVersion(version, pipelineId)) };
   }
 
   createExperiment(name: string, description?: string): WriteSpec<DatedExperiment> {
-    const request = { method: "POST" as const, path: `${API}/experiments`, json: { display_name: name, description: nonEmpty(description), namespace: this.namespace } };
+    const request = {
+      method: "POST" as const,
+      path: `${API}/experiments`,
+      json: { display_name: name, description: nonEmpty(description), namespace: this.namespace },
+    };
     const context = createExperimentContext(name, this.namespace);
     return { request, context, parse: checkedParser(this.http, V2Experiment, request, context, toExperiment) };
   }
@@ -144,13 +191,28 @@ export class V2Dialect implements KfpDialect {
   }
 
   private rawVersion(pipelineId: string, versionId: string) {
-    const context = { operation: `get version ${versionId} of pipeline ${pipelineId}`, notFound: `version ${versionId} of pipeline ${pipelineId}` };
-    return readChecked(this.http, V2Version, { method: "GET", path: `${API}/pipelines/${seg(pipelineId)}/versions/${seg(versionId)}` }, context);
+    const context = {
+      operation: `get version ${versionId} of pipeline ${pipelineId}`,
+      notFound: `version ${versionId} of pipeline ${pipelineId}`,
+    };
+    return readChecked(
+      this.http,
+      V2Version,
+      { method: "GET", path: `${API}/pipelines/${seg(pipelineId)}/versions/${seg(versionId)}` },
+      context,
+    );
   }
 }
 
 function toPipeline(p: v.InferOutput<typeof V2Pipeline>): Pipeline {
-  return { id: p.pipeline_id, name: p.name ?? p.display_name ?? "", displayName: p.display_name, description: p.description, namespace: p.namespace, createdAt: p.created_at };
+  return {
+    id: p.pipeline_id,
+    name: p.name ?? p.display_name ?? "",
+    displayName: p.display_name,
+    description: p.description,
+    namespace: p.namespace,
+    createdAt: p.created_at,
+  };
 }
 
 function toVersion(version: v.InferOutput<typeof V2Version>, pipelineId: string): PipelineVersion {
@@ -217,14 +279,24 @@ export function specParameters(spec: unknown): ParameterSpec[] | undefined {
   const inner = isObject(spec) && isObject(spec.pipeline_spec) ? spec.pipeline_spec : spec;
   const argo = v.safeParse(ArgoSpec, inner);
   if (argo.success) {
-    return (argo.output.spec?.arguments?.parameters ?? []).map((p) => ({ name: p.name, type: "STRING" as const, optional: p.value !== undefined, defaultValue: p.value }));
+    return (argo.output.spec?.arguments?.parameters ?? []).map((p) => ({
+      name: p.name,
+      type: "STRING" as const,
+      optional: p.value !== undefined,
+      defaultValue: p.value,
+    }));
   }
   const ir = v.safeParse(IrSpec, inner);
   if (!ir.success || !isObject(inner) || !("root" in inner)) return undefined;
   const declared = ir.output.root?.inputDefinitions?.parameters ?? {};
   const out: ParameterSpec[] = [];
   for (const [name, p] of Object.entries(declared)) {
-    const type = p.parameterType && TYPES.has(p.parameterType) ? (p.parameterType as ParameterSpec["type"]) : p.type ? LEGACY_TYPES[p.type] : undefined;
+    const type =
+      p.parameterType && TYPES.has(p.parameterType)
+        ? (p.parameterType as ParameterSpec["type"])
+        : p.type
+          ? LEGACY_TYPES[p.type]
+          : undefined;
     if (!type) continue; // e.g. TASK_FINAL_STATUS: filled in by KFP, not by the caller.
     const spec: ParameterSpec = { name, type, optional: p.isOptional === true || p.defaultValue !== undefined };
     if (p.defaultValue !== undefined) spec.defaultValue = p.defaultValue;

@@ -312,7 +312,12 @@ function write(req: http.ClientRequest, chunk: Buffer): Promise<void> {
  */
 const agents = new Map<string, http.Agent>();
 
-function agentFor(client: typeof http | typeof Https, url: URL, proxy: ProxyRoute | undefined, tunnel: TunnelModules | undefined): http.Agent {
+function agentFor(
+  client: typeof http | typeof Https,
+  url: URL,
+  proxy: ProxyRoute | undefined,
+  tunnel: TunnelModules | undefined,
+): http.Agent {
   const key = proxy ? `${url.origin} via ${proxy.name} ${proxy.authorization ?? ""}` : url.origin;
   let agent = agents.get(key);
   if (!agent) {
@@ -383,7 +388,8 @@ function flatHeaders(headers: http.IncomingHttpHeaders): Record<string, string> 
 
 function abortError(signal: AbortSignal): unknown {
   const reason: unknown = signal.reason;
-  if ((reason as { name?: unknown } | undefined)?.name === "TimeoutError") return new TransportError("timeout", "no answer in time", undefined, { cause: reason });
+  if ((reason as { name?: unknown } | undefined)?.name === "TimeoutError")
+    return new TransportError("timeout", "no answer in time", undefined, { cause: reason });
   return reason;
 }
 

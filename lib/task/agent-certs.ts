@@ -15,7 +15,8 @@ import * as tl from "azure-pipelines-task-lib/task";
 import { VariableError } from "./input-error.ts";
 
 const CA_VARIABLE = "Agent.CAInfo";
-const HOW = "Configure the agent with the CA's PEM file (config.sh --sslcacert), or set NODE_EXTRA_CA_CERTS to it in the agent's environment.";
+const HOW =
+  "Configure the agent with the CA's PEM file (config.sh --sslcacert), or set NODE_EXTRA_CA_CERTS to it in the agent's environment.";
 
 /**
  * The certificate authorities (PEM texts) to verify KFP against when the agent
@@ -24,7 +25,9 @@ const HOW = "Configure the agent with the CA's PEM file (config.sh --sslcacert),
  */
 export async function agentCertificateAuthorities(): Promise<string[] | undefined> {
   if (/^true$/i.test(tl.getVariable("Agent.SkipCertValidation")?.trim() ?? "")) {
-    tl.warning(`Agent.SkipCertValidation is set, but this task still verifies KFP's certificate: it would otherwise send its credential to a server it cannot identify. ${HOW}`);
+    tl.warning(
+      `Agent.SkipCertValidation is set, but this task still verifies KFP's certificate: it would otherwise send its credential to a server it cannot identify. ${HOW}`,
+    );
   }
   const caFile = tl.getHttpCertConfiguration()?.caFile?.trim();
   if (!caFile) return undefined;
@@ -42,7 +45,11 @@ function readPem(file: string, variable: string): string {
   try {
     text = readFileSync(file, "utf8");
   } catch (error) {
-    throw new VariableError(variable, `names the certificate authority file '${file}', which cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}).`, HOW);
+    throw new VariableError(
+      variable,
+      `names the certificate authority file '${file}', which cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}).`,
+      HOW,
+    );
   }
   if (!text.includes("-----BEGIN CERTIFICATE-----")) {
     throw new VariableError(variable, `names '${file}', which holds no PEM certificate (-----BEGIN CERTIFICATE-----).`, HOW);

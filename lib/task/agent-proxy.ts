@@ -32,7 +32,11 @@ export function agentProxy(endpoint: string): TransportProxy | undefined {
     // Said below, without the text: it may hold credentials.
   }
   if (url?.protocol !== "http:") {
-    throw new VariableError("Agent.ProxyUrl", "is not the http:// URL of a proxy.", "Configure the agent with one (config.sh --proxyurl http://host:port).");
+    throw new VariableError(
+      "Agent.ProxyUrl",
+      "is not the http:// URL of a proxy.",
+      "Configure the agent with one (config.sh --proxyurl http://host:port).",
+    );
   }
   const { proxyUsername: username, proxyPassword: password } = config;
   if (password) tl.setSecret(password);

@@ -36,7 +36,11 @@ function secondsVariable(name: string, min: number): number | undefined {
   if (!text) return undefined;
   const seconds = /^\d+$/.test(text) ? Number(text) : NaN;
   if (!(seconds >= min && seconds <= MAX_SECONDS)) {
-    throw new VariableError(name, `is ${JSON.stringify(text)}; it must be a whole number of seconds from ${min} to ${MAX_SECONDS}.`, "Fix the pipeline variable, or remove it to use the default.");
+    throw new VariableError(
+      name,
+      `is ${JSON.stringify(text)}; it must be a whole number of seconds from ${min} to ${MAX_SECONDS}.`,
+      "Fix the pipeline variable, or remove it to use the default.",
+    );
   }
   return seconds;
 }

@@ -66,17 +66,33 @@ export function connectionProblem(error: unknown, settings: ConnectionSettings):
   const endpoint = settings.endpointInput;
   const kfpSays = error.kfpMessage ? ` KFP says: ${sentence(untrusted(error.kfpMessage))}` : "";
   if (error.kind === "login-page") {
-    return new InputError(endpoint, `answered with a login page (Dex or oauth2-proxy) instead of KFP (${error.operation}).`, error.hint ?? LOGIN_FIX);
+    return new InputError(
+      endpoint,
+      `answered with a login page (Dex or oauth2-proxy) instead of KFP (${error.operation}).`,
+      error.hint ?? LOGIN_FIX,
+    );
   }
   if (error.kind === "http" && (error.status === 401 || error.status === 403)) {
     const input = credentialInput(settings);
     if (settings.auth.kind === "none") {
-      return new InputError(input, `is not set, and KFP requires authentication (HTTP ${error.status} on ${error.operation}).${kfpSays}`, "Give a bearer token (from a secret variable) or a service connection with one.");
+      return new InputError(
+        input,
+        `is not set, and KFP requires authentication (HTTP ${error.status} on ${error.operation}).${kfpSays}`,
+        "Give a bearer token (from a secret variable) or a service connection with one.",
+      );
     }
     if (error.status === 403) {
-      return new InputError(input, `is not allowed to do this in KFP (HTTP 403 on ${error.operation}).${kfpSays}`, "Give the identity access to the namespace (Kubeflow profile contributor, or the kubeflow-edit role).");
+      return new InputError(
+        input,
+        `is not allowed to do this in KFP (HTTP 403 on ${error.operation}).${kfpSays}`,
+        "Give the identity access to the namespace (Kubeflow profile contributor, or the kubeflow-edit role).",
+      );
     }
-    return new InputError(input, `was rejected by KFP (HTTP 401 on ${error.operation}).${kfpSays}`, error.hint ?? "Check the credential is valid and not expired.");
+    return new InputError(
+      input,
+      `was rejected by KFP (HTTP 401 on ${error.operation}).${kfpSays}`,
+      error.hint ?? "Check the credential is valid and not expired.",
+    );
   }
   return undefined;
 }
@@ -88,7 +104,11 @@ function unreachable(error: unknown, settings: ConnectionSettings): InputError |
   // The agent's proxy turned the request away: its settings are at fault, and the message says which.
   if (error.cause instanceof ProxyError) return undefined;
   if (error.kind === "network") {
-    return new InputError(settings.endpointInput, `could not be reached: ${says}`, error.hint ? undefined : "Check the URL, and that this agent can reach it (network, proxy, TLS certificate).");
+    return new InputError(
+      settings.endpointInput,
+      `could not be reached: ${says}`,
+      error.hint ? undefined : "Check the URL, and that this agent can reach it (network, proxy, TLS certificate).",
+    );
   }
   if (error.kind === "not-found" || error.kind === "protocol" || (error.kind === "http" && error.status === 404)) {
     if (error.kind === "not-found" && settings.apiVersion !== "auto") {

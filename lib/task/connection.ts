@@ -46,10 +46,18 @@ export function checkEndpoint(input: string, value: string): string {
     throw new InputError(input, `${JSON.stringify(value)} is not a URL.`, `Give the address of KFP, ${ENDPOINT_EXAMPLE}.`);
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") {
-    throw new InputError(input, `uses ${url.protocol.replace(":", "")}://; only http and https are supported.`, `Give the address of KFP, ${ENDPOINT_EXAMPLE}.`);
+    throw new InputError(
+      input,
+      `uses ${url.protocol.replace(":", "")}://; only http and https are supported.`,
+      `Give the address of KFP, ${ENDPOINT_EXAMPLE}.`,
+    );
   }
   if (url.username || url.password) {
-    throw new InputError(input, "contains a user name or password.", "Remove it from the URL and pass the credential as a token (bearerToken or the service connection).");
+    throw new InputError(
+      input,
+      "contains a user name or password.",
+      "Remove it from the URL and pass the credential as a token (bearerToken or the service connection).",
+    );
   }
   return value;
 }
@@ -83,18 +91,30 @@ export function readConnectionSettings(): ConnectionSettings {
     const id = inputs.kfpConnection;
     const url = tl.getEndpointUrl(id, true);
     if (!url) {
-      throw new InputError("kfpConnection", `names service connection '${id}', which this job cannot read.`, "Check the connection exists and this pipeline is authorized to use it.");
+      throw new InputError(
+        "kfpConnection",
+        `names service connection '${id}', which this job cannot read.`,
+        "Check the connection exists and this pipeline is authorized to use it.",
+      );
     }
     endpoint = checkEndpoint("kfpConnection", url);
     endpointInput = "kfpConnection";
     const scheme = (tl.getEndpointAuthorizationScheme(id, true) ?? "None").toLowerCase();
     if (scheme === "token") auth = bearerAuth(tl.getEndpointAuthorizationParameter(id, "apitoken", true));
     if (inputs.kubeflowEndpoint && !sameEndpoint(inputs.kubeflowEndpoint, url)) {
-      throw new InputError("kubeflowEndpoint", "disagrees with the service connection in kfpConnection.", "Give one of them: remove kubeflowEndpoint (and bearerToken) or kfpConnection.");
+      throw new InputError(
+        "kubeflowEndpoint",
+        "disagrees with the service connection in kfpConnection.",
+        "Give one of them: remove kubeflowEndpoint (and bearerToken) or kfpConnection.",
+      );
     }
     const legacyToken = bearerAuth(inputs.bearerToken);
     if (legacyToken && auth?.kind === "bearer" && legacyToken.token !== auth.token) {
-      throw new InputError("bearerToken", "disagrees with the token of the service connection in kfpConnection.", "Give one of them: remove bearerToken or kfpConnection.");
+      throw new InputError(
+        "bearerToken",
+        "disagrees with the token of the service connection in kfpConnection.",
+        "Give one of them: remove bearerToken or kfpConnection.",
+      );
     }
   } else if (inputs.kubeflowEndpoint) {
     endpoint = checkEndpoint("kubeflowEndpoint", inputs.kubeflowEndpoint);
@@ -109,10 +129,18 @@ export function readConnectionSettings(): ConnectionSettings {
   auth ??= bearerAuth(inputs.bearerToken);
   if (inputs.sessionCookie) {
     if (auth) {
-      throw new InputError("sessionCookie", "is set together with a bearer token.", "Use one way to authenticate: the token or the session cookie.");
+      throw new InputError(
+        "sessionCookie",
+        "is set together with a bearer token.",
+        "Use one way to authenticate: the token or the session cookie.",
+      );
     }
     if (!inputs.sessionCookie.includes("=")) {
-      throw new InputError("sessionCookie", "is not a cookie (name=value).", "Give it as authservice_session=<value> or oauth2_proxy_kubeflow=<value>.");
+      throw new InputError(
+        "sessionCookie",
+        "is not a cookie (name=value).",
+        "Give it as authservice_session=<value> or oauth2_proxy_kubeflow=<value>.",
+      );
     }
     auth = { kind: "cookie", cookie: inputs.sessionCookie };
   }

@@ -54,7 +54,10 @@ export function booleanInput(defaultValue: boolean) {
   return v.pipe(
     v.string(),
     v.trim(),
-    v.check((s) => /^(true|false)?$/i.test(s), (issue) => `is ${quote(String(issue.input))}, not true or false. Write true or false.`),
+    v.check(
+      (s) => /^(true|false)?$/i.test(s),
+      (issue) => `is ${quote(String(issue.input))}, not true or false. Write true or false.`,
+    ),
     v.transform((s) => (s === "" ? defaultValue : s.toLowerCase() === "true")),
   );
 }
@@ -83,6 +86,9 @@ export function secondsInput(defaultValue: number, min: number, max: number) {
       (issue) => `is ${quote(String(issue.input))}, not a whole number of seconds. Write a number such as ${defaultValue}.`,
     ),
     v.transform((s) => (s === "" ? defaultValue : Number(s))),
-    v.check((n) => n >= min && n <= max, (issue) => `is ${issue.input} seconds; it must be between ${min} and ${max}. Pick a value in that range.`),
+    v.check(
+      (n) => n >= min && n <= max,
+      (issue) => `is ${issue.input} seconds; it must be between ${min} and ${max}. Pick a value in that range.`,
+    ),
   );
 }

@@ -39,16 +39,25 @@ function minutesInput(defaultValue: number, max: number) {
     v.trim(),
     v.check(
       (s) => s === "" || /^\d+(\.\d+)?$/.test(s),
-      (issue) => `is ${JSON.stringify(issue.input)}, not a number of minutes. Write a number such as ${defaultValue} (decimals allowed: 0.5 is 30 seconds).`,
+      (issue) =>
+        `is ${JSON.stringify(issue.input)}, not a number of minutes. Write a number such as ${defaultValue} (decimals allowed: 0.5 is 30 seconds).`,
     ),
     v.transform((s) => (s === "" ? defaultValue : Number(s))),
-    v.check((n) => n > 0 && n <= max, (issue) => `is ${issue.input} minutes; it must be more than 0 and at most ${max} (7 days). Pick a value in that range.`),
+    v.check(
+      (n) => n > 0 && n <= max,
+      (issue) => `is ${issue.input} minutes; it must be more than 0 and at most ${max} (7 days). Pick a value in that range.`,
+    ),
   );
 }
 
 /** Optional run name: "" means the default, anything else must be a name KFP stores. */
 const optionalRunName = v.union([
-  v.pipe(v.string(), v.trim(), v.empty(), v.transform(() => undefined)),
+  v.pipe(
+    v.string(),
+    v.trim(),
+    v.empty(),
+    v.transform(() => undefined),
+  ),
   nameText(NAME_MAX, "Give a run name, or leave it empty for the default."),
 ]);
 
@@ -126,16 +135,25 @@ function readSettings(): Settings {
   const inputs = parseInputs(inputsSchema, readRawInputs(TASK_INPUTS));
 
   if (inputs.pipelineVersionId && !inputs.pipelineId) {
-    throw new InputError("pipelineVersionId", "is set without pipelineId.", "Give pipelineId too: the upload task outputs both, as $(kf_pipeline_id) and $(kf_pipeline_version_id).");
+    throw new InputError(
+      "pipelineVersionId",
+      "is set without pipelineId.",
+      "Give pipelineId too: the upload task outputs both, as $(kf_pipeline_id) and $(kf_pipeline_version_id).",
+    );
   }
   const namesPipeline = Boolean(inputs.pipeline || inputs.pipelineId);
   if (inputs.createNewRun && !namesPipeline) {
-    throw new InputError("pipeline", "is empty, and a run needs a pipeline.", "Set pipeline to the pipeline's name, or pipelineId to its ID (e.g. $(kf_pipeline_id) from the upload task).");
+    throw new InputError(
+      "pipeline",
+      "is empty, and a run needs a pipeline.",
+      "Set pipeline to the pipeline's name, or pipelineId to its ID (e.g. $(kf_pipeline_id) from the upload task).",
+    );
   }
   let version: VersionChoice | undefined;
   if (inputs.pipelineVersionId) {
     version = { by: "id", id: inputs.pipelineVersionId };
-    if (inputs.useDefaultVersion || inputs.pipelineVersion) tl.warning("pipelineVersionId is set: useDefaultVersion and pipelineVersion are ignored.");
+    if (inputs.useDefaultVersion || inputs.pipelineVersion)
+      tl.warning("pipelineVersionId is set: useDefaultVersion and pipelineVersion are ignored.");
   } else if (inputs.useDefaultVersion) {
     version = { by: "default" };
     // The 2021 task let useDefaultVersion win too.
@@ -156,7 +174,8 @@ function readSettings(): Settings {
       "Make the timeout longer or the interval shorter (the timeout is in minutes, the interval in seconds).",
     );
   }
-  if (inputs.waitForRunToFinish && !inputs.createNewRun) tl.warning("waitForRunToFinish is true but createNewRun is false: there is no run to wait for.");
+  if (inputs.waitForRunToFinish && !inputs.createNewRun)
+    tl.warning("waitForRunToFinish is true but createNewRun is false: there is no run to wait for.");
   return { ...inputs, connection, version, parameters: inputs.pipelineParams };
 }
 
@@ -185,7 +204,11 @@ async function experimentRun(cancel: CancelWatch): Promise<void> {
   const settings = readSettings();
   const kfp = await connectTask(settings.connection, { dryRun: settings.dryRun, onPlannedWrite: logPlannedWrite });
   if (kfp.multiUser && !kfp.namespace) {
-    throw new InputError("namespace", "is empty, and this KFP runs in multi-user mode, where experiments and runs belong to a Kubeflow profile.", "Set namespace to your profile's namespace, e.g. team-a.");
+    throw new InputError(
+      "namespace",
+      "is empty, and this KFP runs in multi-user mode, where experiments and runs belong to a Kubeflow profile.",
+      "Set namespace to your profile's namespace, e.g. team-a.",
+    );
   }
   const done: Progress = {};
   try {
@@ -210,7 +233,9 @@ async function startAndWait(kfp: KfpClient, settings: Settings, cancel: CancelWa
   if (settings.version) {
     done.pipeline = await resolvePipeline(kfp, settings);
     done.version = await resolveVersion(kfp, done.pipeline, settings.version);
-    console.log(`Pipeline '${untrusted(done.pipeline.name)}' (${done.pipeline.id}), version '${untrusted(done.version.name)}' (${done.version.id}).`);
+    console.log(
+      `Pipeline '${untrusted(done.pipeline.name)}' (${done.pipeline.id}), version '${untrusted(done.version.name)}' (${done.version.id}).`,
+    );
   }
   if (settings.createNewRun && done.pipeline && done.version) {
     const specs = await kfp.versionParameters(done.pipeline.id, done.version.id);
@@ -261,7 +286,13 @@ async function startAndWait(kfp: KfpClient, settings: Settings, cancel: CancelWa
   };
   done.waitStartedMs = Date.now();
   const ended = await cancel.race(
-    kfp.waitForRun(done.run.id, { intervalMs: settings.pollIntervalSeconds * 1000, timeoutMs, onChange: seen, onPoll: seen, signal: cancel.signal }),
+    kfp.waitForRun(done.run.id, {
+      intervalMs: settings.pollIntervalSeconds * 1000,
+      timeoutMs,
+      onChange: seen,
+      onPoll: seen,
+      signal: cancel.signal,
+    }),
   );
   done.waitEndedMs = Date.now();
   done.run = "timedOut" in ended ? ended.run : ended;
@@ -290,17 +321,29 @@ async function resolvePipeline(kfp: KfpClient, settings: Settings): Promise<Pipe
       pipeline = await kfp.getPipeline(settings.pipelineId);
     } catch (error) {
       if (!isNotFound(error)) throw error;
-      throw new InputError("pipelineId", `'${settings.pipelineId}' is not a pipeline ${where(kfp)}.`, "Pass the ID the upload task output ($(kf_pipeline_id)), or give the pipeline's name in pipeline instead.");
+      throw new InputError(
+        "pipelineId",
+        `'${settings.pipelineId}' is not a pipeline ${where(kfp)}.`,
+        "Pass the ID the upload task output ($(kf_pipeline_id)), or give the pipeline's name in pipeline instead.",
+      );
     }
     if (settings.pipeline && settings.pipeline !== pipeline.name && settings.pipeline !== pipeline.displayName) {
-      throw new InputError("pipeline", `is '${settings.pipeline}', but pipelineId ${pipeline.id} is the pipeline '${untrusted(pipeline.name)}'.`, "Give one of them, or make them agree.");
+      throw new InputError(
+        "pipeline",
+        `is '${settings.pipeline}', but pipelineId ${pipeline.id} is the pipeline '${untrusted(pipeline.name)}'.`,
+        "Give one of them, or make them agree.",
+      );
     }
     return pipeline;
   }
   const name = settings.pipeline!;
   const pipeline = await kfp.findPipeline(name);
   if (!pipeline) {
-    throw new InputError("pipeline", `names no pipeline ${where(kfp)}: '${name}' was not found.`, "Check the name (it is case-sensitive), or upload the pipeline first with the Kubeflow Upload Pipeline task.");
+    throw new InputError(
+      "pipeline",
+      `names no pipeline ${where(kfp)}: '${name}' was not found.`,
+      "Check the name (it is case-sensitive), or upload the pipeline first with the Kubeflow Upload Pipeline task.",
+    );
   }
   return pipeline;
 }
@@ -313,27 +356,46 @@ async function resolveVersion(kfp: KfpClient, pipeline: Pipeline, choice: Versio
         return await kfp.getVersion(pipeline.id, choice.id);
       } catch (error) {
         if (!isNotFound(error)) throw error;
-        throw new InputError("pipelineVersionId", `'${choice.id}' is not a version of ${of} ${where(kfp)}.`, "Pass the version ID the upload task output ($(kf_pipeline_version_id)) together with its pipeline's ID.");
+        throw new InputError(
+          "pipelineVersionId",
+          `'${choice.id}' is not a version of ${of} ${where(kfp)}.`,
+          "Pass the version ID the upload task output ($(kf_pipeline_version_id)) together with its pipeline's ID.",
+        );
       }
     case "default": {
       const version = await kfp.defaultVersion(pipeline.id);
-      if (!version) throw new InputError("useDefaultVersion", `is true, but ${of} has no default version.`, "Set pipelineVersion to a version name instead.");
+      if (!version)
+        throw new InputError(
+          "useDefaultVersion",
+          `is true, but ${of} has no default version.`,
+          "Set pipelineVersion to a version name instead.",
+        );
       return version;
     }
     case "name": {
       const version = await kfp.findVersion(pipeline.id, choice.name);
-      if (!version) throw new InputError("pipelineVersion", `names no version of ${of}: '${choice.name}' was not found.`, "Check the name (it is case-sensitive), or set useDefaultVersion: true.");
+      if (!version)
+        throw new InputError(
+          "pipelineVersion",
+          `names no version of ${of}: '${choice.name}' was not found.`,
+          "Check the name (it is case-sensitive), or set useDefaultVersion: true.",
+        );
       return version;
     }
   }
 }
 
 /** The parameters converted to what the version declares; a mismatch names `pipelineParams`. */
-function checkParameters(params: PipelineParam[], specs: Awaited<ReturnType<KfpClient["versionParameters"]>>, kfp: KfpClient): Record<string, unknown> {
+function checkParameters(
+  params: PipelineParam[],
+  specs: Awaited<ReturnType<KfpClient["versionParameters"]>>,
+  kfp: KfpClient,
+): Record<string, unknown> {
   try {
     return convertParameters(params, specs, kfp.apiVersion);
   } catch (error) {
-    if (error instanceof PipelineParamsError) throw new InputError("pipelineParams", untrusted(error.message), "Fix the names and values to match the pipeline's parameters.");
+    if (error instanceof PipelineParamsError)
+      throw new InputError("pipelineParams", untrusted(error.message), "Fix the names and values to match the pipeline's parameters.");
     throw error;
   }
 }
@@ -343,7 +405,11 @@ async function resolveExperiment(kfp: KfpClient, settings: Settings): Promise<{ 
   if (settings.experiment === "useExistingExperiment") {
     const experiment = await kfp.findExperiment(name);
     if (!experiment) {
-      throw new InputError("experimentName", `names no experiment ${where(kfp)}: '${name}' was not found.`, "Check the name, or set experiment: createNewExperiment to create it when it is missing.");
+      throw new InputError(
+        "experimentName",
+        `names no experiment ${where(kfp)}: '${name}' was not found.`,
+        "Check the name, or set experiment: createNewExperiment to create it when it is missing.",
+      );
     }
     console.log(`Experiment '${untrusted(name)}' (${experiment.id}).`);
     return { experiment, created: false };
@@ -391,7 +457,10 @@ async function endTimedOut(kfp: KfpClient, settings: Settings, done: Progress, t
   const last = runStatus(kfp, done.run!);
   const fate = await stopRun(kfp, settings, done);
   done.ending = `Timed out after ${formatDuration(timeoutMs)} (last state ${last}); ${fate}.`;
-  tl.setResult(tl.TaskResult.Failed, `Run did not finish within ${formatDuration(timeoutMs)} (runTimeoutMinutes: ${settings.runTimeoutMinutes}); last state ${last}. The run ${fate}. See ${done.runUrl}`);
+  tl.setResult(
+    tl.TaskResult.Failed,
+    `Run did not finish within ${formatDuration(timeoutMs)} (runTimeoutMinutes: ${settings.runTimeoutMinutes}); last state ${last}. The run ${fate}. See ${done.runUrl}`,
+  );
 }
 
 /** Cancelled by the agent: stop the run if so chosen, before the process ends. */
@@ -462,7 +531,12 @@ function summary(kfp: KfpClient, settings: Settings, done: Progress): string {
   );
   const parameters = Object.entries(done.parameters ?? {});
   if (run && parameters.length > 0) {
-    lines.push("", "### Parameters", "", mdTable(parameters.map(([name, value]) => [md(name), md(typeof value === "string" ? value : JSON.stringify(value))])));
+    lines.push(
+      "",
+      "### Parameters",
+      "",
+      mdTable(parameters.map(([name, value]) => [md(name), md(typeof value === "string" ? value : JSON.stringify(value))])),
+    );
   }
   const steps = run?.steps?.list ?? [];
   if (steps.length > 0) {

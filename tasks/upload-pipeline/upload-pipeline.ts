@@ -50,7 +50,9 @@ type TaskInputs = v.InferOutput<typeof taskInputs>;
 
 /** uploadNew and uploadNewOrVersion need the name of the pipeline to create (uploadNewOrVersion takes either name). */
 const hasNameToCreate = (i: TaskInputs) =>
-  i.kubeflowPipelineTask === "uploadNewVersion" || !!i.newPipelineName || (i.kubeflowPipelineTask === "uploadNewOrVersion" && !!i.existingPipelineName);
+  i.kubeflowPipelineTask === "uploadNewVersion" ||
+  !!i.newPipelineName ||
+  (i.kubeflowPipelineTask === "uploadNewOrVersion" && !!i.existingPipelineName);
 /** uploadNewVersion needs the name of the pipeline that gets the version. */
 const hasNameToVersion = (i: TaskInputs) => i.kubeflowPipelineTask !== "uploadNewVersion" || !!i.existingPipelineName;
 
@@ -60,10 +62,13 @@ const inputsSchema = v.pipe(
     v.check(hasNameToCreate, (issue) =>
       (issue.input as TaskInputs).kubeflowPipelineTask === "uploadNew"
         ? "is empty. uploadNew needs the name of the pipeline to create."
-        : "is empty, and so is existingPipelineName. uploadNewOrVersion needs the name of the pipeline to create or add a version to."),
+        : "is empty, and so is existingPipelineName. uploadNewOrVersion needs the name of the pipeline to create or add a version to.",
+    ),
     ["newPipelineName"],
   ),
-  v.forward(v.check(hasNameToVersion, "is empty. uploadNewVersion needs the name of the pipeline that gets the new version."), ["existingPipelineName"]),
+  v.forward(v.check(hasNameToVersion, "is empty. uploadNewVersion needs the name of the pipeline that gets the new version."), [
+    "existingPipelineName",
+  ]),
 );
 
 type PipelineNameInput = "newPipelineName" | "existingPipelineName";
@@ -231,7 +236,11 @@ async function addVersion(kfp: KfpClient, s: Settings, file: string, pipeline: P
       // Uploaded meanwhile by a concurrent job.
       const raced = await kfp.findVersion(pipeline.id, s.versionName);
       if (raced) return reuseOrFail(s, pipeline, raced);
-      throw new InputError("versionName", `'${s.versionName}' is already taken in pipeline '${pipeline.name}' (KFP answered ${error.status ?? "conflict"}).`, "Give a new versionName.");
+      throw new InputError(
+        "versionName",
+        `'${s.versionName}' is already taken in pipeline '${pipeline.name}' (KFP answered ${error.status ?? "conflict"}).`,
+        "Give a new versionName.",
+      );
     }
     throw packageRejected(error);
   }
@@ -240,7 +249,9 @@ async function addVersion(kfp: KfpClient, s: Settings, file: string, pipeline: P
 /** A version with the wanted name exists: the outcome when reusing is allowed, else an InputError. */
 function reuseOrFail(s: Settings, pipeline: Pipeline, version: PipelineVersion): Outcome {
   if (s.ifVersionExists === "reuse") {
-    console.log(`Version '${version.name}' (${version.id}) of pipeline '${pipeline.name}' already exists: reusing it (ifVersionExists is reuse).`);
+    console.log(
+      `Version '${version.name}' (${version.id}) of pipeline '${pipeline.name}' already exists: reusing it (ifVersionExists is reuse).`,
+    );
     return { action: "reused version", pipeline, version };
   }
   const from = s.versionNameDerived ? "was derived from the build number and commit; it " : "";

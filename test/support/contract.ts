@@ -50,7 +50,11 @@ function loadSwagger(api: ApiVersion): Swagger {
   const cached = swaggers.get(api);
   if (cached) return cached;
   const files = ["kfp_api_single_file.swagger.json", "pipeline.upload.swagger.json"].map(
-    (file) => JSON.parse(readFileSync(join(SWAGGER_DIR, api, file), "utf8")) as { paths: Record<string, Record<string, unknown>>; definitions: Record<string, Schema> },
+    (file) =>
+      JSON.parse(readFileSync(join(SWAGGER_DIR, api, file), "utf8")) as {
+        paths: Record<string, Record<string, unknown>>;
+        definitions: Record<string, Schema>;
+      },
   );
   const definitions: Record<string, Schema> = {};
   const operations = new Map<string, Operation>();
@@ -122,9 +126,7 @@ function validator(swagger: Swagger, key: string, schema: Schema, schemaId: stri
 }
 
 function findOperation(swagger: Swagger, method: string, path: string): Operation | undefined {
-  return swagger.operations
-    .filter((op) => op.method === method && op.pattern.test(path))
-    .sort((a, b) => b.specificity - a.specificity)[0];
+  return swagger.operations.filter((op) => op.method === method && op.pattern.test(path)).sort((a, b) => b.specificity - a.specificity)[0];
 }
 
 function checkQueryValue(param: Parameter, value: string): string | undefined {
@@ -178,7 +180,8 @@ export function contractViolations(api: ApiVersion, requests: readonly RecordedR
       // nothing to check
     } else if (formParam) {
       if (!multipart) problems.push(`body must be multipart/form-data with a "${formParam.name}" part`);
-      else if (multipart.field !== formParam.name) problems.push(`multipart file part is "${multipart.field}", expected "${formParam.name}"`);
+      else if (multipart.field !== formParam.name)
+        problems.push(`multipart file part is "${multipart.field}", expected "${formParam.name}"`);
     } else if (multipart) {
       problems.push("multipart body sent to a JSON operation");
     } else if (bodyParam?.schema && request.body !== undefined) {

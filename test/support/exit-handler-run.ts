@@ -12,7 +12,12 @@ import { REPO_ROOT } from "../harness.ts";
 import type { ComponentSpec } from "../../lib/dev/local/component.ts";
 
 // Running the component as KFP would is shared with `npm run demo`.
-export { componentArgv, runComponent, type ComponentResult as ExitHandlerResult, type ComponentSpec } from "../../lib/dev/local/component.ts";
+export {
+  componentArgv,
+  runComponent,
+  type ComponentResult as ExitHandlerResult,
+  type ComponentSpec,
+} from "../../lib/dev/local/component.ts";
 
 export interface ExitHandlerBuild {
   dir: string;

@@ -34,7 +34,8 @@ export interface ForwardProxyOptions {
 export async function startForwardProxy(options: ForwardProxyOptions = {}): Promise<ForwardProxy> {
   const requests: ProxiedRequest[] = [];
   const sockets = new Set<Socket>();
-  const expected = options.credentials && `Basic ${Buffer.from(`${options.credentials.username}:${options.credentials.password}`).toString("base64")}`;
+  const expected =
+    options.credentials && `Basic ${Buffer.from(`${options.credentials.username}:${options.credentials.password}`).toString("base64")}`;
 
   /** Records the request; true when it may pass. */
   const admit = (req: IncomingMessage): boolean => {
@@ -59,7 +60,10 @@ export async function startForwardProxy(options: ForwardProxyOptions = {}): Prom
     sockets.add(client);
     client.on("close", () => sockets.delete(client));
     client.on("error", () => {});
-    if (!admit(req)) return void client.end('HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="test proxy"\r\nContent-Length: 0\r\n\r\n');
+    if (!admit(req))
+      return void client.end(
+        'HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="test proxy"\r\nContent-Length: 0\r\n\r\n',
+      );
     const [host, port] = splitTarget(req.url ?? "");
     const server = connect(port, host, () => {
       client.write("HTTP/1.1 200 Connection Established\r\n\r\n");

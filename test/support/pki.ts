@@ -30,10 +30,46 @@ export function makePki(): Pki {
     if (run.status !== 0) throw new Error(`openssl ${args.join(" ")} failed: ${run.stderr}`);
   };
   for (const name of ["ca", "other-ca"]) {
-    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", at(`${name}.key`), "-out", at(`${name}.pem`), "-days", "2", "-subj", `/CN=Test ${name}`);
+    openssl(
+      "req",
+      "-x509",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-keyout",
+      at(`${name}.key`),
+      "-out",
+      at(`${name}.pem`),
+      "-days",
+      "2",
+      "-subj",
+      `/CN=Test ${name}`,
+    );
   }
   openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", at("server.key"), "-out", at("server.csr"), "-subj", "/CN=127.0.0.1");
   writeFileSync(at("server.ext"), "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n");
-  openssl("x509", "-req", "-in", at("server.csr"), "-CA", at("ca.pem"), "-CAkey", at("ca.key"), "-CAcreateserial", "-out", at("server.pem"), "-days", "2", "-extfile", at("server.ext"));
-  return { dir, ca: at("ca.pem"), otherCa: at("other-ca.pem"), key: readFileSync(at("server.key"), "utf8"), cert: readFileSync(at("server.pem"), "utf8") };
+  openssl(
+    "x509",
+    "-req",
+    "-in",
+    at("server.csr"),
+    "-CA",
+    at("ca.pem"),
+    "-CAkey",
+    at("ca.key"),
+    "-CAcreateserial",
+    "-out",
+    at("server.pem"),
+    "-days",
+    "2",
+    "-extfile",
+    at("server.ext"),
+  );
+  return {
+    dir,
+    ca: at("ca.pem"),
+    otherCa: at("other-ca.pem"),
+    key: readFileSync(at("server.key"), "utf8"),
+    cert: readFileSync(at("server.pem"), "utf8"),
+  };
 }

@@ -30,7 +30,10 @@ export interface AsyncWorld {
 /** A fake KFP (with `token`, under /pipeline as behind the Kubeflow dashboard) holding the callback pipeline and the experiment `ci`. */
 export async function asyncWorld(api: FakeApi, token: string, options: { skipContract?: boolean } = {}): Promise<AsyncWorld> {
   const kfp = await startFake({ api, token, prefix: "/pipeline" }, options);
-  const { pipeline, version } = await kfp.seedPipeline({ name: "callback pipeline", file: join(REPO_ROOT, "test", "fixtures", "async", `callback-${api}.yaml`) });
+  const { pipeline, version } = await kfp.seedPipeline({
+    name: "callback pipeline",
+    file: join(REPO_ROOT, "test", "fixtures", "async", `callback-${api}.yaml`),
+  });
   const experiment = kfp.seedExperiment({ name: "ci" });
   return { api, kfp, pipeline, version, experiment, token };
 }
@@ -53,21 +56,31 @@ export function agentlessVariables(w: AsyncWorld, collectionUri = "https://dev.a
 /** The run inputs for the world's pipeline through its own API version. */
 export function runInputs(w: AsyncWorld, extra: Record<string, string> = {}): Record<string, string> {
   const base = { pipelineVersionID: w.version.id, experimentID: w.experiment.id, runName: "nightly" };
-  return w.api === "v2" ? { ...base, apiVersion: "v2beta1", pipelineID: w.pipeline.id, ...extra } : { ...base, apiVersion: "v1beta1", ...extra };
+  return w.api === "v2"
+    ? { ...base, apiVersion: "v2beta1", pipelineID: w.pipeline.id, ...extra }
+    : { ...base, apiVersion: "v1beta1", ...extra };
 }
 
 export type AsyncCredentialWay = "service connection" | "secret variable" | "plain text";
 
 /** Connection inputs and endpoints for each way of giving the task its KFP credential. */
-export function asyncConnection(w: AsyncWorld, via: AsyncCredentialWay): { inputs: Record<string, string>; endpoints: ServerTaskEndpoint[] } {
+export function asyncConnection(
+  w: AsyncWorld,
+  via: AsyncCredentialWay,
+): { inputs: Record<string, string>; endpoints: ServerTaskEndpoint[] } {
   if (via === "service connection") {
     return {
       inputs: { kfpConnection: ASYNC_CONNECTION_ID },
-      endpoints: [{ id: ASYNC_CONNECTION_ID, type: "kubeflow-pipelines", url: w.kfp.url, scheme: "Token", parameters: { apitoken: w.token } }],
+      endpoints: [
+        { id: ASYNC_CONNECTION_ID, type: "kubeflow-pipelines", url: w.kfp.url, scheme: "Token", parameters: { apitoken: w.token } },
+      ],
     };
   }
   // The 2021 form: the Kubeflow base URL with its slash; the task appends pipeline/apis/...
-  return { inputs: { kubeflowEndpoint: w.kfp.url.replace(/pipeline$/, ""), bearerToken: via === "secret variable" ? "$(kfpToken)" : w.token }, endpoints: [] };
+  return {
+    inputs: { kubeflowEndpoint: w.kfp.url.replace(/pipeline$/, ""), bearerToken: via === "secret variable" ? "$(kfpToken)" : w.token },
+    endpoints: [],
+  };
 }
 
 /** Sends the agentless task's request as Azure DevOps would; a transport failure comes back as `error`. */
@@ -125,6 +138,10 @@ export function callbackInfo(collectionUri: string, extra: Record<string, string
 }
 
 /** Runs the exit handler component; few, fast retries unless the values say otherwise. */
-export function runExitHandler(component: ComponentSpec, values: Record<string, string>, env: Record<string, string> = { AZDO_PAT: PAT }): Promise<ExitHandlerResult> {
+export function runExitHandler(
+  component: ComponentSpec,
+  values: Record<string, string>,
+  env: Record<string, string> = { AZDO_PAT: PAT },
+): Promise<ExitHandlerResult> {
   return runComponent(component, { run_status: "Succeeded", run_id: "run-7", attempts: "3", retry_delay_seconds: "0.05", ...values }, env);
 }

@@ -49,7 +49,9 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
       if (fault.retryAfterSeconds !== undefined) headers["retry-after"] = String(fault.retryAfterSeconds);
       return void res.writeHead(fault.status, headers).end(JSON.stringify({ message: `proxy fault: HTTP ${fault.status}` }));
     }
-    const headers = Object.fromEntries(Object.entries(req.headers).filter(([name]) => name !== "host" && name !== "content-length")) as Record<string, string>;
+    const headers = Object.fromEntries(
+      Object.entries(req.headers).filter(([name]) => name !== "host" && name !== "content-length"),
+    ) as Record<string, string>;
     const answer = await fetch(upstream + req.url, { method, headers, body: method === "GET" ? undefined : body, redirect: "manual" });
     const text = await answer.text();
     if (fault && "reset" in fault) return void req.socket.destroy();

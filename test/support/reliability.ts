@@ -61,7 +61,10 @@ export function runAgentTask(run: AgentRun): Promise<TaskRunResult> {
       connections: [{ id: CONNECTION_ID, url: run.url, scheme: token ? "Token" : "None", parameters: token ? { apitoken: token } : {} }],
     };
   } else if (via === "secret variable") {
-    connection = { inputs: { kubeflowEndpoint: run.url, ...(token ? { bearerToken: "$(kfpToken)" } : {}) }, secretVariables: token ? { kfpToken: token } : {} };
+    connection = {
+      inputs: { kubeflowEndpoint: run.url, ...(token ? { bearerToken: "$(kfpToken)" } : {}) },
+      secretVariables: token ? { kfpToken: token } : {},
+    };
   } else {
     connection = { inputs: { kubeflowEndpoint: run.url, ...(token ? { bearerToken: token } : {}) } };
   }
@@ -97,7 +100,12 @@ function differences(what: string, actual: Record<string, unknown>, expected: Re
 }
 
 function counts(state: FakeKfpState) {
-  return { pipelines: state.pipelines.length, versions: state.versions.length, experiments: state.experiments.length, runs: state.runs.length };
+  return {
+    pipelines: state.pipelines.length,
+    versions: state.versions.length,
+    experiments: state.experiments.length,
+    runs: state.runs.length,
+  };
 }
 
 export function scenarios(api: FakeApi): Scenario[] {
@@ -116,7 +124,11 @@ export function scenarios(api: FakeApi): Scenario[] {
         const [version] = kfp.state.versions;
         return [
           ...differences("state:", counts(kfp.state), { pipelines: 1, versions: 1 }),
-          ...differences("output", r.outputs, { kf_pipeline_id: pipeline?.id, kf_pipeline_name: "hello", kf_pipeline_version_id: version?.id }),
+          ...differences("output", r.outputs, {
+            kf_pipeline_id: pipeline?.id,
+            kf_pipeline_name: "hello",
+            kf_pipeline_version_id: version?.id,
+          }),
         ];
       },
     },
@@ -130,7 +142,11 @@ export function scenarios(api: FakeApi): Scenario[] {
         return [
           ...differences("state:", counts(kfp.state), { pipelines: 1, versions: 2 }),
           ...differences("state: versions named v2.0", { count: added.length }, { count: 1 }),
-          ...differences("output", r.outputs, { kf_pipeline_id: kfp.state.pipelines[0]?.id, kf_pipeline_version_id: added[0]?.id, kf_pipeline_version_name: "v2.0" }),
+          ...differences("output", r.outputs, {
+            kf_pipeline_id: kfp.state.pipelines[0]?.id,
+            kf_pipeline_version_id: added[0]?.id,
+            kf_pipeline_version_name: "v2.0",
+          }),
         ];
       },
     },

@@ -59,13 +59,26 @@ export interface UploadRunOptions {
 }
 
 /** Runs the task against `kfp`, connected the way `via` says. */
-export function uploadTask(kfp: Pick<FakeKfp, "url">, inputs: Record<string, string>, options: UploadRunOptions = {}): Promise<TaskRunResult> {
+export function uploadTask(
+  kfp: Pick<FakeKfp, "url">,
+  inputs: Record<string, string>,
+  options: UploadRunOptions = {},
+): Promise<TaskRunResult> {
   const { via = "2021 inputs", token = TOKEN, variables = {} } = options;
   const connection: { inputs: Record<string, string>; connections: ServiceConnection[] } =
     via === "service connection"
-      ? { inputs: { kfpConnection: "kfp-test" }, connections: [{ id: "kfp-test", url: kfp.url, scheme: "Token", parameters: { apitoken: token } }] }
+      ? {
+          inputs: { kfpConnection: "kfp-test" },
+          connections: [{ id: "kfp-test", url: kfp.url, scheme: "Token", parameters: { apitoken: token } }],
+        }
       : { inputs: { kubeflowEndpoint: kfp.url, bearerToken: token }, connections: [] };
-  return runTask({ taskDir: TASK_DIR, inputs: { ...connection.inputs, ...inputs }, connections: connection.connections, variables, timeoutMs: 30_000 });
+  return runTask({
+    taskDir: TASK_DIR,
+    inputs: { ...connection.inputs, ...inputs },
+    connections: connection.connections,
+    variables,
+    timeoutMs: 30_000,
+  });
 }
 
 /** Requests the fake received since `since` (an earlier `kfp.requests.length`). */

@@ -15,7 +15,10 @@ const PREFIX = "##vso[";
 
 /** task-lib escapes `%`, CR and LF in a message (`%` last on the way back). */
 export function unescapeMessage(value: string): string {
-  return value.replace(/%0D/g, "\r").replace(/%0A/g, "\n").replace(/%AZP25/g, "%");
+  return value
+    .replace(/%0D/g, "\r")
+    .replace(/%0A/g, "\n")
+    .replace(/%AZP25/g, "%");
 }
 
 /** Property values additionally escape `]` and `;`. */

@@ -51,10 +51,7 @@ export function startTask(req: TaskRunRequest): TaskRun {
   const env = agentEnvironment({ inputs, connections: req.connections, variables: publicVariables, secretVariables, env: req.env });
 
   const debug = variableValue(publicVariables, "system.debug")?.toLowerCase() === "true";
-  const knownSecrets = [
-    ...Object.values(secretVariables),
-    ...(req.connections ?? []).flatMap((c) => Object.values(c.parameters ?? {})),
-  ];
+  const knownSecrets = [...Object.values(secretVariables), ...(req.connections ?? []).flatMap((c) => Object.values(c.parameters ?? {}))];
   const agent = new AgentOutput({
     debug,
     secrets: knownSecrets,

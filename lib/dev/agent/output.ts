@@ -47,7 +47,10 @@ const RESTRICTED_MODE_COMMANDS = new Set([
 
 /** `settableVariables.allowed` entries are case-insensitive globs (`*` and `?`). */
 function globMatches(glob: string, name: string): boolean {
-  const pattern = glob.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
+  const pattern = glob
+    .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+    .replace(/\*/g, ".*")
+    .replace(/\?/g, ".");
   return new RegExp(`^${pattern}$`, "i").test(name);
 }
 

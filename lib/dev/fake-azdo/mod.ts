@@ -161,7 +161,8 @@ export async function startFakeAzdo(options: FakeAzdoOptions = {}): Promise<Fake
       return;
     }
     if (auth === "rejected") return answer(401, vssError("Access denied: the credential is not valid."), "credential not accepted");
-    if (!/^application\/json\b/i.test(req.headers["content-type"] ?? "")) return answer(415, vssError("Content-Type must be application/json."), "not JSON");
+    if (!/^application\/json\b/i.test(req.headers["content-type"] ?? ""))
+      return answer(415, vssError("Content-Type must be application/json."), "not JSON");
 
     const fault = takeFault(eventMatch ? "events" : "feed");
     if (fault) {
@@ -202,7 +203,8 @@ export async function startFakeAzdo(options: FakeAzdoOptions = {}): Promise<Fake
 
     const [timelineId, recordId] = feedMatch!.slice(4, 6).map(decodeURIComponent) as [string, string];
     const lines = body as { value?: unknown; count?: unknown } | undefined;
-    const valid = lines && Array.isArray(lines.value) && lines.value.every((l) => typeof l === "string") && lines.count === lines.value.length;
+    const valid =
+      lines && Array.isArray(lines.value) && lines.value.every((l) => typeof l === "string") && lines.count === lines.value.length;
     if (!valid) return answer(400, vssError("Expected {value: string[], count}."), "bad feed body");
     if (candidates && !candidates.some((p) => p.jobId === recordId && (p.timelineId === undefined || p.timelineId === timelineId))) {
       return answer(404, vssError("Timeline record not found."), "unknown timeline or record");

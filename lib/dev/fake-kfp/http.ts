@@ -22,7 +22,10 @@ export const notFound = (message: string) => new FakeHttpError(404, message);
 
 /** "2.5.0" >= "2.14"? Compares numerically, missing parts count as 0. */
 export function versionAtLeast(version: string, minimum: string): boolean {
-  const a = version.replace(/^v/, "").split(/[.-]/).map((n) => parseInt(n, 10) || 0);
+  const a = version
+    .replace(/^v/, "")
+    .split(/[.-]/)
+    .map((n) => parseInt(n, 10) || 0);
   const b = minimum.split(".").map((n) => parseInt(n, 10) || 0);
   for (let i = 0; i < Math.max(a.length, b.length); i++) {
     const x = a[i] ?? 0;

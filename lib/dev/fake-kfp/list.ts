@@ -18,7 +18,15 @@ export interface ListPage<T> {
   nextPageToken?: string;
 }
 
-type Operation = "EQUALS" | "NOT_EQUALS" | "GREATER_THAN" | "GREATER_THAN_EQUALS" | "LESS_THAN" | "LESS_THAN_EQUALS" | "IN" | "IS_SUBSTRING";
+type Operation =
+  | "EQUALS"
+  | "NOT_EQUALS"
+  | "GREATER_THAN"
+  | "GREATER_THAN_EQUALS"
+  | "LESS_THAN"
+  | "LESS_THAN_EQUALS"
+  | "IN"
+  | "IS_SUBSTRING";
 
 interface Predicate {
   key: string;
@@ -27,7 +35,18 @@ interface Predicate {
 }
 
 /** Enum names by number, as in the protos; index 4 is unused. */
-const OPERATIONS = ["", "EQUALS", "NOT_EQUALS", "GREATER_THAN", "", "GREATER_THAN_EQUALS", "LESS_THAN", "LESS_THAN_EQUALS", "IN", "IS_SUBSTRING"];
+const OPERATIONS = [
+  "",
+  "EQUALS",
+  "NOT_EQUALS",
+  "GREATER_THAN",
+  "",
+  "GREATER_THAN_EQUALS",
+  "LESS_THAN",
+  "LESS_THAN_EQUALS",
+  "IN",
+  "IS_SUBSTRING",
+];
 
 const VALUE_FIELDS = ["int_value", "long_value", "string_value", "timestamp_value", "int_values", "long_values", "string_values"];
 
@@ -35,7 +54,12 @@ const DEFAULT_PAGE_SIZE = 20;
 const MAX_PAGE_SIZE = 200;
 
 /** Applies the list query (filter, sort_by, page_size, page_token) of a KFP list call to `items`. */
-export function listPage<T extends { id: string }>(items: T[], query: Record<string, string>, api: "v1" | "v2", keys: ListKeys<T>): ListPage<T> {
+export function listPage<T extends { id: string }>(
+  items: T[],
+  query: Record<string, string>,
+  api: "v1" | "v2",
+  keys: ListKeys<T>,
+): ListPage<T> {
   const pageSize = readPageSize(query.page_size);
   let filterText = query.filter ?? "";
   let sortBy = query.sort_by ?? "";
@@ -74,7 +98,8 @@ export function listPage<T extends { id: string }>(items: T[], query: Record<str
 
 function readPageSize(raw: string | undefined): number {
   if (raw === undefined || raw === "") return DEFAULT_PAGE_SIZE;
-  if (!/^-?\d+$/.test(raw)) throw new FakeHttpError(400, `type mismatch, parameter: page_size, error: strconv.ParseInt: parsing "${raw}": invalid syntax`);
+  if (!/^-?\d+$/.test(raw))
+    throw new FakeHttpError(400, `type mismatch, parameter: page_size, error: strconv.ParseInt: parsing "${raw}": invalid syntax`);
   const size = Number(raw);
   if (size < 0) throw badRequest(`The page size should be greater than 0. Got ${size}`);
   if (size === 0) return DEFAULT_PAGE_SIZE;
@@ -140,7 +165,8 @@ export function parseFilter<T>(filterText: string, api: "v1" | "v2", keys: ListK
       else if (VALUE_FIELDS.includes(snake)) values.push(readPredicateValue(snake, value, fail));
       else throw fail(`unknown field "${field}" in ${message}`);
     }
-    if (!operation || !OPERATIONS.includes(operation)) throw fail(`invalid value for enum field ${opField}: ${JSON.stringify((p as Record<string, unknown>)[opField])}`);
+    if (!operation || !OPERATIONS.includes(operation))
+      throw fail(`invalid value for enum field ${opField}: ${JSON.stringify((p as Record<string, unknown>)[opField])}`);
     if (typeof key !== "string") throw fail("predicate key must be a string");
     if (!keys[key]) throw badRequest(`Invalid filter key "${key}": no such field. Supported keys ${Object.keys(keys).join(", ")}`);
     if (values.length !== 1) throw fail("a predicate needs exactly one value");

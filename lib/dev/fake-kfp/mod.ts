@@ -74,7 +74,14 @@ export async function startFakeKfp(options: FakeKfpOptions = {}): Promise<FakeKf
   }
 
   /** Everything between reading the body and writing the answer: auth, routing, the handler. */
-  function answer(method: string, path: string, inPrefix: boolean, request: ApiRequest, rawBody: Buffer, headers: http.IncomingHttpHeaders): Answer {
+  function answer(
+    method: string,
+    path: string,
+    inPrefix: boolean,
+    request: ApiRequest,
+    rawBody: Buffer,
+    headers: http.IncomingHttpHeaders,
+  ): Answer {
     const auth = credentials(headers);
     // An auth proxy in front of KFP: it answers everything, whatever the request carries.
     if (options.loginPage) {
@@ -82,7 +89,15 @@ export async function startFakeKfp(options: FakeKfpOptions = {}): Promise<FakeKf
       return { status: 200, html: LOGIN_HTML };
     }
     if (!auth.authenticated) {
-      return { status: 401, json: errorBody(401, "Unauthenticated: missing or invalid credentials (Authorization: Bearer <token> or session cookie)", serverVersion, false) };
+      return {
+        status: 401,
+        json: errorBody(
+          401,
+          "Unauthenticated: missing or invalid credentials (Authorization: Bearer <token> or session cookie)",
+          serverVersion,
+          false,
+        ),
+      };
     }
     const found = inPrefix ? matchRoute(routes, method, path) : undefined;
     if (!found) return { status: 404, json: errorBody(404, "Not Found", serverVersion, false) };
@@ -91,7 +106,10 @@ export async function startFakeKfp(options: FakeKfpOptions = {}): Promise<FakeKf
       if (multiUser && !path.endsWith("/healthz") && !auth.identified) {
         // The upload handlers map authorization failures to 400.
         const message = "User identity is empty in the request header";
-        throw new FakeHttpError(route.upload ? 400 : 401, route.upload ? `Failed to create a pipeline: ${message}` : `Unauthenticated: ${message}`);
+        throw new FakeHttpError(
+          route.upload ? 400 : 401,
+          route.upload ? `Failed to create a pipeline: ${message}` : `Unauthenticated: ${message}`,
+        );
       }
       if (route.upload) {
         request.parts = parseMultipart(rawBody, headers["content-type"]);
@@ -104,7 +122,8 @@ export async function startFakeKfp(options: FakeKfpOptions = {}): Promise<FakeKf
       }
       return { status: 200, json: route.handle(ctx, request, params) };
     } catch (err) {
-      if (err instanceof FakeHttpError) return { status: err.status, json: errorBody(err.status, err.message, serverVersion, !!route.upload) };
+      if (err instanceof FakeHttpError)
+        return { status: err.status, json: errorBody(err.status, err.message, serverVersion, !!route.upload) };
       return { status: 500, json: errorBody(500, `Internal error: ${(err as Error).stack ?? err}`, serverVersion, !!route.upload) };
     }
   }
@@ -151,7 +170,11 @@ export async function startFakeKfp(options: FakeKfpOptions = {}): Promise<FakeKf
     if (reply.json !== undefined) record.response = JSON.parse(JSON.stringify(reply.json));
     const body = reply.html ?? (reply.json !== undefined ? JSON.stringify(reply.json) : "");
     res.writeHead(reply.status, {
-      ...(reply.html ? { "content-type": "text/html; charset=utf-8" } : reply.json !== undefined ? { "content-type": "application/json" } : {}),
+      ...(reply.html
+        ? { "content-type": "text/html; charset=utf-8" }
+        : reply.json !== undefined
+          ? { "content-type": "application/json" }
+          : {}),
       "content-length": String(Buffer.byteLength(body)),
       ...reply.headers,
     });
@@ -164,7 +187,9 @@ export async function startFakeKfp(options: FakeKfpOptions = {}): Promise<FakeKf
       res.end(String(err));
     });
   };
-  const server = options.tls ? https.createServer({ key: options.tls.key, cert: options.tls.cert }, onRequest) : http.createServer(onRequest);
+  const server = options.tls
+    ? https.createServer({ key: options.tls.key, cert: options.tls.cert }, onRequest)
+    : http.createServer(onRequest);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port ?? 0, "127.0.0.1", () => resolve());
@@ -201,10 +226,11 @@ export async function startFakeKfp(options: FakeKfpOptions = {}): Promise<FakeKf
       return store.createPipeline({ name: init.name, namespace, versionName: init.versionName, fileName, size: bytes.length, pkg });
     },
     seedExperiment: (init) => store.createExperiment(init),
-    close: () => (closing ??= new Promise<void>((resolve, reject) => {
-      server.close((err) => (err ? reject(err) : resolve()));
-      server.closeAllConnections?.();
-    })),
+    close: () =>
+      (closing ??= new Promise<void>((resolve, reject) => {
+        server.close((err) => (err ? reject(err) : resolve()));
+        server.closeAllConnections?.();
+      })),
   };
 }
 
@@ -222,14 +248,19 @@ function cookieMatches(header: string | undefined, expected: string): boolean {
   if (!header) return false;
   if (header === expected) return true;
   const pairs = new Set(header.split(";").map((p) => p.trim()));
-  return expected.split(";").map((p) => p.trim()).filter(Boolean).every((p) => pairs.has(p));
+  return expected
+    .split(";")
+    .map((p) => p.trim())
+    .filter(Boolean)
+    .every((p) => pairs.has(p));
 }
 
 function recordHeaders(headers: http.IncomingHttpHeaders): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) {
     if (value === undefined) continue;
-    out[name.toLowerCase()] = name === "authorization" || name === "cookie" ? "<redacted>" : Array.isArray(value) ? value.join(", ") : value;
+    out[name.toLowerCase()] =
+      name === "authorization" || name === "cookie" ? "<redacted>" : Array.isArray(value) ? value.join(", ") : value;
   }
   return out;
 }

@@ -88,7 +88,8 @@ export function parsePipelineSpec(text: string): PipelinePackage {
 /** Describes an already-parsed spec object (also used for inline run specs). */
 export function describeSpec(spec: Record<string, unknown>, platformSpec?: Record<string, unknown>): PipelinePackage {
   // An inline spec may come wrapped as KFP returns it: { pipeline_spec, platform_spec }.
-  if (isObject(spec.pipeline_spec) && !spec.root) return describeSpec(spec.pipeline_spec, isObject(spec.platform_spec) ? spec.platform_spec : undefined);
+  if (isObject(spec.pipeline_spec) && !spec.root)
+    return describeSpec(spec.pipeline_spec, isObject(spec.platform_spec) ? spec.platform_spec : undefined);
   if (isObject(spec.root) && isObject(spec.pipelineInfo)) {
     const name = spec.pipelineInfo.name;
     return {
@@ -200,8 +201,7 @@ function firstTarFile(bytes: Uint8Array): ArchiveEntry {
   } catch (err) {
     throw new PipelinePackageError(`Error extracting pipeline from the tarball file. Not a valid tarball file: ${(err as Error).message}`);
   }
-  const text = (from: number, length: number) =>
-    new TextDecoder().decode(tar.subarray(from, from + length)).replace(/\0.*$/s, "");
+  const text = (from: number, length: number) => new TextDecoder().decode(tar.subarray(from, from + length)).replace(/\0.*$/s, "");
   let longName: string | undefined;
   for (let at = 0; at + 512 <= tar.length; ) {
     if (tar.subarray(at, at + 512).every((b) => b === 0)) break;

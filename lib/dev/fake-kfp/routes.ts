@@ -52,10 +52,12 @@ interface CompiledRoute extends Route {
 export function compileRoutes(routes: Route[]): CompiledRoute[] {
   return routes.map((route) => {
     const names: string[] = [];
-    const source = route.template.replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replace(/\\\{([^}]+)\\\}(:?)/g, (_, name: string, colon: string) => {
-      names.push(name);
-      return colon ? "([^/:]+):" : "([^/]+)";
-    });
+    const source = route.template
+      .replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
+      .replace(/\\\{([^}]+)\\\}(:?)/g, (_, name: string, colon: string) => {
+        names.push(name);
+        return colon ? "([^/:]+):" : "([^/]+)";
+      });
     return { ...route, pattern: new RegExp(`^${source}$`), names };
   });
 }
@@ -97,7 +99,10 @@ export function readUpload(ctx: FakeContext, req: ApiRequest): Upload {
     throw err;
   }
   if (ctx.api === "v1" && pkg.kind === "ir") {
-    throw new FakeHttpError(400, "Invalid input error: Failed to parse the pipeline spec: unknown template format (KFP 1.8 reads Argo workflows only)");
+    throw new FakeHttpError(
+      400,
+      "Invalid input error: Failed to parse the pipeline spec: unknown template format (KFP 1.8 reads Argo workflows only)",
+    );
   }
   return { fileName, size: file.data.length, pkg };
 }

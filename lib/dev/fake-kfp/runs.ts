@@ -144,7 +144,16 @@ export class FakeRuns {
       const done = Math.floor(((Math.min(fraction, 1) - 0.2) / 0.8) * AUTO_STEPS.length);
       life.steps = AUTO_STEPS.map((name, i) => ({
         name,
-        state: i < done ? "SUCCEEDED" : i === done ? (TERMINAL_STATES.has(state) ? end : "RUNNING") : TERMINAL_STATES.has(state) ? "SKIPPED" : "PENDING",
+        state:
+          i < done
+            ? "SUCCEEDED"
+            : i === done
+              ? TERMINAL_STATES.has(state)
+                ? end
+                : "RUNNING"
+              : TERMINAL_STATES.has(state)
+                ? "SKIPPED"
+                : "PENDING",
       }));
     }
     const failed = state === "FAILED" || state === "ERROR";

@@ -49,9 +49,15 @@ export class FakeStore {
   /** 409 on KFP >= 2.1, 500 "already exist" on 1.8 and 2.0. */
   private duplicate(what: string, name: string): FakeHttpError {
     if (versionAtLeast(this.options.serverVersion, "2.1")) {
-      return new FakeHttpError(409, `Already exist error: Failed to create a new ${what}. The name ${name} already exists. Please specify a new name`);
+      return new FakeHttpError(
+        409,
+        `Already exist error: Failed to create a new ${what}. The name ${name} already exists. Please specify a new name`,
+      );
     }
-    return new FakeHttpError(500, `Internal error: Failed to create a new ${what}. The name ${name} already exist. Please specify a new name`);
+    return new FakeHttpError(
+      500,
+      `Internal error: Failed to create a new ${what}. The name ${name} already exist. Please specify a new name`,
+    );
   }
 
   createPipeline(init: {
@@ -66,7 +72,8 @@ export class FakeStore {
   }): { pipeline: FakePipeline; version: StoredVersion } {
     const namespace = this.namespace(init.namespace);
     if (!init.name.trim()) throw badRequest("pipeline name is empty. Please specify a valid name");
-    if (init.name.length > this.nameLimits.pipeline) throw badRequest(`pipeline name is too long: ${init.name.length} > ${this.nameLimits.pipeline}`);
+    if (init.name.length > this.nameLimits.pipeline)
+      throw badRequest(`pipeline name is too long: ${init.name.length} > ${this.nameLimits.pipeline}`);
     if (this.state.pipelines.some((p) => p.name === init.name && p.namespace === namespace)) throw this.duplicate("pipeline", init.name);
     const pipeline: FakePipeline = {
       id: this.newId(),
@@ -90,7 +97,8 @@ export class FakeStore {
     const pipeline = this.state.pipelines.find((p) => p.id === pipelineId);
     if (!pipeline) throw badRequest(`Failed to create a pipeline version: pipeline ${pipelineId} not found`);
     if (!init.name.trim()) throw badRequest("pipeline version name is empty. Please specify a valid name");
-    if (init.name.length > this.nameLimits.version) throw badRequest(`pipeline version name is too long: ${init.name.length} > ${this.nameLimits.version}`);
+    if (init.name.length > this.nameLimits.version)
+      throw badRequest(`pipeline version name is too long: ${init.name.length} > ${this.nameLimits.version}`);
     if (this.versionsOf(pipelineId).some((v) => v.name === init.name)) throw this.duplicate("pipeline version", init.name);
     const version = this.newVersion(pipeline, init);
     this.state.versions.push(version);
@@ -148,7 +156,10 @@ export class FakeStore {
     if (!init.name.trim()) throw badRequest("Experiment name is empty. Please specify a valid experiment name");
     if (this.options.multiUser && !namespace) throw badRequest("An experiment cannot have an empty namespace in multi-user mode");
     if (this.state.experiments.some((e) => e.name === init.name && e.namespace === namespace)) {
-      throw new FakeHttpError(409, `Already exist error: Failed to create a new experiment. The name ${init.name} already exists. Please specify a new name`);
+      throw new FakeHttpError(
+        409,
+        `Already exist error: Failed to create a new experiment. The name ${init.name} already exists. Please specify a new name`,
+      );
     }
     const experiment: FakeExperiment = {
       id: this.newId(),
@@ -181,7 +192,10 @@ export const FAKE_END_STATE_PARAMETER = "fake_end_state";
  * KFP 2.x's check of a typed runtime_config against the root inputDefinitions:
  * JSON types must match, required parameters must be present, unknown names are refused.
  */
-export function checkTypedParameters(declared: readonly { name: string; type: string; optional: boolean }[], given: Record<string, unknown>): void {
+export function checkTypedParameters(
+  declared: readonly { name: string; type: string; optional: boolean }[],
+  given: Record<string, unknown>,
+): void {
   const names = new Set(declared.map((p) => p.name));
   const unknown = Object.keys(given).filter((name) => !names.has(name) && name !== FAKE_END_STATE_PARAMETER);
   if (unknown.length) throw badRequest(`parameter(s) provided are not required by pipeline: ${unknown.sort().join(", ")}`);
@@ -192,7 +206,9 @@ export function checkTypedParameters(declared: readonly { name: string; type: st
       continue;
     }
     if (!fitsType(value, parameter.type)) {
-      throw badRequest(`input parameter ${parameter.name} requires type ${parameter.type} but got ${JSON.stringify(value)} (${describeJsonType(value)})`);
+      throw badRequest(
+        `input parameter ${parameter.name} requires type ${parameter.type} but got ${JSON.stringify(value)} (${describeJsonType(value)})`,
+      );
     }
   }
 }

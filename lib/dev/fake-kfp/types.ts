@@ -164,7 +164,12 @@ export interface FakeKfp {
   /** Resolves when a run exists (optionally matching a name): lets tests await "run created". */
   waitForRun(predicate?: (run: FakeRun) => boolean): Promise<FakeRun>;
   /** Seed state directly (bypassing HTTP): a pipeline with one version from a package file. */
-  seedPipeline(init: { name: string; file: string; namespace?: string; versionName?: string }): Promise<{ pipeline: FakePipeline; version: FakeVersion }>;
+  seedPipeline(init: {
+    name: string;
+    file: string;
+    namespace?: string;
+    versionName?: string;
+  }): Promise<{ pipeline: FakePipeline; version: FakeVersion }>;
   seedExperiment(init: { name: string; namespace?: string }): FakeExperiment;
   close(): Promise<void>;
 }

@@ -113,7 +113,8 @@ function v1Parameters(v: StoredVersion) {
   return v.parameters.map((p) =>
     omitEmpty({
       name: p.name,
-      value: p.defaultValue === undefined ? undefined : typeof p.defaultValue === "string" ? p.defaultValue : JSON.stringify(p.defaultValue),
+      value:
+        p.defaultValue === undefined ? undefined : typeof p.defaultValue === "string" ? p.defaultValue : JSON.stringify(p.defaultValue),
     }),
   );
 }
@@ -177,7 +178,9 @@ function v1Run(ctx: FakeContext, run: FakeRun) {
     }),
     resource_references: [
       { key: { type: "EXPERIMENT", id: run.experimentId }, name: experiment?.name ?? "", relationship: "OWNER" },
-      ...(run.versionId ? [{ key: { type: "PIPELINE_VERSION", id: run.versionId }, name: version?.name ?? "", relationship: "CREATOR" }] : []),
+      ...(run.versionId
+        ? [{ key: { type: "PIPELINE_VERSION", id: run.versionId }, name: version?.name ?? "", relationship: "CREATOR" }]
+        : []),
       ...(namespaceReference(run.namespace) ?? []),
     ].map((ref) => omitEmpty(ref)),
     service_account: run.serviceAccount,
@@ -197,7 +200,8 @@ function referenceKey(query: Record<string, string>, prefix: string, allowed: st
   if (rawType === undefined || rawType === "") return id ? { type: "UNKNOWN_RESOURCE_TYPE", id } : undefined;
   const type = /^\d+$/.test(rawType) ? RESOURCE_TYPES[Number(rawType)] : rawType;
   if (!type || !RESOURCE_TYPES.includes(type)) throw new FakeHttpError(400, `invalid value for enum field ${prefix}.type: ${rawType}`);
-  if (!allowed.includes(type)) throw badRequest(`Invalid resource reference key type ${type}: only ${allowed.join(" or ")} is supported here`);
+  if (!allowed.includes(type))
+    throw badRequest(`Invalid resource reference key type ${type}: only ${allowed.join(" or ")} is supported here`);
   return { type, id };
 }
 
@@ -229,7 +233,8 @@ export function v1Routes(ctx: FakeContext): Route[] {
       upload: true,
       handle: (ctx, req) => {
         const upload = readUpload(ctx, req);
-        if (!req.query.pipelineid) throw badRequest("Failed to create a pipeline version. Pipeline id is empty: set the pipelineid query parameter");
+        if (!req.query.pipelineid)
+          throw badRequest("Failed to create a pipeline version. Pipeline id is empty: set the pipelineid query parameter");
         const version = ctx.store.createVersion(req.query.pipelineid, {
           ...upload,
           name: req.query.name || upload.fileName,

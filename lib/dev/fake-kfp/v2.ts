@@ -26,7 +26,17 @@ import type { StoredVersion } from "./state.ts";
 
 const BASE = "/apis/v2beta1";
 
-const RUNTIME_STATES = ["RUNTIME_STATE_UNSPECIFIED", "PENDING", "RUNNING", "SUCCEEDED", "SKIPPED", "FAILED", "CANCELING", "CANCELED", "PAUSED"];
+const RUNTIME_STATES = [
+  "RUNTIME_STATE_UNSPECIFIED",
+  "PENDING",
+  "RUNNING",
+  "SUCCEEDED",
+  "SKIPPED",
+  "FAILED",
+  "CANCELING",
+  "CANCELED",
+  "PAUSED",
+];
 const STORAGE_STATES = ["STORAGE_STATE_UNSPECIFIED", "AVAILABLE", "ARCHIVED"];
 
 const EXPERIMENT_BODY: MessageSpec = {
@@ -209,7 +219,8 @@ export const v2Routes: Route[] = [
     upload: true,
     handle: (ctx, req) => {
       const upload = readUpload(ctx, req);
-      if (!req.query.pipelineid) throw badRequest("Failed to create a pipeline version. Pipeline id is empty: set the pipelineid query parameter");
+      if (!req.query.pipelineid)
+        throw badRequest("Failed to create a pipeline version. Pipeline id is empty: set the pipelineid query parameter");
       const { name, displayName } = uploadName(ctx, req.query, upload.fileName);
       const version = ctx.store.createVersion(req.query.pipelineid, { ...upload, name, displayName, description: req.query.description });
       return v2Version(ctx, version);
@@ -253,7 +264,8 @@ export const v2Routes: Route[] = [
     template: `${BASE}/pipelines/{pipeline_id}/versions/{pipeline_version_id}`,
     handle: (ctx, _req, params) => {
       const version = ctx.store.version(params.pipeline_version_id!);
-      if (version.pipelineId !== params.pipeline_id) throw notFound(`Pipeline version ${params.pipeline_version_id} not found in pipeline ${params.pipeline_id}`);
+      if (version.pipelineId !== params.pipeline_id)
+        throw notFound(`Pipeline version ${params.pipeline_version_id} not found in pipeline ${params.pipeline_id}`);
       return v2Version(ctx, version);
     },
   },

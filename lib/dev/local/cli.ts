@@ -72,7 +72,8 @@ function readArgs(argv: string[]) {
   }
   const { values, positionals } = parsed;
   if (values.help) return undefined;
-  if (positionals.length !== 1) throw new UsageError(positionals.length ? `one task at a time, got ${positionals.join(" ")}` : "which task?");
+  if (positionals.length !== 1)
+    throw new UsageError(positionals.length ? `one task at a time, got ${positionals.join(" ")}` : "which task?");
   if (values.fake && values.connection) throw new UsageError("--fake and --connection both name a KFP: give one");
   if (values["fake-api"] !== "v1" && values["fake-api"] !== "v2") throw new UsageError(`--fake-api is v1 or v2, got ${values["fake-api"]}`);
   if (values.seed?.length && !values.fake) throw new UsageError("--seed needs --fake");
@@ -103,7 +104,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   const cwd = env.INIT_CWD ?? process.cwd();
   const inputs = checkInputs(task, args.inputs, cwd);
   if (task.server) {
-    throw new UsageError(`${task.folder} is an agentless task: Azure DevOps itself sends its HTTP request and no agent runs it. npm run demo shows it end to end.`);
+    throw new UsageError(
+      `${task.folder} is an agentless task: Azure DevOps itself sends its HTTP request and no agent runs it. npm run demo shows it end to end.`,
+    );
   }
   const log = new LocalLog({ verbose: args.verbose });
   const token = env.KFP_TOKEN?.trim() || undefined;
@@ -119,7 +122,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     }
   }
   try {
-    log.heading(`${task.folder} (${task.name}@1)${fake ? `, against a fake KFP ${args.fake!.api === "v1" ? "1.8" : "2.x"} at ${fake.url}` : ""}`);
+    log.heading(
+      `${task.folder} (${task.name}@1)${fake ? `, against a fake KFP ${args.fake!.api === "v1" ? "1.8" : "2.x"} at ${fake.url}` : ""}`,
+    );
     let cancels = 0;
     const result = await runLocalTask({
       task,

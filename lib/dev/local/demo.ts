@@ -90,7 +90,10 @@ async function agentTask(demo: Demo, kfp: Kfp, folder: string, inputs: Record<st
     log: demo.log,
     timeoutMs: STEP_TIMEOUT_MS,
   });
-  check(succeeded(result), `${folder} ended ${result.timedOut ? "timed out" : (result.result ?? "without a result")}${result.message ? `: ${result.message}` : ""}`);
+  check(
+    succeeded(result),
+    `${folder} ended ${result.timedOut ? "timed out" : (result.result ?? "without a result")}${result.message ? `: ${result.message}` : ""}`,
+  );
   if (!dryRun) Object.assign(kfp.variables, result.outputs);
   return result;
 }
@@ -112,7 +115,10 @@ async function allSteps(demo: Demo, options: DemoOptions): Promise<string> {
   const { log } = demo;
   demo.step("Build: bundles, task.json validation, exit handler, vsix");
   const report = await build({ log: (line) => log.line(`  ${line}`) });
-  check(report.componentFile && existsSync(join(REPO_ROOT, "dist", "exit-handler", "exit-handler.js")), "the build made no exit handler component");
+  check(
+    report.componentFile && existsSync(join(REPO_ROOT, "dist", "exit-handler", "exit-handler.js")),
+    "the build made no exit handler component",
+  );
 
   const v2: Kfp = { fake: await startFakeKfp({ api: "v2", token: KFP_TOKEN, runs: "auto", autoMs: RUN_MS }), variables: {} };
   const v1: Kfp = { fake: await startFakeKfp({ api: "v1", token: KFP_TOKEN, runs: "auto", autoMs: RUN_MS }), variables: {} };
@@ -139,7 +145,10 @@ async function agentSteps(demo: Demo, v2: Kfp, v1: Kfp): Promise<void> {
     newPipelineName: "hello-demo",
     newPipelineDescription: "Uploaded by npm run demo",
   });
-  check(v2.fake.state.pipelines.some((p) => p.name === "hello-demo"), "KFP holds no pipeline hello-demo");
+  check(
+    v2.fake.state.pipelines.some((p) => p.name === "hello-demo"),
+    "KFP holds no pipeline hello-demo",
+  );
 
   demo.step("Kubeflow Upload Pipeline: a new version of it, with the Azure DevOps exit handler");
   await agentTask(demo, v2, "upload-pipeline", {
@@ -221,7 +230,9 @@ async function agentlessSteps(demo: Demo, v2: Kfp, azdo: FakeAzdo): Promise<void
     taskDir: findTask("experiment-run-async").dir,
     inputs,
     variables: { ...system, "system.collectionUri": azdo.collectionUri, ...v2.variables },
-    endpoints: [{ id: LOCAL_CONNECTION_ID, type: "kubeflow-pipelines", url: v2.fake.url, scheme: "Token", parameters: { apitoken: KFP_TOKEN } }],
+    endpoints: [
+      { id: LOCAL_CONNECTION_ID, type: "kubeflow-pipelines", url: v2.fake.url, scheme: "Token", parameters: { apitoken: KFP_TOKEN } },
+    ],
   });
   const { request } = sent;
   log.line(`  ${log.dim("request")}`);
@@ -248,7 +259,12 @@ async function agentlessSteps(demo: Demo, v2: Kfp, azdo: FakeAzdo): Promise<void
   const values = {
     azdocallbackinfo: callbackInfo,
     // What KFP 2.x fills a PipelineTaskFinalStatus input with.
-    run_status: JSON.stringify({ state: ended.state, pipelineJobResourceName: `runs/${ended.id}`, pipelineTaskName: "exit-handler-1", error: {} }),
+    run_status: JSON.stringify({
+      state: ended.state,
+      pipelineJobResourceName: `runs/${ended.id}`,
+      pipelineTaskName: "exit-handler-1",
+      error: {},
+    }),
     run_id: ended.id,
     kfp_ui_url: v2.fake.url,
   };
@@ -264,7 +280,9 @@ async function agentlessSteps(demo: Demo, v2: Kfp, azdo: FakeAzdo): Promise<void
   check(completed, "Azure DevOps received no TaskCompleted for the task");
   check(completed.result === "succeeded", `Azure DevOps was told the task ${completed.result}`);
   for (const feed of azdo.feed) for (const line of feed.lines) log.line(`  ${log.dim("job log")}  ${line}`);
-  log.line(`  ${log.dim("result")}  ${log.green("Succeeded")}: Azure DevOps received TaskCompleted (result ${completed.result}) for task ${completed.taskId}`);
+  log.line(
+    `  ${log.dim("result")}  ${log.green("Succeeded")}: Azure DevOps received TaskCompleted (result ${completed.result}) for task ${completed.taskId}`,
+  );
 }
 
 /** An argument as a shell would need it, long ones shortened. */

@@ -79,7 +79,9 @@ export class LocalLog {
       if (request) {
         const ok = typeof request.status === "number" && request.status < 400;
         const retry = request.attempt > 1 ? `, attempt ${request.attempt}` : "";
-        this.out(`    ${this.dim(`KFP ${request.method} ${readablePath(request.path)} ->`)} ${(ok ? this.green : this.red)(String(request.status))} ${this.dim(`(${request.ms} ms${retry})`)}`);
+        this.out(
+          `    ${this.dim(`KFP ${request.method} ${readablePath(request.path)} ->`)} ${(ok ? this.green : this.red)(String(request.status))} ${this.dim(`(${request.ms} ms${retry})`)}`,
+        );
       } else if (this.verbose && !debug[1]!.startsWith("Processed: ")) {
         this.out(`    ${this.dim(`debug ${debug[1]}`)}`);
       }

@@ -84,10 +84,15 @@ export function checkInputs(task: LocalTask, given: Record<string, string>, cwd:
   for (const [name, value] of Object.entries(given)) {
     const input = task.inputs.find((i) => i.name.toLowerCase() === name.toLowerCase());
     if (!input) {
-      throw new UsageError(`${task.folder} has no input ${JSON.stringify(name)}; its inputs are ${task.inputs.map((i) => i.name).join(", ")}`);
+      throw new UsageError(
+        `${task.folder} has no input ${JSON.stringify(name)}; its inputs are ${task.inputs.map((i) => i.name).join(", ")}`,
+      );
     }
     const env = CREDENTIAL_INPUTS[input.name];
-    if (env) throw new UsageError(`${input.name} is not taken from the command line (it would land in shell history and ps): set the environment variable ${env} instead`);
+    if (env)
+      throw new UsageError(
+        `${input.name} is not taken from the command line (it would land in shell history and ps): set the environment variable ${env} instead`,
+      );
     checked[input.name] = input.type === "filePath" && value && !isAbsolute(value) ? resolve(cwd, value) : value;
   }
   return checked;
@@ -117,7 +122,9 @@ export interface LocalRunRequest {
 export async function runLocalTask(req: LocalRunRequest): Promise<TaskRunResult> {
   const { task, log } = req;
   if (task.server) {
-    throw new UsageError(`${task.folder} is an agentless task: Azure DevOps itself sends its HTTP request, no agent runs it. npm run demo shows it end to end.`);
+    throw new UsageError(
+      `${task.folder} is an agentless task: Azure DevOps itself sends its HTTP request, no agent runs it. npm run demo shows it end to end.`,
+    );
   }
   if (!existsSync(join(task.dir, "index.js"))) throw new UsageError(`tasks/${task.folder}/index.js is not built: run npm run build`);
   const inputs: Record<string, string> = { ...req.inputs };

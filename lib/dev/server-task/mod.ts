@@ -78,7 +78,8 @@ export const MAX_EVENT_TIMEOUT_MS = 72 * 3600_000;
 export function expandServerTask(run: ServerTaskRun): ExpandedRequest {
   const task = JSON.parse(readFileSync(join(run.taskDir, "task.json"), "utf8"));
   // [authoring] runsOn Server: "you can change it to Server to specify that the task should run on VSTS/TFS server".
-  if (!task.runsOn?.includes("Server")) throw new ServerTaskError(`${task.name} does not run on the server (runsOn ${JSON.stringify(task.runsOn)})`);
+  if (!task.runsOn?.includes("Server"))
+    throw new ServerTaskError(`${task.name} does not run on the server (runsOn ${JSON.stringify(task.runsOn)})`);
   const execute = task.execution?.HttpRequest?.Execute;
   if (!execute) throw new ServerTaskError(`${task.name} has no execution.HttpRequest.Execute`);
 
@@ -122,7 +123,14 @@ export function expandServerTask(run: ServerTaskRun): ExpandedRequest {
     throw new ServerTaskError(`Events.TaskCompleted.Timeout ${timeout} is over the documented maximum of 72 hours`);
   }
 
-  return { method: expandMacros(execute.Method ?? "POST", inputs, variables, endpoint), url, headers, body, waitForCompletion, completedTimeoutMs };
+  return {
+    method: expandMacros(execute.Method ?? "POST", inputs, variables, endpoint),
+    url,
+    headers,
+    body,
+    waitForCompletion,
+    completedTimeoutMs,
+  };
 }
 
 /** Expands the task and sends its request; the answer decides the task's fate. */
@@ -164,7 +172,12 @@ function resolveInputs(task: Record<string, any>, run: ServerTaskRun): Map<strin
  * (`endpoint.url`, `endpoint.<data key>`); names are case-insensitive. Unknown
  * macros stay as they are, as Azure DevOps leaves undefined variables.
  */
-export function expandMacros(text: string, inputs: Map<string, string>, variables: Map<string, string>, endpoint: ServerTaskEndpoint | undefined): string {
+export function expandMacros(
+  text: string,
+  inputs: Map<string, string>,
+  variables: Map<string, string>,
+  endpoint: ServerTaskEndpoint | undefined,
+): string {
   const byLower = new Map([...inputs].map(([k, v]) => [k.toLowerCase(), v]));
   return text.replace(/\$\(([^()]+)\)/g, (whole, name: string) => {
     const key = name.trim().toLowerCase();
@@ -235,11 +248,15 @@ function parseTemplate(text: string): Node[] {
       break;
     }
     if (open > at) emit({ text: text.slice(at, open) });
-    if (text[open + 2] === "{") throw new ServerTaskError(`triple mustache at ${JSON.stringify(text.slice(open, open + 40))}: not used by our tasks`);
+    if (text[open + 2] === "{")
+      throw new ServerTaskError(`triple mustache at ${JSON.stringify(text.slice(open, open + 40))}: not used by our tasks`);
     const close = text.indexOf("}}", open + 2);
     if (close < 0) throw new ServerTaskError(`unclosed {{ at ${JSON.stringify(text.slice(open, open + 40))}`);
     // Handlebars reads "}}}" as the end of a triple mustache, which "{{" cannot close.
-    if (text[close + 2] === "}") throw new ServerTaskError(`"}}}" after ${JSON.stringify(text.slice(open, close + 3))}: Handlebars would take it for a triple mustache's end`);
+    if (text[close + 2] === "}")
+      throw new ServerTaskError(
+        `"}}}" after ${JSON.stringify(text.slice(open, close + 3))}: Handlebars would take it for a triple mustache's end`,
+      );
     const tag = text.slice(open + 2, close).trim();
     at = close + 2;
     if (tag === "else") {
@@ -310,7 +327,12 @@ function repositoryManifest(): Record<string, any> {
 export function parseTimeSpan(text: string): number {
   const match = /^(?:(\d+)[.:])?(\d{1,2}):(\d{2}):(\d{2})$/.exec(text.trim());
   if (!match) throw new ServerTaskError(`${JSON.stringify(text)} is not a TimeSpan ([d.]hh:mm:ss)`);
-  const [days, hours, minutes, seconds] = [match[1] ?? "0", match[2]!, match[3]!, match[4]!].map(Number) as [number, number, number, number];
+  const [days, hours, minutes, seconds] = [match[1] ?? "0", match[2]!, match[3]!, match[4]!].map(Number) as [
+    number,
+    number,
+    number,
+    number,
+  ];
   if (hours > 23 || minutes > 59 || seconds > 59) throw new ServerTaskError(`${JSON.stringify(text)} is out of range for a TimeSpan`);
   return (((days * 24 + hours) * 60 + minutes) * 60 + seconds) * 1000;
 }
