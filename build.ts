@@ -204,7 +204,7 @@ function bundledPackages(metafile: esbuild.Metafile): BundledPackage[] {
 /** The licences of many bundles' packages, once each: the text of ThirdPartyNotices.txt. */
 export function noticesText(packages: BundledPackage[]): string {
   const unique = [...new Map(packages.map((p) => [`${p.name}@${p.version}`, p])).values()].sort((a, b) => a.name.localeCompare(b.name));
-  return unique.map((p) => `${p.name} ${p.version}\n\n${p.text}`).join("\n\n---\n\n") + "\n";
+  return `${unique.map((p) => `${p.name} ${p.version}\n\n${p.text}`).join("\n\n---\n\n")}\n`;
 }
 
 /**
@@ -407,7 +407,7 @@ export function validateTaskJson(taskDir: string, schemas: TaskSchemas | undefin
     }
   }
   if (typeof task.id !== "string" || !GUID.test(task.id)) problems.push(`id must be a GUID (got ${JSON.stringify(task.id)})`);
-  if (typeof task.name !== "string" || !/^[A-Za-z0-9\-]+$/.test(task.name))
+  if (typeof task.name !== "string" || !/^[A-Za-z0-9-]+$/.test(task.name))
     problems.push(`name must match ^[A-Za-z0-9-]+$ (got ${JSON.stringify(task.name)})`);
   if (typeof task.friendlyName !== "string" || task.friendlyName.length < 1 || task.friendlyName.length > 40) {
     problems.push(`friendlyName must be 1 to 40 characters (got ${JSON.stringify(task.friendlyName)})`);

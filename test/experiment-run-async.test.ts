@@ -284,7 +284,7 @@ describe("the server task's request", () => {
     // No documented template helper can trim or add a slash (only if/else and equals are used).
     expect(path(expand({ kfpConnection: CONNECTION_ID }, `${w.kfp.url}/`))).toBe("/pipeline//apis/v2beta1/runs");
     expect(expand({ kubeflowEndpoint: w.kfp.url.replace(/\/pipeline$/, "") })).toEndWith(
-      ":" + new URL(w.kfp.url).port + "pipeline/apis/v2beta1/runs",
+      `:${new URL(w.kfp.url).port}pipeline/apis/v2beta1/runs`,
     );
   });
 });

@@ -72,7 +72,7 @@ async function cancelWhileWaiting(kfp: FakeKfp, inputs: Record<string, string> =
 }
 
 const terminateCalls = (kfp: FakeKfp): RecordedRequest[] => kfp.requests.filter((r) => r.method === "POST" && /terminate$/.test(r.path));
-const runCreations = (kfp: FakeKfp): RecordedRequest[] => kfp.writes().filter((r) => /\/runs$/.test(r.path));
+const _runCreations = (kfp: FakeKfp): RecordedRequest[] => kfp.writes().filter((r) => /\/runs$/.test(r.path));
 
 describe.each(APIS)("on KFP %s", (api) => {
   test("creates the experiment and the run, waits for success and sets every output", async () => {

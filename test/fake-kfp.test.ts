@@ -799,10 +799,11 @@ describe("run life", () => {
     const f = await fake({ runs: "auto", autoMs: 150 });
     const id = await v2Run(f);
     const seen: string[] = [];
-    let last: any;
-    while (!["SUCCEEDED", "FAILED"].includes((last = await poll(f, id)).state)) {
+    let last: any = await poll(f, id);
+    while (!["SUCCEEDED", "FAILED"].includes(last.state)) {
       if (seen.at(-1) !== last.state) seen.push(last.state);
       await Bun.sleep(10);
+      last = await poll(f, id);
     }
     seen.push(last.state);
     expect(seen).toEqual(["PENDING", "RUNNING", "SUCCEEDED"]);

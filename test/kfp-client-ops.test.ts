@@ -8,7 +8,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import type { FakeApi, FakeKfp, FakeKfpOptions } from "../lib/dev/fake-kfp/types.ts";
 import { connectKfp, DRY_RUN_IDS } from "../lib/kfp/client.ts";
-import { KfpError } from "../lib/kfp/error.ts";
+import type { KfpError } from "../lib/kfp/error.ts";
 import type { KfpClient, KfpConnectOptions, PlannedWrite, RequestLogLine, Run } from "../lib/kfp/types.ts";
 import { convertParameters, parsePipelineParams } from "../lib/kfp/params.ts";
 import { HELLO_V2_PARAMETERS } from "./fixtures/pipelines/make.ts";
@@ -72,7 +72,7 @@ for (const api of ["v1", "v2"] as const) {
         expect(version.name).toBe("hello");
         const [upload] = fake.writes();
         expect(upload!.path).toBe(`${apiPath(api)}/pipelines/upload`);
-        expect(upload!.body).toEqual({ multipart: { field: "uploadfile", filename: "hello-" + api + ".yaml", size: expect.any(Number) } });
+        expect(upload!.body).toEqual({ multipart: { field: "uploadfile", filename: `hello-${api}.yaml`, size: expect.any(Number) } });
         const expectedQuery: Record<string, string> =
           api === "v1" ? { name: "hello", description: "from CI" } : { name: "hello", display_name: "hello", description: "from CI" };
         expect(upload!.query).toEqual(expectedQuery);

@@ -18,7 +18,7 @@ import type { TaskRunResult } from "./harness.ts";
 import { buildExitHandlerForTest, type ExitHandlerBuild } from "./support/exit-handler-run.ts";
 import { startFake } from "./support/fake.ts";
 import { asyncWorld, callbackInfo, fakeAzdo, runAsyncTask, runExitHandler, runInputs } from "./support/reliability-async.ts";
-import { CONNECTION_ID, packageFor, pool, problemsOf, runAgentTask, useAgentTaskBundles, type AgentTask } from "./support/reliability.ts";
+import { packageFor, pool, problemsOf, runAgentTask, useAgentTaskBundles, type AgentTask } from "./support/reliability.ts";
 
 useAgentTaskBundles();
 
@@ -234,7 +234,7 @@ describe("the agentless task", () => {
       const sent = await runAsyncTask(w, runInputs(w, { [input]: " " }));
       tally.tried++;
       const found: string[] = [];
-      if (!sent.error || !sent.error.message.includes(`input ${input} is required`))
+      if (!sent.error?.message.includes(`input ${input} is required`))
         found.push(`not refused naming ${input}: ${sent.error ?? sent.result?.status}`);
       if (found.length === 0) tally.clear++;
       problems.push(...problemsOf(input, found));

@@ -9,7 +9,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { FakeKfp } from "../lib/dev/fake-kfp/types.ts";
 import type { TaskRunResult } from "./harness.ts";
-import { startFake } from "./support/fake.ts";
 import { BUILD_VERSION_NAME, TOKEN, fakeKfp, packageFor, uploadTask, useUploadTask, withFake } from "./support/upload-task.ts";
 
 useUploadTask();

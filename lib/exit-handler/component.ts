@@ -129,7 +129,7 @@ export function componentYaml(script: string): string {
     "    args:",
     ...COMPONENT_INPUTS.flatMap((input) => [`    - ${yamlString(input.option)}`, `    - {inputValue: ${input.name}}`]),
   ];
-  return lines.join("\n") + "\n";
+  return `${lines.join("\n")}\n`;
 }
 
 /**

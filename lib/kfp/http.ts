@@ -10,7 +10,7 @@
 
 import { FileReadError, ProxyError, sendRequest, TransportError, type TransportRequest } from "../net/transport.ts";
 import { KfpError } from "./error.ts";
-import type { KfpConnectOptions, RequestLogLine } from "./types.ts";
+import type { KfpConnectOptions } from "./types.ts";
 import type { PipelineFile } from "./pipeline-file.ts";
 
 export interface HttpRequest {

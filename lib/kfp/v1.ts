@@ -33,7 +33,7 @@ import {
   V1RunList,
   V1Version,
   V1VersionList,
-  V1Run,
+  type V1Run,
 } from "./schemas.ts";
 import type { CreateRunRequest, ParameterSpec, Pipeline, PipelineVersion, Run, RunOutcome } from "./types.ts";
 import type { PipelineFile } from "./pipeline-file.ts";

@@ -18,7 +18,7 @@ import type { Experiment, KfpClient, Pipeline, PipelineVersion, Run } from "../.
 import { convertParameters, parsePipelineParams, PipelineParamsError, type PipelineParam } from "../../lib/kfp/params.ts";
 import { formatDuration, RunProgress } from "../../lib/task/run-progress.ts";
 import { connectionProblem, connectTask, logPlannedWrite } from "../../lib/task/connect.ts";
-import { CONNECTION_INPUTS, readConnectionSettings, type ConnectionSettings } from "../../lib/task/connection.ts";
+import { readConnectionSettings, type ConnectionSettings } from "../../lib/task/connection.ts";
 import { booleanInput, choiceInput, nameText, optionalText, parseInputs, readRawInputs, secondsInput } from "../../lib/task/inputs.ts";
 import { setOutputs } from "../../lib/task/outputs.ts";
 import { runMain, untrusted } from "../../lib/task/main.ts";

@@ -206,7 +206,7 @@ export interface Route {
   mutating: boolean;
 }
 
-const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 /** The distinct routes in `requests`, in first-use order: each segment that is an id the fake holds becomes `{id}`. */
 export function routesOf(requests: RecordedRequest[], state: FakeKfpState): Route[] {
@@ -216,7 +216,7 @@ export function routesOf(requests: RecordedRequest[], state: FakeKfpState): Rout
     const segments = request.path.split("/").map((segment) => (ids.has(decodeURIComponent(segment)) ? undefined : segment));
     const name = `${request.method} ${segments.map((s) => s ?? "{id}").join("/")}`;
     if (routes.has(name)) continue;
-    const pattern = segments.map((s) => (s === undefined ? "[^/]+" : escape(s))).join("/");
+    const pattern = segments.map((s) => (s === undefined ? "[^/]+" : escapeRegExp(s))).join("/");
     routes.set(name, { method: request.method, path: new RegExp(`^${pattern}$`), name, mutating: request.method !== "GET" });
   }
   return [...routes.values()];

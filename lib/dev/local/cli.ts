@@ -50,9 +50,8 @@ function pairs(option: string, given: string[] | undefined): Record<string, stri
 }
 
 function readArgs(argv: string[]) {
-  let parsed;
-  try {
-    parsed = parseArgs({
+  const parse = () =>
+    parseArgs({
       args: argv,
       allowPositionals: true,
       options: {
@@ -67,6 +66,9 @@ function readArgs(argv: string[]) {
         help: { type: "boolean", short: "h", default: false },
       },
     });
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse();
   } catch (error) {
     throw new UsageError((error as Error).message);
   }

@@ -67,7 +67,7 @@ export function runComponent(
         out[stream] += chunk;
         const lines = (pending + chunk).split("\n");
         pending = lines.pop() ?? "";
-        lines.forEach((line) => onLine(line));
+        for (const line of lines) onLine(line);
       });
       child[stream].on("end", () => pending && onLine(pending));
     }

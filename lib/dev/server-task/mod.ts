@@ -261,7 +261,7 @@ function parseTemplate(text: string): Node[] {
     at = close + 2;
     if (tag === "else") {
       const top = stack.at(-1);
-      if (!top || top.node.helper !== "if" || top.inElse) throw new ServerTaskError("{{else}} outside {{#if}}: only if/else is used");
+      if (top?.node.helper !== "if" || top.inElse) throw new ServerTaskError("{{else}} outside {{#if}}: only if/else is used");
       top.inElse = true;
     } else if (tag.startsWith("/")) {
       const top = stack.pop();
