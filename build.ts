@@ -18,8 +18,8 @@ import type { ValidateFunction } from "ajv";
 
 /** The repository that holds this file: its node_modules serve bundles built from any folder. */
 const REPO = import.meta.dir;
-/** The official task.json schema, in the shared folder beside the repository. */
-export const DEFAULT_SCHEMA_FILE = resolve(REPO, "..", "shared", "schemas", "task.schema.json");
+/** The official task.json schema, vendored unmodified (lib/dev/vendor/README.md). */
+export const DEFAULT_SCHEMA_FILE = join(REPO, "lib", "dev", "vendor", "task-schema", "task.schema.json");
 
 /** A failure the build reports as a plain message (no stack trace). */
 export class BuildError extends Error {
@@ -353,9 +353,7 @@ export function serverTaskSchema(official: Record<string, any>): Record<string, 
 /** Compiles the schemas for agent and server tasks from the official one. */
 export function loadTaskSchemas(schemaFile = DEFAULT_SCHEMA_FILE): TaskSchemas {
   if (!existsSync(schemaFile)) {
-    throw new BuildError(
-      `task.json schema not found at ${schemaFile}: the build expects the shared folder (shared/schemas/task.schema.json) beside the repository`,
-    );
+    throw new BuildError(`task.json schema not found at ${schemaFile}: the official schema is vendored at lib/dev/vendor/task-schema`);
   }
   const official = JSON.parse(readFileSync(schemaFile, "utf8"));
   // unicodeRegExp: the schema's `^connectedService\:.+$` is an invalid escape under the u flag.
@@ -614,7 +612,7 @@ export async function build(options: BuildOptions = {}): Promise<BuildReport> {
   const root = resolve(options.root ?? REPO);
   const distDir = options.distDir ?? join(root, "dist");
   const log = options.log ?? console.log;
-  const schemas = schemasForBuild(options.schemaFile, log);
+  const schemas = loadTaskSchemas(options.schemaFile);
 
   const dirs = taskDirs(root);
   const [taskBundles, exitHandler] = await Promise.all([
@@ -634,19 +632,6 @@ export async function build(options: BuildOptions = {}): Promise<BuildReport> {
   const width = Math.max(...rows.map(([name]) => name.length));
   for (const [name, size] of rows) log(`${name.padEnd(width)}  ${size}`);
   return { bundles, componentFile: exitHandler.componentFile, staged, vsix };
-}
-
-/**
- * The official schema lives in the shared folder beside the repository, which
- * CI and the team have. A clone elsewhere (a user trying `npm run demo`) builds
- * without it, checking only what tfx checks, and says so; CI never skips it.
- */
-function schemasForBuild(schemaFile: string | undefined, log: (line: string) => void): TaskSchemas | undefined {
-  if (schemaFile === undefined && !existsSync(DEFAULT_SCHEMA_FILE) && process.env.CI !== "true") {
-    log(`note: ${DEFAULT_SCHEMA_FILE} not found: task.json files get tfx's checks only, not the official schema`);
-    return undefined;
-  }
-  return loadTaskSchemas(schemaFile);
 }
 
 function kb(bytes: number): string {

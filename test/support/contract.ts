@@ -1,5 +1,5 @@
 /**
- * Checks recorded requests against the official KFP swagger (shared/kfp-api):
+ * Checks recorded requests against the official KFP swagger (lib/dev/vendor/kfp-api):
  * the path and method exist (KFP's `{run_id}:terminate` style included), query
  * parameters are known and of the right type/enum, JSON bodies hold only known
  * fields (recursively, snake_case as the swagger names them) with valid enums and
@@ -13,8 +13,8 @@ import Ajv, { type ValidateFunction } from "ajv-draft-04";
 import type { RecordedRequest } from "../../lib/dev/fake-kfp/types.ts";
 import type { ApiVersion } from "../../lib/kfp/types.ts";
 
-/** `shared/kfp-api`, next to the repository. */
-const SWAGGER_DIR = join(import.meta.dir, "..", "..", "..", "shared", "kfp-api");
+/** The official swagger, vendored unmodified (see its README). */
+const SWAGGER_DIR = join(import.meta.dir, "..", "..", "lib", "dev", "vendor", "kfp-api");
 
 interface Parameter {
   name: string;

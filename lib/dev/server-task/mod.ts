@@ -8,7 +8,7 @@
  * mustache) fails loudly, so a task.json cannot quietly depend on behaviour
  * no one has documented. Sources, shortened below:
  *   [authoring]  microsoft/azure-pipelines-tasks docs/authoring/servertaskauthoring.md
- *   [notes]      ../shared/docs/azure-devops.md (beside the repository) §2 (agentless tasks) and §3 (service connections)
+ *   [notes]      the team's notes on agentless tasks and service connections (docs/azure-devops.md §2, §3, not in this repository)
  *   [mustache]   microsoft/azure-pipelines-extensions docs/authoring/endpoints/mustacheHelpers.md
  *   [AzureMonitorV1], [ServiceNow]  in-box / Microsoft server tasks using the same templating in HttpRequest
  *   [auth-schemes] MS docs "Service endpoint authentication schemes" (auth-schemes.md)
@@ -17,7 +17,7 @@
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 
-/** The repository root (this file is in lib/). */
+/** The repository root (this file is in lib/dev/server-task/). */
 const REPO_ROOT = resolve(import.meta.dir, "../../..");
 
 export interface ServerTaskEndpoint {
