@@ -152,3 +152,20 @@ test("no bundle holds code that switches certificate verification off", () => {
     expect(code).not.toContain("NODE_TLS_REJECT_UNAUTHORIZED");
   }
 });
+
+test.each(AGENT_TASKS)("%s: an https:// URL to a KFP that speaks plain http fails saying so, not with OpenSSL's words", async (task) => {
+  const kfp = await startFake({ api: "v2", token: TOKEN });
+  const scenario = scenarios("v2").find((s) => s.task === task)!;
+  await scenario.seed(kfp);
+  const url = kfp.url.replace(/^http:/, "https:");
+  const r = await runAgentTask({ task, url, token: TOKEN, inputs: scenario.inputs, via: "service connection" });
+  await kfp.close();
+
+  expect(r.result).toBe("Failed");
+  expect(r.errors).toHaveLength(1);
+  expect(r.message).toContain(`Input 'kfpConnection': could not be reached:`);
+  expect(r.message).toContain(`${new URL(url).host} answered in plain HTTP, not TLS (the URL says https://)`);
+  expect(r.message).toContain("Use http:// in the endpoint");
+  expect(r.message).not.toMatch(/SSL routines|wrong version number|NODE_EXTRA_CA_CERTS/);
+  expect(kfp.writes()).toEqual([]);
+});

@@ -121,6 +121,20 @@ describe("npm run task against a KFP", () => {
     expect(kfp.state.runs).toEqual([]);
   });
 
+  test("each run has a build number of its own, so a second default-named version does not clash; a given one is used", async () => {
+    const kfp = await fakeKfp();
+    const again = [...UPLOAD, "--input", "kubeflowPipelineTask=uploadNewOrVersion", "--connection", kfp.url];
+    const first = await cli(again, { KFP_TOKEN: TOKEN });
+    const second = await cli(again, { KFP_TOKEN: TOKEN });
+    const third = await cli([...again, "--variable", "build.buildNumber=42"], { KFP_TOKEN: TOKEN });
+
+    expect([first.code, second.code, third.code]).toEqual([0, 0, 0]);
+    const names = kfp.state.versions.map((v) => v.name);
+    expect(new Set(names).size).toBe(3);
+    expect(names[2]).toStartWith("42-");
+    expect(third.stdout).toMatch(/build {3}42\n/);
+  });
+
   test("relative file paths are the user's, from the folder npm was started in", async () => {
     const kfp = await fakeKfp();
     const r = await cli(
@@ -158,6 +172,19 @@ describe("npm run task --fake", () => {
     expect(r.stdout).toContain("against a fake KFP 1.8");
     expect(r.stdout).toMatch(/Dry run: would POST \/apis\/v1beta1\/pipelines\/upload/);
     expect(r.stdout).toMatch(/fake KFP received \d+ requests, 0 writes\n/);
+  });
+});
+
+describe("npm run fake-kfp", () => {
+  test("--help prints the usage and exits 0; an unknown option is a usage error, exit 2", () => {
+    const fakeCli = join(REPO_ROOT, "lib", "dev", "fake-kfp", "cli.ts");
+    const help = Bun.spawnSync([process.execPath, fakeCli, "--help"]);
+    const bad = Bun.spawnSync([process.execPath, fakeCli, "--prot", "1"]);
+
+    expect(help.exitCode).toBe(0);
+    expect(help.stdout.toString()).toContain("usage: npm run fake-kfp -- [options]");
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr.toString()).toContain("npm run fake-kfp: Unknown option '--prot'");
   });
 });
 
@@ -214,6 +241,12 @@ describe("the readable log", () => {
     expect(render(["##[debug]kfpConnection=local-kfp", "##[debug]Processed: ##vso[task.debug]x"], true)).toEqual([
       "    debug kfpConnection=local-kfp",
     ]);
+  });
+
+  test("a debug line spanning lines (a multi-line input) stays hidden, and in verbose mode every line is marked debug", () => {
+    const line = "##[debug]pipelineParams=message=hi\nepochs=5";
+    expect(render([line])).toEqual([]);
+    expect(render([line], true)).toEqual(["    debug pipelineParams=message=hi", "    debug epochs=5"]);
   });
 
   test("marks errors and warnings, and masks secret outputs", () => {

@@ -8,7 +8,7 @@
  * Node 20 (task bundles) and Bun (tests).
  */
 
-import { FileReadError, ProxyError, sendRequest, TransportError, type TransportRequest } from "../net/transport.ts";
+import { FileReadError, ProxyError, sendRequest, speaksNoTls, TransportError, type TransportRequest } from "../net/transport.ts";
 import { KfpError } from "./error.ts";
 import type { KfpConnectOptions } from "./types.ts";
 import type { PipelineFile } from "./pipeline-file.ts";
@@ -313,10 +313,15 @@ export class KfpHttp {
           `the host name ${(proxy ?? new URL(this.baseUrl)).hostname} cannot be resolved`,
           "Check the endpoint's host name (and the agent's proxy); in-cluster names only resolve inside the cluster.",
         ],
-        tls: [
-          `the TLS connection failed (${result.error.code ?? "certificate problem"})`,
-          "For a private certificate authority, give the agent its PEM file (config.sh --sslcacert) or set NODE_EXTRA_CA_CERTS to it.",
-        ],
+        tls: speaksNoTls(result.error.message)
+          ? [
+              `${host} answered in plain HTTP, not TLS (the URL says https://)`,
+              "Use http:// in the endpoint, or the port where the server speaks https.",
+            ]
+          : [
+              `the TLS connection failed (${result.error.code ?? "certificate problem"})`,
+              "For a private certificate authority, give the agent its PEM file (config.sh --sslcacert) or set NODE_EXTRA_CA_CERTS to it.",
+            ],
         proxy: proxyProblem(result.error),
         other: [
           `the request failed (${this.scrub(result.error.message)})`,

@@ -393,6 +393,14 @@ function abortError(signal: AbortSignal): unknown {
   return reason;
 }
 
+/**
+ * OpenSSL's words (code EPROTO) when a TLS client gets a plain-HTTP answer: an
+ * https:// URL to a server that speaks http. Nothing to do with certificates.
+ */
+export function speaksNoTls(message: string): boolean {
+  return /wrong version number|packet length too long|http request/i.test(message) && /ssl|tls/i.test(message);
+}
+
 /** A Node socket, DNS or TLS error as a TransportError. */
 export function transportError(error: unknown): TransportError {
   if (error instanceof TransportError) return error;
@@ -401,6 +409,6 @@ export function transportError(error: unknown): TransportError {
   let kind: TransportFailure = "other";
   if (code && REFUSED.has(code)) kind = "refused";
   else if ((code && RESET.has(code)) || /socket hang up/i.test(message)) kind = "reset";
-  else if (code && TLS_CODE.test(code)) kind = "tls";
+  else if ((code && TLS_CODE.test(code)) || speaksNoTls(message)) kind = "tls";
   return new TransportError(kind, message, code, { cause: error });
 }

@@ -71,9 +71,13 @@ export class LocalLog {
     );
   }
 
-  /** One line of the agent's log (already masked by the agent emulation). */
+  /**
+   * One line of the agent's log (already masked by the agent emulation). A
+   * command's message may span lines (a multi-line input in task-lib's debug
+   * line): the whole text belongs to the one command.
+   */
   agentLine(text: string): void {
-    const debug = /^##\[debug\](.*)$/.exec(text);
+    const debug = /^##\[debug\]([\s\S]*)$/.exec(text);
     if (debug) {
       const request = parseRequestLine(debug[1]!);
       if (request) {
@@ -83,11 +87,11 @@ export class LocalLog {
           `    ${this.dim(`KFP ${request.method} ${readablePath(request.path)} ->`)} ${(ok ? this.green : this.red)(String(request.status))} ${this.dim(`(${request.ms} ms${retry})`)}`,
         );
       } else if (this.verbose && !debug[1]!.startsWith("Processed: ")) {
-        this.out(`    ${this.dim(`debug ${debug[1]}`)}`);
+        for (const line of debug[1]!.split("\n")) this.out(`    ${this.dim(`debug ${line}`)}`);
       }
       return;
     }
-    const issue = /^##\[(error|warning)\](.*)$/.exec(text);
+    const issue = /^##\[(error|warning)\]([\s\S]*)$/.exec(text);
     if (issue) {
       this.out(`    ${issue[1] === "error" ? this.red(`ERROR ${issue[2]}`) : this.yellow(`WARNING ${issue[2]}`)}`);
       return;

@@ -8,6 +8,7 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
 import { startTask } from "../agent/mod.ts";
+import { variableValue } from "../agent/env.ts";
 import type { ServiceConnection, TaskRun, TaskRunResult } from "../agent/types.ts";
 import type { LocalLog } from "./log.ts";
 
@@ -26,6 +27,23 @@ const COOKIE_VARIABLE = "kfp.sessionCookie";
 
 /** The longest timer Node allows (about 24 days): a local run waits as long as the task does. */
 export const NO_TIMEOUT_MS = 2 ** 31 - 1;
+
+/**
+ * A build number of its own for each local run, in Azure's default shape
+ * (`$(Date:yyyyMMdd).$(Rev:r)`): the tasks name versions and runs after it, so a
+ * second run must not reuse the first one's name ("already taken").
+ */
+export function freshBuildNumber(now = new Date()): string {
+  const day = now.toISOString().slice(0, 10).replace(/-/g, "");
+  const msToday = now.getTime() % 86_400_000;
+  return `${day}.${msToday}`;
+}
+
+/** The pipeline variables of a local run: the given ones, plus a fresh build number and id unless one is given. */
+export function localVariables(given: Record<string, string> = {}, now = new Date()): Record<string, string> {
+  if (variableValue(given, "build.buildNumber") !== undefined) return { ...given };
+  return { "build.buildNumber": freshBuildNumber(now), "build.buildId": String(now.getTime()), ...given };
+}
 
 /** A mistake in how the local run was asked for (not a task failure). */
 export class UsageError extends Error {
@@ -157,15 +175,17 @@ export async function runLocalTask(req: LocalRunRequest): Promise<TaskRunResult>
     inputs.dryRun = shown.dryRun = "true";
   }
 
+  const variables = localVariables(req.variables);
   const secrets = [req.token, req.sessionCookie].filter((s): s is string => Boolean(s));
   log.inputs(shown, secrets);
+  log.line(`  ${log.dim("build")}   ${variableValue(variables, "build.buildNumber")}`);
   log.line(`  ${log.dim("log")}`);
   const run = startTask({
     taskDir: task.dir,
     inputs,
     connections,
     // system.debug brings out the KFP request lines; the log shows only those of the debug lines.
-    variables: { ...req.variables, "system.debug": "true" },
+    variables: { ...variables, "system.debug": "true" },
     secretVariables,
     timeoutMs: req.timeoutMs ?? NO_TIMEOUT_MS,
     onLog: (line) => log.agentLine(line),
