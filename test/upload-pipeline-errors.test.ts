@@ -201,6 +201,26 @@ describe("authentication", () => {
     });
   });
 
+  test("a service connection without authentication (scheme None) for a KFP that requires a token says so", async () => {
+    await withFake({ api: "v2" }, async (kfp) => {
+      const inputs = { kubeflowPipelineTask: "uploadNew", pipelineFilePath: packageFor("v2"), newPipelineName: "new" };
+      const r = await uploadTask(kfp, inputs, { via: "service connection", token: "" });
+      expectFailure(r, "kfpConnection", "names a service connection without authentication (scheme None)", "Token based authentication");
+      expect(r.message).not.toContain("is not set");
+      expect(kfp.writes()).toEqual([]);
+    });
+  });
+
+  test("a service connection without authentication (scheme None) works with a KFP that needs none, sending no credential", async () => {
+    await withFake({ api: "v2", token: undefined }, async (kfp) => {
+      const inputs = { kubeflowPipelineTask: "uploadNew", pipelineFilePath: packageFor("v2"), newPipelineName: "open" };
+      const r = await uploadTask(kfp, inputs, { via: "service connection", token: "" });
+      expect(r.result).toBe("Succeeded");
+      expect(kfp.state.pipelines.map((p) => p.name)).toEqual(["open"]);
+      expect(kfp.requests.every((q) => q.headers.authorization === undefined)).toBe(true);
+    });
+  });
+
   test("a token without access (403) names bearerToken", async () => {
     await withFake({ api: "v2" }, async (kfp) => {
       kfp.fault({

@@ -74,6 +74,14 @@ export function connectionProblem(error: unknown, settings: ConnectionSettings):
   }
   if (error.kind === "http" && (error.status === 401 || error.status === 403)) {
     const input = credentialInput(settings);
+    if (settings.auth.kind === "none" && input === "kfpConnection") {
+      return new InputError(
+        input,
+        `names a service connection without authentication (scheme None), and KFP requires authentication ` +
+          `(HTTP ${error.status} on ${error.operation}).${kfpSays}`,
+        "Edit the service connection: choose Token based authentication and give a token KFP accepts.",
+      );
+    }
     if (settings.auth.kind === "none") {
       return new InputError(
         input,

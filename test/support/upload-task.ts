@@ -69,7 +69,12 @@ export function uploadTask(
     via === "service connection"
       ? {
           inputs: { kfpConnection: "kfp-test" },
-          connections: [{ id: "kfp-test", url: kfp.url, scheme: "Token", parameters: { apitoken: token } }],
+          // No token: a connection made with the None scheme ("no authentication").
+          connections: [
+            token
+              ? { id: "kfp-test", url: kfp.url, scheme: "Token", parameters: { apitoken: token } }
+              : { id: "kfp-test", url: kfp.url, scheme: "None" },
+          ],
         }
       : { inputs: { kubeflowEndpoint: kfp.url, bearerToken: token }, connections: [] };
   return runTask({

@@ -298,7 +298,7 @@ function toArg(token: string): Arg {
  * type may override it with `headers` in its scheme entry [notes §3]. The scheme
  * header replaces an Authorization header given in Headers [#8597].
  */
-function endpointAuthHeaders(endpoint: ServerTaskEndpoint, manifest: Record<string, any>): Record<string, string> {
+export function endpointAuthHeaders(endpoint: ServerTaskEndpoint, manifest: Record<string, any>): Record<string, string> {
   if (endpoint.scheme === "None") return {};
   const type = (manifest.contributions ?? []).find(
     (c: any) => c.type === "ms.vss-endpoint.service-endpoint-type" && c.properties?.name === endpoint.type,

@@ -1,0 +1,97 @@
+/**
+ * What Azure DevOps does when a user presses Verify on a service connection of
+ * our type: it runs the endpoint type's data source named `TestConnection`,
+ * with the connection's own credential, and the connection is verified when
+ * that request succeeds. Modelled only as far as our manifest uses it; anything
+ * else in a data source fails loudly. Sources:
+ *   [endpoints]  MS docs "Service endpoints" (docs/extend/develop/service-endpoints.md): data sources,
+ *                `{{endpoint.url}}` in `endpointUrl`, `resultSelector` `jsonpath:`
+ *   [ServiceNow] microsoft/azure-pipelines-extensions Extensions/ServiceNow/Src/vss-extension.json: a data source
+ *                named TestConnection, `{{endpoint.url}}/api/...`, `resultSelector: "jsonpath:$.result"`
+ *   [decompiled] mjwrona/decompiled (Azure DevOps Server 2022) Microsoft.VisualStudio.Services.WebApi:
+ *                MustacheTemplateParser registers CommonMustacheHelpers (stringReplace: block form replaces in the
+ *                block's text); `{{x}}` HTML-encodes, `{{{x}}}` does not
+ *   [real-systems] `$(endpoint.url)` is .NET Uri.AbsoluteUri: a host-only URL gains a trailing `/`
+ */
+import { ServerTaskError, endpointAuthHeaders, type ServerTaskEndpoint } from "./mod.ts";
+
+export interface DataSourceRequest {
+  url: string;
+  headers: Record<string, string>;
+  resultSelector?: string;
+}
+
+export interface VerifyResult {
+  verified: boolean;
+  status: number;
+  /** What the resultSelector picked from a JSON answer (undefined when it picked nothing). */
+  selected?: unknown;
+}
+
+/** The endpoint type our manifest contributes under `name`. */
+function endpointType(manifest: Record<string, any>, name: string): Record<string, any> {
+  const type = (manifest.contributions ?? []).find(
+    (c: any) => c.type === "ms.vss-endpoint.service-endpoint-type" && c.properties?.name === name,
+  );
+  if (!type) throw new ServerTaskError(`endpoint type ${name} is not contributed by the manifest`);
+  return type.properties;
+}
+
+/** The request a data source makes for a connection: its URL rendered and the connection's auth headers. */
+export function dataSourceRequest(manifest: Record<string, any>, endpoint: ServerTaskEndpoint, name: string): DataSourceRequest {
+  const source = (endpointType(manifest, endpoint.type).dataSources ?? []).find((d: any) => d.name === name);
+  if (!source) throw new ServerTaskError(`endpoint type ${endpoint.type} has no data source ${name}`);
+  for (const key of Object.keys(source)) {
+    if (!["name", "endpointUrl", "resultSelector"].includes(key)) throw new ServerTaskError(`data source field ${key} is not modelled`);
+  }
+  return {
+    url: renderDataSourceUrl(String(source.endpointUrl), endpoint.url),
+    headers: endpointAuthHeaders(endpoint, manifest),
+    resultSelector: source.resultSelector,
+  };
+}
+
+/** [real-systems] the URL as .NET's Uri.AbsoluteUri gives it: a host-only URL gains a `/`. */
+function absoluteUri(url: string): string {
+  const parsed = new URL(url);
+  return parsed.pathname === "/" ? `${parsed.origin}/${parsed.search}` : url;
+}
+
+/** Renders `{{{endpoint.url}}}`, `{{endpoint.url}}` and `{{#stringReplace 'a' 'b'}}…{{/stringReplace}}` [decompiled]. */
+export function renderDataSourceUrl(template: string, endpointUrl: string): string {
+  const url = absoluteUri(endpointUrl);
+  const block = /\{\{#stringReplace\s+'([^']*)'\s+'([^']*)'\s*\}\}([\s\S]*?)\{\{\/stringReplace\}\}/g;
+  const values = (text: string) =>
+    text.replace(/\{\{\{\s*endpoint\.url\s*\}\}\}|\{\{\s*endpoint\.url\s*\}\}/g, (tag) => (tag.startsWith("{{{") ? url : htmlEncode(url)));
+  const rendered = template.replace(block, (_whole, from: string, to: string, inner: string) => values(inner).split(from).join(to));
+  const out = values(rendered);
+  if (out.includes("{{")) throw new ServerTaskError(`data source URL ${template}: a template the model does not know`);
+  return out;
+}
+
+function htmlEncode(text: string): string {
+  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&#39;");
+}
+
+/** `jsonpath:$.a.b` on a JSON text: the value, or undefined. Only dotted member paths are modelled. */
+export function selectResult(selector: string | undefined, text: string): unknown {
+  if (!selector) return undefined;
+  const path = /^jsonpath:\$((?:\.[A-Za-z_][\w]*)*)$/.exec(selector);
+  if (!path) throw new ServerTaskError(`resultSelector ${selector}: only jsonpath:$.a.b is modelled`);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  for (const key of path[1]!.split(".").filter(Boolean)) value = (value as Record<string, unknown> | undefined)?.[key];
+  return value;
+}
+
+/** Presses Verify: sends the TestConnection request; a 2xx answer verifies the connection [endpoints]. */
+export async function verifyConnection(manifest: Record<string, any>, endpoint: ServerTaskEndpoint): Promise<VerifyResult> {
+  const request = dataSourceRequest(manifest, endpoint, "TestConnection");
+  const response = await fetch(request.url, { headers: request.headers, redirect: "manual" });
+  const text = await response.text();
+  return { verified: response.ok, status: response.status, selected: selectResult(request.resultSelector, text) };
+}
