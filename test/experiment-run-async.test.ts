@@ -44,8 +44,14 @@ afterEach(async () => {
 });
 
 /** A KFP with the callback pipeline (served under /pipeline, as behind the Kubeflow dashboard) and an Azure DevOps plan. */
-async function world(api: FakeApi, pipelineApi: FakeApi = api, options: { skipContract?: boolean } = {}): Promise<World> {
-  const kfp = await startFake({ api, prefix: "/pipeline", token: KFP_TOKEN }, options);
+/** KFP 2.14 is the first release that runs a pipeline whose exit task takes the final status. */
+async function world(
+  api: FakeApi,
+  pipelineApi: FakeApi = api,
+  options: { skipContract?: boolean; serverVersion?: string } = {},
+): Promise<World> {
+  const serverVersion = options.serverVersion ?? (api === "v2" ? "2.14.0" : undefined);
+  const kfp = await startFake({ api, prefix: "/pipeline", token: KFP_TOKEN, serverVersion }, options);
   const azdo = await startFakeAzdo({ pats: [PAT], tokens: [JOB_TOKEN] });
   open.push(kfp, azdo);
   const { pipeline, version } = await kfp.seedPipeline({
@@ -296,13 +302,6 @@ describe("end to end: server task, run, exit handler, TaskCompleted", () => {
   });
   afterAll(() => exitHandler.cleanup());
 
-  /** What KFP hands the exit handler as the run's status: Argo's word on v1, PipelineTaskFinalStatus on v2. */
-  function finalStatus(api: FakeApi, end: "SUCCEEDED" | "FAILED"): string {
-    if (api === "v1") return end === "SUCCEEDED" ? "Succeeded" : "Failed";
-    const error = end === "FAILED" ? { code: 9, message: "The DAG failed because some tasks failed. The failed tasks are: [train]." } : {};
-    return JSON.stringify({ error, pipelineJobResourceName: "callback-pipeline-abc12", pipelineTaskName: "exit-handler-1", state: end });
-  }
-
   for (const api of ["v1", "v2"] as const) {
     for (const end of ["SUCCEEDED", "FAILED"] as const) {
       const result = end === "SUCCEEDED" ? "succeeded" : "failed";
@@ -319,7 +318,7 @@ describe("end to end: server task, run, exit handler, TaskCompleted", () => {
           exitHandler.component,
           {
             azdocallbackinfo: String(run.parameters.azdocallbackinfo),
-            run_status: finalStatus(api, end),
+            run_status: w.kfp.exitTaskStatus(run.id),
             run_id: run.id,
             kfp_ui_url: w.kfp.url,
             retry_delay_seconds: "0.01",
@@ -342,10 +341,9 @@ describe("end to end: server task, run, exit handler, TaskCompleted", () => {
           },
         ]);
         expect(w.azdo.feed).toHaveLength(1);
-        expect(w.azdo.feed[0]!.lines[0]).toBe(
-          `Kubeflow run ${run.id} ended ${api === "v1" ? (end === "SUCCEEDED" ? "Succeeded" : "Failed") : end}. ${w.kfp.url}/#/runs/details/${run.id}`,
-        );
-        if (api === "v2" && end === "FAILED") expect(w.azdo.feed[0]!.lines[1]).toContain("The failed tasks are: [train]");
+        const said = api === "v1" ? (end === "SUCCEEDED" ? "Succeeded" : "Failed") : end === "SUCCEEDED" ? "COMPLETE" : "FAILED";
+        // KFP OSS never fills the final status's error: only the state is reported.
+        expect(w.azdo.feed[0]!.lines).toEqual([`Kubeflow run ${run.id} ended ${said}. ${w.kfp.url}/#/runs/details/${run.id}`]);
         expect(w.azdo.requests.every((r) => r.status === 200 && !r.path.includes("//"))).toBe(true);
         expect(exit.stdout + exit.stderr).not.toContain(PAT);
       });
@@ -356,15 +354,25 @@ describe("end to end: server task, run, exit handler, TaskCompleted", () => {
     const w = await world("v2");
     await runTask(w, { ...legacy(w), ...runInputs(w, "v2beta1", { passAccessToken: "true" }) });
     const run = onlyRun(w);
+    w.kfp.setRunState(run.id, "SUCCEEDED");
     const exit = await runComponent(exitHandler.component, {
       azdocallbackinfo: String(run.parameters.azdocallbackinfo),
-      run_status: finalStatus("v2", "SUCCEEDED"),
+      run_status: w.kfp.exitTaskStatus(run.id),
       run_id: run.id,
       retry_delay_seconds: "0.01",
     });
     expect(exit.code).toBe(0);
     expect(w.azdo.events.map((e) => [e.result, e.auth])).toEqual([["succeeded", "bearer"]]);
     expect(exit.stdout + exit.stderr).not.toContain(JOB_TOKEN);
+  });
+
+  test("KFP before 2.14 refuses, at run creation, a pipeline whose exit task takes the final status: the task fails at once", async () => {
+    const w = await world("v2", "v2", { serverVersion: "2.13.0" });
+    const result = await runTask(w, { kfpConnection: CONNECTION_ID, ...runInputs(w, "v2beta1") });
+    expect(result.status).toBe(500);
+    expect(result.outcome).toBe("failed");
+    expect(result.responseText).toContain("task final status not supported yet");
+    expect(w.kfp.state.runs).toHaveLength(0);
   });
 
   test("a run started without waiting carries no callback info: the exit handler reports nothing and succeeds", async () => {

@@ -1008,3 +1008,43 @@ describe("command line", () => {
     }
   });
 });
+
+describe("the exit task, as the SDK 2.17 compiler wires it", () => {
+  const SDK_PIPELINE = join(import.meta.dir, "fixtures", "async", "sdk-2.17-exit-handler.yaml");
+
+  async function runOn(serverVersion: string) {
+    const f = await fake({ serverVersion });
+    const { pipeline, version } = await f.seedPipeline({ name: "training", file: SDK_PIPELINE });
+    const experiment = f.seedExperiment({ name: "ci" });
+    const reply = await post(f, "/apis/v2beta1/runs", {
+      display_name: "r",
+      experiment_id: experiment.id,
+      pipeline_version_reference: { pipeline_id: pipeline.id, pipeline_version_id: version.id },
+    });
+    return { f, reply };
+  }
+
+  test("KFP 2.13 refuses to create the run (500, the compiler's words); 2.14 creates it", async () => {
+    const old = await runOn("2.13.0");
+    expect(old.reply.status).toBe(500);
+    expect(old.reply.body.message).toContain("Failed to compile job: task final status not supported yet");
+    expect(old.f.state.runs).toHaveLength(0);
+    expect((await runOn("2.14.0")).reply.status).toBe(200);
+  });
+
+  test("the exit task receives the driver's JSON: MLMD state names, the ExitHandler task's name, an empty error", async () => {
+    const { f, reply } = await runOn("2.14.0");
+    const id = reply.body.run_id as string;
+    expect(() => f.exitTaskStatus(id)).toThrow(/has not ended/);
+    for (const [end, state] of [
+      ["SUCCEEDED", "COMPLETE"],
+      ["FAILED", "FAILED"],
+      ["CANCELED", "CANCELED"],
+    ] as const) {
+      f.setRunState(id, end);
+      expect(f.exitTaskStatus(id)).toBe(
+        `{"error":{},"pipelineJobResourceName":"training-${id.slice(0, 5)}","pipelineTaskName":"exit-handler-1","state":"${state}"}`,
+      );
+    }
+  });
+});

@@ -12,6 +12,7 @@ import * as https from "node:https";
 import { basename } from "node:path";
 import type { FakeKfp, FakeKfpOptions, FaultKind, FaultRule, RecordedRequest } from "./types.ts";
 import { FakeHttpError, errorBody, parseMultipart, versionAtLeast } from "./http.ts";
+import { exitTaskStatus } from "./exit-task.ts";
 import { FakeRuns } from "./runs.ts";
 import { compileRoutes, matchRoute, type ApiRequest, type FakeContext } from "./routes.ts";
 import { FakeStore } from "./state.ts";
@@ -211,6 +212,11 @@ export async function startFakeKfp(options: FakeKfpOptions = {}): Promise<FakeKf
     scriptRun: (script, runId) => runs.script(script, runId),
     setRunState: (runId, state, error) => runs.setState(runId, state, error),
     waitForRun: (predicate) => runs.waitFor(predicate),
+    exitTaskStatus(runId) {
+      const run = runs.get(runId);
+      if (!run) throw new Error(`fake KFP: no run ${runId}`);
+      return exitTaskStatus(run, store.version(run.versionId));
+    },
     /** Seeding a name that exists adds a version to that pipeline. */
     async seedPipeline(init) {
       const bytes = await readFile(init.file);

@@ -11,6 +11,7 @@ import type { ListKeys, ListPage } from "./list.ts";
 import type { FakeRuns } from "./runs.ts";
 import { type FakeStore, type StoredVersion, checkArgoParameters, checkTypedParameters } from "./state.ts";
 import { MAX_PACKAGE_BYTES, PipelinePackageError, type PipelinePackage, describeSpec, isObject, readPipelinePackage } from "./package.ts";
+import { checkFinalStatusSupported } from "./exit-task.ts";
 
 export interface ApiRequest {
   method: string;
@@ -169,6 +170,7 @@ export function createRun(
   const experiment: FakeExperiment = init.experimentId ? ctx.store.experiment(init.experimentId) : ctx.store.defaultExperiment();
   if (ctx.multiUser && !experiment.namespace) throw badRequest("A run cannot have an empty namespace in multi-user mode");
   if (init.version.kind === "ir") {
+    checkFinalStatusSupported(ctx.serverVersion, init.version);
     checkTypedParameters(init.version.parameters, init.parameters);
   } else {
     for (const [name, value] of Object.entries(init.parameters)) {

@@ -161,6 +161,11 @@ export interface FakeKfp {
   scriptRun(script: RunScript, runId?: string): void;
   /** Move a run to a state now (v2 words). */
   setRunState(runId: string, state: string, error?: string): void;
+  /**
+   * What KFP hands the run's exit task as the run's status once it has ended: KFP 2.x's
+   * PipelineTaskFinalStatus JSON (MLMD state names), or Argo's phase for a v1 pipeline.
+   */
+  exitTaskStatus(runId: string): string;
   /** Resolves when a run exists (optionally matching a name): lets tests await "run created". */
   waitForRun(predicate?: (run: FakeRun) => boolean): Promise<FakeRun>;
   /** Seed state directly (bypassing HTTP): a pipeline with one version from a package file. */
