@@ -166,19 +166,20 @@ describe("reporting to Azure DevOps", () => {
     expect(p.azdo.events).toHaveLength(1);
   });
 
-  test("KFP v2 final status: the state decides the result and KFP's error goes to the job's log", async () => {
-    const p = await plan();
-    const status = JSON.stringify({
-      state: "CANCELLED",
-      error: { code: 1, message: "run was cancelled by alice" },
-      pipelineTaskName: "exit-handler-1",
-      pipelineJobResourceName: "r",
+  for (const [state, result] of [
+    ["COMPLETE", "succeeded"],
+    ["CANCELED", "failed"],
+  ] as const) {
+    test(`KFP 2.x final status ${state}: TaskCompleted ${result}, the state in both logs, no empty error`, async () => {
+      const p = await plan();
+      const status = `{"error":{},"pipelineJobResourceName":"training-7k2xq","pipelineTaskName":"exit-handler-1","state":"${state}"}`;
+      const exit = await run({ azdocallbackinfo: p.info(), run_status: status });
+      expect(exit.code).toBe(0);
+      expect(p.azdo.events.map((e) => e.result)).toEqual([result]);
+      expect(p.azdo.feed[0]!.lines).toEqual([`Kubeflow run run-1 ended ${state}.`]);
+      expect(exit.stdout).toContain(`Run run-1 ended ${state}: reporting "${result}"`);
     });
-    const exit = await run({ azdocallbackinfo: p.info(), run_status: status });
-    expect(exit.code).toBe(0);
-    expect(p.azdo.events.map((e) => e.result)).toEqual(["failed"]);
-    expect(p.azdo.feed[0]!.lines).toEqual(["Kubeflow run run-1 ended CANCELLED.", "KFP says: run was cancelled by alice"]);
-  });
+  }
 
   test("empty azdocallbackinfo (a run not started by a waiting task): nothing to report, exit 0, no request", async () => {
     const p = await plan();
@@ -364,14 +365,34 @@ describe("azdocallbackinfo", () => {
 });
 
 describe("run status", () => {
-  test("KFP v1 passes Argo's workflow status: only Succeeded succeeds", () => {
+  /** Exactly what KFP 2.x's driver passes (backend/src/v2/driver/resolve.go). */
+  const kfp2 = (state: string) =>
+    `{"error":{},"pipelineJobResourceName":"training-7k2xq","pipelineTaskName":"exit-handler-1","state":"${state}"}`;
+
+  test("KFP 1.x passes Argo's workflow status: only Succeeded succeeds", () => {
     expect(parseExitStatus("Succeeded")).toEqual({ state: "Succeeded", outcome: "succeeded" });
     expect(parseExitStatus("Failed").outcome).toBe("failed");
     expect(parseExitStatus("Error").outcome).toBe("failed");
   });
 
-  test("KFP v2 passes PipelineTaskFinalStatus as JSON", () => {
-    expect(parseExitStatus('{"state":"SUCCEEDED","error":{}}')).toEqual({ state: "SUCCEEDED", outcome: "succeeded" });
+  for (const [state, outcome] of [
+    ["COMPLETE", "succeeded"],
+    ["CACHED", "succeeded"],
+    ["FAILED", "failed"],
+    ["CANCELED", "failed"],
+    ["RUNNING", "failed"],
+    ["NEW", "failed"],
+  ] as const) {
+    test(`KFP 2.x final status ${state}: ${outcome}, the state named, the empty error never shown`, () => {
+      expect(parseExitStatus(kfp2(state))).toEqual({ state, outcome });
+    });
+  }
+
+  test("words that are not MLMD states do not pass for success on KFP 2.x", () => {
+    for (const state of ["SUCCEEDED", "Succeeded", ""]) expect(parseExitStatus(kfp2(state)).outcome).toBe("failed");
+  });
+
+  test("a non-empty error message, should a KFP fill one in, is kept for the log", () => {
     expect(parseExitStatus('{"state":"FAILED","error":{"code":9,"message":"boom"}}')).toEqual({
       state: "FAILED",
       outcome: "failed",

@@ -120,7 +120,9 @@ async function allSteps(demo: Demo, options: DemoOptions): Promise<string> {
     "the build made no exit handler component",
   );
 
-  const v2: Kfp = { fake: await startFakeKfp({ api: "v2", token: KFP_TOKEN, runs: "auto", autoMs: RUN_MS }), variables: {} };
+  // 2.14 is the first KFP that runs a pipeline whose exit task takes the final status (the callback pipeline's does).
+  const v2Fake = await startFakeKfp({ api: "v2", serverVersion: "2.14.0", token: KFP_TOKEN, runs: "auto", autoMs: RUN_MS });
+  const v2: Kfp = { fake: v2Fake, variables: {} };
   const v1: Kfp = { fake: await startFakeKfp({ api: "v1", token: KFP_TOKEN, runs: "auto", autoMs: RUN_MS }), variables: {} };
   const azdo = await startFakeAzdo({ pats: [AZDO_PAT] });
   try {
@@ -258,13 +260,8 @@ async function agentlessSteps(demo: Demo, v2: Kfp, azdo: FakeAzdo): Promise<void
   const component = readComponent(join(REPO_ROOT, "dist", "exit-handler", "component.yaml"));
   const values = {
     azdocallbackinfo: callbackInfo,
-    // What KFP 2.x fills a PipelineTaskFinalStatus input with.
-    run_status: JSON.stringify({
-      state: ended.state,
-      pipelineJobResourceName: `runs/${ended.id}`,
-      pipelineTaskName: "exit-handler-1",
-      error: {},
-    }),
+    // What KFP 2.x's driver fills the PipelineTaskFinalStatus input with.
+    run_status: v2.fake.exitTaskStatus(ended.id),
     run_id: ended.id,
     kfp_ui_url: v2.fake.url,
   };
