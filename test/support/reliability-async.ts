@@ -27,9 +27,12 @@ export interface AsyncWorld {
   token: string;
 }
 
-/** A fake KFP (with `token`, under /pipeline as behind the Kubeflow dashboard) holding the callback pipeline and the experiment `ci`. */
+/**
+ * A fake KFP (with `token`, under /pipeline as behind the Kubeflow dashboard) holding the callback pipeline and the
+ * experiment `ci`. A KFP 2.x fake is 2.14, the first release that runs a pipeline whose exit task takes the final status.
+ */
 export async function asyncWorld(api: FakeApi, token: string, options: { skipContract?: boolean } = {}): Promise<AsyncWorld> {
-  const kfp = await startFake({ api, token, prefix: "/pipeline" }, options);
+  const kfp = await startFake({ api, token, prefix: "/pipeline", serverVersion: api === "v2" ? "2.14.0" : undefined }, options);
   const { pipeline, version } = await kfp.seedPipeline({
     name: "callback pipeline",
     file: join(REPO_ROOT, "test", "fixtures", "async", `callback-${api}.yaml`),
