@@ -7,7 +7,6 @@
  */
 
 import { createReadStream } from "node:fs";
-import { open, stat } from "node:fs/promises";
 import { basename } from "node:path";
 import { KfpError } from "./error.ts";
 
@@ -44,6 +43,9 @@ const EXTENSIONS: { suffix: string; format: PipelineFormat; sendAs: string }[] =
   { suffix: ".json", format: "json", sendAs: ".json" },
 ];
 
+/** node:fs/promises loads on first use: a task that fails on its inputs never needs it. */
+const fsPromises = () => import("node:fs/promises");
+
 const GZIP_MAGIC = [0x1f, 0x8b];
 const ZIP_MAGIC = [0x50, 0x4b]; // "PK"
 
@@ -53,6 +55,7 @@ export async function checkPipelineFile(path: string): Promise<PipelineFile> {
       "missing",
       "No pipeline file was given. Give the path of the compiled pipeline (.yaml, .json, .zip or .tar.gz).",
     );
+  const { stat } = await fsPromises();
   const info = await stat(path).catch((error: NodeJS.ErrnoException) => {
     const reason = error.code === "ENOENT" ? "does not exist" : `cannot be read (${error.code ?? error.message})`;
     throw new PipelineFileError(
@@ -167,6 +170,7 @@ function isTarHeader(block: Buffer): boolean {
 async function checkZip(path: string, size: number): Promise<void> {
   // The end record is 22 bytes plus a comment of up to 64 KiB.
   const tailSize = Math.min(size, 22 + 0xffff);
+  const { open } = await fsPromises();
   const handle = await open(path, "r");
   const tail = Buffer.alloc(tailSize);
   try {
@@ -180,6 +184,7 @@ async function checkZip(path: string, size: number): Promise<void> {
 }
 
 async function readHead(path: string, bytes: number): Promise<Uint8Array> {
+  const { open } = await fsPromises();
   const handle = await open(path, "r");
   try {
     const buffer = new Uint8Array(bytes);

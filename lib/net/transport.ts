@@ -18,8 +18,7 @@
  * does), `tls` (its certificate was not accepted), `proxy` (the proxy would not
  * pass the request on: a ProxyError with its status) or `other`.
  */
-import { randomBytes } from "node:crypto";
-import { open, type FileHandle } from "node:fs/promises";
+import type { FileHandle } from "node:fs/promises";
 import type * as http from "node:http";
 import type * as Https from "node:https";
 import type { Duplex } from "node:stream";
@@ -174,6 +173,8 @@ interface Upload {
 async function openUpload(field: FileField): Promise<Upload> {
   let file: FileHandle | undefined;
   try {
+    // Loaded here, not at start: a task that fails on its inputs never sends a file.
+    const [{ open }, { randomBytes }] = await Promise.all([import("node:fs/promises"), import("node:crypto")]);
     file = await open(field.path, "r");
     const { size } = await file.stat();
     const boundary = `----kfp-form-${randomBytes(12).toString("hex")}`;
