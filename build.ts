@@ -68,6 +68,47 @@ const englishOnlyTaskLibMessages: esbuild.Plugin = {
   },
 };
 
+/** Our one writer of stdout (lib/task/stdout.ts): task-lib's commands go through it too. */
+const STDOUT_MODULE = join(REPO, "lib", "task", "stdout.ts");
+
+/** A module whose exports are those of `real`, which loads on first use. */
+function loadedOnFirstUse(real: string): string {
+  return `
+    let real;
+    module.exports = new Proxy({}, { get: (_, key) => (real ??= require(${JSON.stringify(real)}))[key] });`;
+}
+
+/**
+ * task-lib's vault, in memory. task-lib moves every input, endpoint and secret
+ * variable out of process.env into its vault when it loads; its own vault
+ * writes a random key to `.taskkey` in Agent.TempDirectory and keeps each value
+ * AES-encrypted with it, in the same process that can read that file. That
+ * costs node:crypto, a file write and a cipher per input on every start, for
+ * little: whoever can read this process's memory can read the key file too.
+ * This one keeps the values as they are, in a private field of the vault,
+ * in this process only; they still leave process.env (task-lib deletes them).
+ */
+const IN_MEMORY_VAULT = `
+  class Vault {
+    #values = new Map();
+    constructor(_keyPath) {}
+    initialize() {}
+    storeSecret(name, data) {
+      if (!name) return false;
+      name = name.toLowerCase();
+      if (!data) {
+        this.#values.delete(name);
+        return false;
+      }
+      this.#values.set(name, data);
+      return true;
+    }
+    retrieveSecret(name) {
+      return this.#values.get((name || "").toLowerCase());
+    }
+  }
+  exports.Vault = Vault;`;
+
 /**
  * task-lib loads its ToolRunner (and with it q), minimatch and semver when it starts,
  * for features our tasks never use: running tools, find/match/filter, and
@@ -76,24 +117,27 @@ const englishOnlyTaskLibMessages: esbuild.Plugin = {
  * semver keeps the one call task-lib makes (`lt` on x.y.z versions, at load and
  * in assertAgent); the others throw, naming the task-lib feature that would
  * need them, so a future use fails loudly in the tests, which run bundles.
- * child_process, which task-lib needs only for rmRF on Windows, loads on first use.
+ * What task-lib needs only for rare calls loads on first use: child_process
+ * (rmRF on Windows), crypto (handing the proxy password to a tool) and its
+ * external-output filters (with node:stream). Its vault keeps values in memory.
  */
-const TASK_LIB_STAND_INS: Record<string, string> = {
-  semver: `
+const TASK_LIB_STAND_INS: Record<string, () => string> = {
+  semver: () => `
     const parts = (v) => String(v).split(/[.+-]/).slice(0, 3).map((n) => parseInt(n, 10) || 0);
     exports.lt = (a, b) => {
       const x = parts(a), y = parts(b);
       for (let i = 0; i < 3; i++) if (x[i] !== y[i]) return x[i] < y[i];
       return false;
     };`,
-  minimatch: `
+  minimatch: () => `
     const missing = () => { throw new Error("task-lib's find/match/filter (minimatch) are not bundled (see build.ts)"); };
     module.exports = Object.assign(missing, { match: missing, filter: missing, braceExpand: missing, Minimatch: missing });`,
-  // Used only by rmRF on Windows; loading it (and node:net with it) costs ~3 ms of every start.
-  child_process: `
-    let real;
-    module.exports = new Proxy({}, { get: (_, key) => (real ??= require("node:child_process"))[key] });`,
-  "./toolrunner": `
+  // Loading child_process (and node:net with it) costs ~3 ms of every start; crypto as much.
+  child_process: () => loadedOnFirstUse("node:child_process"),
+  crypto: () => loadedOnFirstUse("node:crypto"),
+  "./externaloutput": () => loadedOnFirstUse("./externaloutput.js"),
+  "./vault": () => IN_MEMORY_VAULT,
+  "./toolrunner": () => `
     class ToolRunner { constructor() { throw new Error("task-lib's ToolRunner (tool, exec, execAsync, execSync) is not bundled (see build.ts)"); } }
     exports.ToolRunner = ToolRunner;`,
 };
@@ -105,9 +149,54 @@ const taskLibStandIns: esbuild.Plugin = {
       .map((name) => name.replace(/[./]/g, "\\$&"))
       .join("|");
     build.onResolve({ filter: new RegExp(`^(${names})$`) }, (args) =>
-      /azure-pipelines-task-lib[\\/]/.test(args.importer) ? { path: args.path, namespace: "task-lib-stand-in" } : undefined,
+      /azure-pipelines-task-lib[\\/]/.test(args.importer)
+        ? { path: args.path, namespace: "task-lib-stand-in", pluginData: { taskLibDir: dirname(args.importer) } }
+        : undefined,
     );
-    build.onLoad({ filter: /.*/, namespace: "task-lib-stand-in" }, (args) => ({ contents: TASK_LIB_STAND_INS[args.path], loader: "js" }));
+    build.onLoad({ filter: /.*/, namespace: "task-lib-stand-in" }, (args) => ({
+      contents: TASK_LIB_STAND_INS[args.path]!(),
+      loader: "js",
+      // A stand-in that loads the real module on first use finds it beside the module it stands in for.
+      resolveDir: args.pluginData.taskLibDir,
+    }));
+  },
+};
+
+/**
+ * Lines of task-lib's own files replaced at bundling, each because of what it
+ * costs every start (a task-lib upgrade that changes one fails the build).
+ */
+const TASK_LIB_PATCHES: Record<string, [line: string, replacement: string][]> = {
+  // task-lib writes its commands to `_outStream`, which it sets to process.stdout when it loads: that alone
+  // creates the stdout stream (node:net for a pipe, ~3 ms), and our own lines would go another way and could
+  // overtake its commands. It writes to our stdout writer instead; `_errStream` is never written to.
+  "internal.js": [
+    ["var _outStream = process.stdout;", `var _outStream = require(${JSON.stringify(STDOUT_MODULE)}).taskLibStdout;`],
+    ["var _errStream = process.stderr;", "var _errStream = undefined;"],
+  ],
+  // Read at load, this would load the external-output filters (and node:stream) on every start.
+  "task.js": [
+    [
+      "exports.defaultAllowedVsoCommands = eom.defaultAllowedVsoCommands;",
+      'Object.defineProperty(exports, "defaultAllowedVsoCommands", { enumerable: true, get: () => eom.defaultAllowedVsoCommands });',
+    ],
+  ],
+};
+
+const taskLibPatches: esbuild.Plugin = {
+  name: "task-lib-patches",
+  setup(build) {
+    const files = Object.keys(TASK_LIB_PATCHES)
+      .map((name) => name.replace(/\./g, "\\."))
+      .join("|");
+    build.onLoad({ filter: new RegExp(`azure-pipelines-task-lib[\\\\/](${files})$`) }, (args) => {
+      let contents = readFileSync(args.path, "utf8");
+      for (const [line, replacement] of TASK_LIB_PATCHES[basename(args.path)]!) {
+        if (!contents.includes(line)) throw new Error(`${args.path} has no "${line}": task-lib changed; see TASK_LIB_PATCHES in build.ts`);
+        contents = contents.replace(line, replacement);
+      }
+      return { contents, loader: "js" };
+    });
   },
 };
 
@@ -149,7 +238,7 @@ export async function bundleFile(
       platform: "node",
       format: "cjs",
       target: "node20",
-      plugins: [englishOnlyTaskLibMessages, taskLibStandIns],
+      plugins: [englishOnlyTaskLibMessages, taskLibStandIns, taskLibPatches],
       // Full minification keeps the vsix under 150 KB (whitespace+syntax only: 165 KB);
       // keepNames keeps function and class names, so stack traces stay readable.
       minify: true,

@@ -4,7 +4,7 @@
  * real build's bundles each run alone under Node.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import {
@@ -173,6 +173,77 @@ describe("task-lib's stand-ins for its ToolRunner, minimatch, semver and child_p
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("task-lib's in-memory vault, lazy modules and output through our one stdout writer", () => {
+  /** Bundles `code` as a task and runs it under Node with `env`; returns its stdout and what is left in its temp folder. */
+  async function runBundled(code: string, env: Record<string, string>) {
+    const dir = mkdtempSync(join(tmpdir(), "kfp-task-lib-start-"));
+    try {
+      const entry = join(dir, "entry.ts");
+      writeFileSync(entry, code);
+      await bundleFile(entry, join(dir, "index.js"));
+      const temp = join(dir, "temp");
+      mkdirSync(temp);
+      const child = Bun.spawnSync(["node", join(dir, "index.js")], {
+        env: { PATH: process.env.PATH ?? "", AGENT_TEMPDIRECTORY: temp, ...env },
+        stdout: "pipe",
+        stderr: "pipe",
+      });
+      expect(child.stderr.toString()).toBe("");
+      return { stdout: child.stdout.toString(), leftInTemp: readdirSync(temp) };
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  test("inputs stay readable, leave process.env, and no key file is written", async () => {
+    const { stdout, leftInTemp } = await runBundled(
+      `import * as tl from "azure-pipelines-task-lib/task";
+       import { writeStdoutLine } from ${JSON.stringify(join(REPO_ROOT, "lib", "task", "stdout.ts"))};
+       writeStdoutLine("result " + JSON.stringify({
+         input: tl.getInput("secretThing"),
+         stillInEnv: process.env.INPUT_SECRETTHING ?? null,
+         endpoint: tl.getEndpointAuthorization("conn", false)?.parameters.apitoken,
+         emptied: tl.getInput("emptyOne") ?? null,
+       }));`,
+      {
+        INPUT_SECRETTHING: "abc-123",
+        INPUT_EMPTYONE: "",
+        ENDPOINT_AUTH_CONN: JSON.stringify({ scheme: "Token", parameters: { apitoken: "t0k" } }),
+      },
+    );
+    const result = JSON.parse(
+      stdout
+        .split("\n")
+        .find((l) => l.startsWith("result "))!
+        .slice("result ".length),
+    );
+    expect(result).toEqual({ input: "abc-123", stillInEnv: null, endpoint: "t0k", emptied: null });
+    // task-lib's own vault writes .taskkey here; the in-memory one writes nothing.
+    expect(leftInTemp).toEqual([]);
+  });
+
+  test("task-lib's commands and our lines come out in the order written, and start-up loads no stream, crypto or net", async () => {
+    const { stdout } = await runBundled(
+      `import * as tl from "azure-pipelines-task-lib/task";
+       import { writeStdoutLine } from ${JSON.stringify(join(REPO_ROOT, "lib", "task", "stdout.ts"))};
+       for (let i = 0; i < 200; i++) {
+         tl.debug("task-lib " + i);
+         writeStdoutLine("ours " + i);
+       }
+       tl.setResult(tl.TaskResult.Failed, "done");
+       const loaded = (process as any).moduleLoadList.filter((m: string) => /^NativeModule (stream|crypto|net|tty|child_process)$/.test(m));
+       writeStdoutLine("loaded " + JSON.stringify(loaded));`,
+      {},
+    );
+    const lines = stdout.split("\n").filter((l) => /task-lib \d|^ours \d/.test(l));
+    const expected = Array.from({ length: 200 }, (_, i) => [`##vso[task.debug]task-lib ${i}`, `ours ${i}`]).flat();
+    expect(lines).toEqual(expected);
+    expect(stdout).toContain("##vso[task.complete result=Failed;]done");
+    // Neither task-lib nor our writer touched process.stdout (a pipe would load net), nor loaded what only rare calls need.
+    expect(stdout).toContain("loaded []");
   });
 });
 

@@ -98,7 +98,8 @@ describe("running a task as the agent does", () => {
     const r = await run();
     expect(r.files["work/left-behind.txt"]).toBe("left by world");
     expect(r.files["temp/summary.md"]).toContain("Hello, world!");
-    expect(Object.keys(r.files)).toContain("temp/.taskkey");
+    // Exactly these: task-lib's vault would also leave its key in temp/.taskkey, the build's in-memory one writes none.
+    expect(Object.keys(r.files).sort()).toEqual(["temp/summary.md", "work/left-behind.txt"]);
     expect(Object.keys(r.files).filter((f) => f.endsWith("index.js") || f.endsWith("task.json"))).toEqual([]);
   });
 

@@ -7,6 +7,7 @@
  * `race` rejects with CancelledError at once), later ones are absorbed so the
  * clean-up can finish, and `exitIfCancelled` ends the process once it has.
  */
+import { writeStdoutLine } from "./stdout.ts";
 
 /** Thrown where a task notices it has been cancelled. */
 export class CancelledError extends Error {
@@ -25,7 +26,7 @@ export interface CancelWatch {
   throwIfCancelled(): void;
   /** Settles like `work`, unless a cancel comes first: then rejects with CancelledError at once. */
   race<T>(work: Promise<T>): Promise<T>;
-  /** If cancelled, exits once stdout has flushed (work still pending, like a poll timer, must not keep us alive). */
+  /** If cancelled, exits (work still pending, like a poll timer, must not keep us alive; stdout is written synchronously). */
   exitIfCancelled(): Promise<void>;
   /** Stops watching: Node's default handling applies again. */
   dispose(): void;
@@ -37,7 +38,7 @@ export function watchCancel(signals: readonly NodeJS.Signals[] = ["SIGINT", "SIG
   const onSignal = (sig: NodeJS.Signals) => {
     if (cancelledBy) return; // The agent's second signal: keep cleaning up.
     cancelledBy = sig;
-    console.log(`Cancel requested (${sig}).`);
+    writeStdoutLine(`Cancel requested (${sig}).`);
     controller.abort(new CancelledError(sig));
   };
   for (const sig of signals) process.on(sig, onSignal);
@@ -62,7 +63,6 @@ export function watchCancel(signals: readonly NodeJS.Signals[] = ["SIGINT", "SIG
     },
     async exitIfCancelled() {
       if (!cancelledBy) return;
-      await new Promise<void>((resolve) => process.stdout.write("", () => resolve()));
       process.exit(0);
     },
     dispose() {

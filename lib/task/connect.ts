@@ -14,6 +14,7 @@ import { KfpError } from "../kfp/error.ts";
 import type { KfpClient, KfpConnectOptions, PlannedWrite } from "../kfp/types.ts";
 import { connectOptions, type ConnectionSettings } from "./connection.ts";
 import { untrusted } from "./main.ts";
+import { writeStdoutLine } from "./stdout.ts";
 
 /** Connects (detecting the API version unless given; through the agent's proxy, trusting its CA) and logs what it reached. */
 export async function connectTask(settings: ConnectionSettings, extra: Partial<KfpConnectOptions> = {}): Promise<KfpClient> {
@@ -25,13 +26,13 @@ export async function connectTask(settings: ConnectionSettings, extra: Partial<K
   } catch (error) {
     throw connectionProblem(error, settings) ?? unreachable(error, settings) ?? error;
   }
-  console.log(describeServer(kfp));
+  writeStdoutLine(describeServer(kfp));
   return kfp;
 }
 
 /** A dry run's line for a write it did not make (pass as `onPlannedWrite`). */
 export function logPlannedWrite(write: PlannedWrite): void {
-  console.log(untrusted(`Dry run: would ${write.method} ${write.path} with ${JSON.stringify(write.body)}`));
+  writeStdoutLine(untrusted(`Dry run: would ${write.method} ${write.path} with ${JSON.stringify(write.body)}`));
 }
 
 /** "Connected to KFP 2.5.0 at <url> (API v2beta1, multi-user, namespace team-a)." */

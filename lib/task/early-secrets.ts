@@ -9,6 +9,7 @@
  * `##vso[task.setsecret]` for each credential. The agent masks a secret only in
  * lines after that command.
  */
+import { writeStdout } from "./stdout.ts";
 
 /** Inputs that hold credentials, by task.json name (upper-cased as the agent passes them). */
 const SECRET_INPUTS = ["BEARERTOKEN", "SESSIONCOOKIE"];
@@ -75,4 +76,4 @@ export function registerSecrets(values: Iterable<string>, write: (line: string) 
   }
 }
 
-registerSecrets(findCredentials(process.env), (line) => process.stdout.write(line));
+registerSecrets(findCredentials(process.env), writeStdout);

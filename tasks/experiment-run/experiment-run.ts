@@ -23,6 +23,7 @@ import { booleanInput, choiceInput, nameText, optionalText, parseInputs, readRaw
 import { setOutputs } from "../../lib/task/outputs.ts";
 import { runMain, untrusted } from "../../lib/task/main.ts";
 import { md, mdLink, mdTable, uploadSummary } from "../../lib/task/summary.ts";
+import { writeStdoutLine } from "../../lib/task/stdout.ts";
 
 // ---------------------------------------------------------------------------
 // Settings
@@ -233,7 +234,7 @@ async function startAndWait(kfp: KfpClient, settings: Settings, cancel: CancelWa
   if (settings.version) {
     done.pipeline = await resolvePipeline(kfp, settings);
     done.version = await resolveVersion(kfp, done.pipeline, settings.version);
-    console.log(
+    writeStdoutLine(
       `Pipeline '${untrusted(done.pipeline.name)}' (${done.pipeline.id}), version '${untrusted(done.version.name)}' (${done.version.id}).`,
     );
   }
@@ -269,7 +270,7 @@ async function startAndWait(kfp: KfpClient, settings: Settings, cancel: CancelWa
     return;
   }
   done.runUrl = kfp.links.run(done.run.id);
-  console.log(`Run '${untrusted(runName)}' created (${done.run.id}): ${done.runUrl}`);
+  writeStdoutLine(`Run '${untrusted(runName)}' created (${done.run.id}): ${done.runUrl}`);
   cancel.throwIfCancelled();
 
   if (!settings.waitForRunToFinish) {
@@ -278,8 +279,8 @@ async function startAndWait(kfp: KfpClient, settings: Settings, cancel: CancelWa
   }
 
   const timeoutMs = Math.round(settings.runTimeoutMinutes * 60_000);
-  console.log(`Waiting for the run to finish (polling every ${settings.pollIntervalSeconds}s, timeout ${formatDuration(timeoutMs)}).`);
-  const progress = new RunProgress((line) => console.log(untrusted(line)));
+  writeStdoutLine(`Waiting for the run to finish (polling every ${settings.pollIntervalSeconds}s, timeout ${formatDuration(timeoutMs)}).`);
+  const progress = new RunProgress((line) => writeStdoutLine(untrusted(line)));
   const seen = (run: Run, elapsedMs: number) => {
     done.run = run;
     progress.observe(run, elapsedMs);
@@ -411,13 +412,13 @@ async function resolveExperiment(kfp: KfpClient, settings: Settings): Promise<{ 
         "Check the name, or set experiment: createNewExperiment to create it when it is missing.",
       );
     }
-    console.log(`Experiment '${untrusted(name)}' (${experiment.id}).`);
+    writeStdoutLine(`Experiment '${untrusted(name)}' (${experiment.id}).`);
     return { experiment, created: false };
   }
   const found = await kfp.getOrCreateExperiment({ name, description: settings.experimentDescription });
-  if (found.created && settings.dryRun) console.log(`Experiment '${untrusted(name)}' does not exist; it would be created.`);
-  else if (found.created) console.log(`Experiment '${untrusted(name)}' created (${found.experiment.id}).`);
-  else console.log(`Experiment '${untrusted(name)}' already exists (${found.experiment.id}): reusing it.`);
+  if (found.created && settings.dryRun) writeStdoutLine(`Experiment '${untrusted(name)}' does not exist; it would be created.`);
+  else if (found.created) writeStdoutLine(`Experiment '${untrusted(name)}' created (${found.experiment.id}).`);
+  else writeStdoutLine(`Experiment '${untrusted(name)}' already exists (${found.experiment.id}): reusing it.`);
   return found;
 }
 
@@ -473,7 +474,7 @@ async function endCancelled(kfp: KfpClient, settings: Settings, done: Progress, 
   }
   const fate = await stopRun(kfp, settings, done, CANCEL_TERMINATE_MS);
   done.ending = `Cancelled (${cancelled.by}); the run ${fate}.`;
-  console.log(done.ending);
+  writeStdoutLine(done.ending);
   tl.setResult(tl.TaskResult.Cancelled, `Cancelled (${cancelled.by}); the run ${fate}. ${done.runUrl}`);
 }
 
@@ -489,7 +490,7 @@ async function stopRun(kfp: KfpClient, settings: Settings, done: Progress, withi
   if (settings.onTimeoutOrCancel === "leaveRunning") return "was left running (onTimeoutOrCancel: leaveRunning)";
   try {
     await kfp.terminateRun(run.id, { withinMs });
-    console.log(`Run ${run.id} terminated.`);
+    writeStdoutLine(`Run ${run.id} terminated.`);
     return "was terminated";
   } catch (error) {
     tl.warning(`Could not terminate run ${run.id}: ${untrusted(error instanceof Error ? error.message : String(error))}`);

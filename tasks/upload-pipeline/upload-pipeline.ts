@@ -20,6 +20,7 @@ import { booleanInput, choiceInput, nameText, optionalText, parseInputs, readRaw
 import { setOutputs } from "../../lib/task/outputs.ts";
 import { runMain, untrusted } from "../../lib/task/main.ts";
 import { md, mdLink, mdTable, uploadSummary } from "../../lib/task/summary.ts";
+import { writeStdoutLine } from "../../lib/task/stdout.ts";
 
 // ---------------------------------------------------------------------------
 // Settings: every input, read and checked in one place.
@@ -135,7 +136,8 @@ interface Outcome {
 runMain(async () => {
   const settings = readSettings();
   const file = await checkedFile(settings.file);
-  if (settings.versionNameIgnored) console.log("versionName is not used with uploadNew: KFP names the first version like the pipeline.");
+  if (settings.versionNameIgnored)
+    writeStdoutLine("versionName is not used with uploadNew: KFP names the first version like the pipeline.");
 
   const kfp = await connectTask(settings.connection, { dryRun: settings.dryRun, onPlannedWrite: logPlannedWrite });
   let outcome: Outcome;
@@ -160,8 +162,8 @@ runMain(async () => {
   uploadSummary("kubeflow-upload-pipeline.md", summary(kfp, settings, outcome, links));
 
   const done = settings.dryRun ? `Dry run: would have ${describe(outcome)}` : capitalize(describe(outcome));
-  console.log(untrusted(`${done}\n  Pipeline: ${links.pipeline}\n  Version:  ${links.version}`));
-  if (settings.dryRun) console.log("Dry run: nothing was changed in KFP; the output variables hold placeholders.");
+  writeStdoutLine(untrusted(`${done}\n  Pipeline: ${links.pipeline}\n  Version:  ${links.version}`));
+  if (settings.dryRun) writeStdoutLine("Dry run: nothing was changed in KFP; the output variables hold placeholders.");
   tl.setResult(tl.TaskResult.Succeeded, untrusted(done));
 });
 
@@ -192,14 +194,14 @@ async function upload(kfp: KfpClient, s: Settings, file: string): Promise<Outcom
           "Check the name, or set kubeflowPipelineTask to uploadNew or uploadNewOrVersion to create it.",
         );
       }
-      console.log(`Found pipeline '${existing.name}' (${existing.id}).`);
+      writeStdoutLine(`Found pipeline '${existing.name}' (${existing.id}).`);
       return addVersion(kfp, s, file, existing);
     case "uploadNewOrVersion":
       if (existing) {
-        console.log(`Found pipeline '${existing.name}' (${existing.id}): adding a version.`);
+        writeStdoutLine(`Found pipeline '${existing.name}' (${existing.id}): adding a version.`);
         return addVersion(kfp, s, file, existing);
       }
-      console.log(`Pipeline '${s.pipelineName}' does not exist yet: creating it.`);
+      writeStdoutLine(`Pipeline '${s.pipelineName}' does not exist yet: creating it.`);
       try {
         return await createPipeline(kfp, s, file);
       } catch (error) {
@@ -207,7 +209,7 @@ async function upload(kfp: KfpClient, s: Settings, file: string): Promise<Outcom
         if (!(error instanceof InputError) || error.input !== s.pipelineNameInput) throw error;
         const created = await kfp.findPipeline(s.pipelineName);
         if (!created) throw error;
-        console.log(`Pipeline '${created.name}' was created meanwhile (${created.id}): adding a version.`);
+        writeStdoutLine(`Pipeline '${created.name}' was created meanwhile (${created.id}): adding a version.`);
         return addVersion(kfp, s, file, created);
       }
   }
@@ -249,7 +251,7 @@ async function addVersion(kfp: KfpClient, s: Settings, file: string, pipeline: P
 /** A version with the wanted name exists: the outcome when reusing is allowed, else an InputError. */
 function reuseOrFail(s: Settings, pipeline: Pipeline, version: PipelineVersion): Outcome {
   if (s.ifVersionExists === "reuse") {
-    console.log(
+    writeStdoutLine(
       `Version '${version.name}' (${version.id}) of pipeline '${pipeline.name}' already exists: reusing it (ifVersionExists is reuse).`,
     );
     return { action: "reused version", pipeline, version };
@@ -287,7 +289,7 @@ function packageRejected(error: unknown): unknown {
 // Reporting.
 
 function logPlannedWrite(write: PlannedWrite): void {
-  console.log(untrusted(`Dry run: would ${write.method} ${write.path} with ${JSON.stringify(write.body)}`));
+  writeStdoutLine(untrusted(`Dry run: would ${write.method} ${write.path} with ${JSON.stringify(write.body)}`));
 }
 
 function describe(o: Outcome): string {
