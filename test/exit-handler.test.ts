@@ -39,6 +39,8 @@ interface Plan {
   ids: { projectId: string; planId: string; jobId: string; taskInstanceId: string; timelineId: string };
   /** azdocallbackinfo as our server task writes it. */
   info(extra?: Record<string, string>): string;
+  /** The component input pinning this collection: the handler calls nothing else. */
+  pinned: { azure_devops_url: string };
 }
 
 async function plan(options: { collection?: string } = {}): Promise<Plan> {
@@ -57,7 +59,7 @@ async function plan(options: { collection?: string } = {}): Promise<Plan> {
       TaskInstanceId: ids.taskInstanceId,
       ...extra,
     });
-  return { azdo, ids, info };
+  return { azdo, ids, info, pinned: { azure_devops_url: azdo.collectionUri } };
 }
 
 const uuid = () => crypto.randomUUID();
@@ -83,6 +85,7 @@ describe("component.yaml", () => {
     const inputs = build.component.inputs;
     expect(inputs.map((i) => i.name)).toEqual([
       "azdocallbackinfo",
+      "azure_devops_url",
       "run_status",
       "run_id",
       "kfp_ui_url",
@@ -92,7 +95,7 @@ describe("component.yaml", () => {
       "retry_delay_seconds",
     ]);
     expect(inputs.find((i) => i.name === "run_status")).toMatchObject({ type: "PipelineTaskFinalStatus" });
-    expect(inputs.filter((i) => i.default === undefined).map((i) => i.name)).toEqual(["run_status", "run_id"]);
+    expect(inputs.filter((i) => i.default === undefined).map((i) => i.name)).toEqual(["azure_devops_url", "run_status", "run_id"]);
     // Every placeholder names a declared input, and every input is passed once.
     const placeholders = build.component.implementation.container.args
       .filter((a) => typeof a !== "string")
@@ -127,14 +130,15 @@ describe("component.yaml", () => {
   });
 
   test("a required input left out is an error before anything runs (as the KFP SDK reports it)", () => {
-    expect(() => componentArgv(build.component, { azdocallbackinfo: "" })).toThrow(/run_status is required/);
+    expect(() => componentArgv(build.component, { azdocallbackinfo: "" })).toThrow(/azure_devops_url is required/);
+    expect(() => componentArgv(build.component, { azure_devops_url: "https://dev.azure.com/contoso/" })).toThrow(/run_status is required/);
   });
 });
 
 describe("reporting to Azure DevOps", () => {
   test("posts TaskCompleted once to <collection>/<project>/_apis/.../events with one slash at each joint, and a log line first", async () => {
     const p = await plan();
-    const exit = await run({ azdocallbackinfo: p.info(), run_status: "Failed", kfp_ui_url: "https://kf.example.com/pipeline/" });
+    const exit = await run({ ...p.pinned, azdocallbackinfo: p.info(), run_status: "Failed", kfp_ui_url: "https://kf.example.com/pipeline/" });
     expect(exit.code).toBe(0);
     expect(p.azdo.requests.map((r) => r.path)).toEqual([
       `/org/${p.ids.projectId}/_apis/distributedtask/hubs/build/plans/${p.ids.planId}/timelines/${p.ids.timelineId}/records/${p.ids.jobId}/feed`,
@@ -149,7 +153,7 @@ describe("reporting to Azure DevOps", () => {
   test("reads the 2021 single-quoted azdocallbackinfo (no timeline id: no log line) on an on-premises collection path", async () => {
     const p = await plan({ collection: "/tfs/DefaultCollection" });
     const old = `{'JobId':'${p.ids.jobId}','HubName':'build','TaskInstanceId':'${p.ids.taskInstanceId}','PlanId':'${p.ids.planId}','ProjectId':'${p.ids.projectId}','PlanUri':'${p.azdo.collectionUri}'}`;
-    const exit = await run({ azdocallbackinfo: old });
+    const exit = await run({ ...p.pinned, azdocallbackinfo: old });
     expect(exit.code).toBe(0);
     expect(p.azdo.feed).toHaveLength(0);
     expect(p.azdo.requests.map((r) => r.path)).toEqual([
@@ -160,7 +164,7 @@ describe("reporting to Azure DevOps", () => {
 
   test("a timeline id Azure DevOps never filled in is left out: no log line, the task still completes", async () => {
     const p = await plan();
-    const exit = await run({ azdocallbackinfo: p.info({ TimelineId: "$(system.TimelineId)" }) });
+    const exit = await run({ ...p.pinned, azdocallbackinfo: p.info({ TimelineId: "$(system.TimelineId)" }) });
     expect(exit.code).toBe(0);
     expect(p.azdo.feed).toHaveLength(0);
     expect(p.azdo.events).toHaveLength(1);
@@ -173,7 +177,7 @@ describe("reporting to Azure DevOps", () => {
     test(`KFP 2.x final status ${state}: TaskCompleted ${result}, the state in both logs, no empty error`, async () => {
       const p = await plan();
       const status = `{"error":{},"pipelineJobResourceName":"training-7k2xq","pipelineTaskName":"exit-handler-1","state":"${state}"}`;
-      const exit = await run({ azdocallbackinfo: p.info(), run_status: status });
+      const exit = await run({ ...p.pinned, azdocallbackinfo: p.info(), run_status: status });
       expect(exit.code).toBe(0);
       expect(p.azdo.events.map((e) => e.result)).toEqual([result]);
       expect(p.azdo.feed[0]!.lines).toEqual([`Kubeflow run run-1 ended ${state}.`]);
@@ -183,10 +187,81 @@ describe("reporting to Azure DevOps", () => {
 
   test("empty azdocallbackinfo (a run not started by a waiting task): nothing to report, exit 0, no request", async () => {
     const p = await plan();
-    const exit = await run({ azdocallbackinfo: "" }, {});
+    const exit = await run({ ...p.pinned, azdocallbackinfo: "" }, {});
     expect(exit.code).toBe(0);
     expect(exit.stdout).toContain("nothing to report");
     expect(p.azdo.requests).toHaveLength(0);
+  });
+});
+
+describe("the pinned Azure DevOps URL (azure_devops_url)", () => {
+  test("a PlanUri on another server gets no request at all: exit 2 naming both URLs", async () => {
+    const p = await plan();
+    const foreign = await plan();
+    const exit = await run({ ...p.pinned, azdocallbackinfo: foreign.info() });
+    expect(exit.code).toBe(2);
+    expect(exit.stderr).toContain(foreign.azdo.collectionUri);
+    expect(exit.stderr).toContain(p.azdo.collectionUri);
+    expect(foreign.azdo.requests).toHaveLength(0);
+    expect(p.azdo.requests).toHaveLength(0);
+  });
+
+  test("another organization on the same host is not under the pinned one, even when its name starts the same", async () => {
+    const p = await plan({ collection: "/contoso-evil" });
+    const exit = await run({ azure_devops_url: `${p.azdo.url}/contoso`, azdocallbackinfo: p.info() });
+    expect(exit.code).toBe(2);
+    expect(exit.stderr).toContain(`${p.azdo.url}/contoso-evil/`);
+    expect(p.azdo.requests).toHaveLength(0);
+  });
+
+  test("the same collection matches with or without a trailing slash and in any letter case", async () => {
+    const p = await plan({ collection: "/Contoso" });
+    const exit = await run({ azure_devops_url: `${p.azdo.url}/contoso`, azdocallbackinfo: p.info() });
+    expect(exit.code).toBe(0);
+    expect(p.azdo.events).toHaveLength(1);
+  });
+
+  test("https is required unless the pinned URL is itself http", async () => {
+    const p = await plan();
+    const info = p.info({ PlanUri: "http://dev.azure.com/contoso/" });
+    const exit = await run({ azure_devops_url: "https://dev.azure.com/contoso/", azdocallbackinfo: info });
+    expect(exit.code).toBe(2);
+    expect(exit.stderr).toContain("https");
+    expect(exit.stderr).toContain("http://dev.azure.com/contoso/");
+  });
+
+  test("an empty or malformed azure_devops_url is refused before anything is sent", async () => {
+    const p = await plan();
+    for (const pinned of ["", "dev.azure.com/contoso", "ftp://dev.azure.com/contoso"]) {
+      const exit = await run({ azure_devops_url: pinned, azdocallbackinfo: p.info() });
+      expect(exit.code).toBe(2);
+      expect(exit.stderr).toContain("azure_devops_url");
+    }
+    expect(p.azdo.requests).toHaveLength(0);
+  });
+});
+
+describe("no credential in what the handler prints", () => {
+  const forms = (secret: string) => [secret, Buffer.from(`:${secret}`).toString("base64")];
+
+  test("an error body echoing the PAT (final answer and log-line warning) is printed scrubbed of the PAT and its Basic form", async () => {
+    const p = await plan();
+    p.azdo.fault({ on: "feed", fault: { status: 400, echoCredential: true } });
+    p.azdo.fault({ on: "events", fault: { status: 400, echoCredential: true } });
+    const exit = await run({ ...p.pinned, azdocallbackinfo: p.info() });
+    expect(exit.code).toBe(1);
+    expect(exit.stdout).toContain("warning: could not write to the job's log");
+    expect(exit.stderr).toContain("HTTP 400: Injected fault 400. You sent Authorization: Basic ***");
+    for (const secret of forms(PAT)) expect(exit.stdout + exit.stderr).not.toContain(secret);
+  });
+
+  test("an error body echoing the job token is printed scrubbed of it, and of a PAT-less run's token too", async () => {
+    const p = await plan();
+    p.azdo.fault({ on: "events", fault: { status: 400, echoCredential: true } });
+    const exit = await run({ ...p.pinned, azdocallbackinfo: p.info({ AuthToken: JOB_TOKEN }) }, {});
+    expect(exit.code).toBe(1);
+    expect(exit.stderr).toContain("Bearer ***");
+    expect(exit.stdout + exit.stderr).not.toContain(JOB_TOKEN);
   });
 });
 
@@ -195,7 +270,7 @@ describe("credentials", () => {
     const p = await plan();
     const file = join(scratch, "pat");
     writeFileSync(file, `${PAT}\n`);
-    const exit = await run({ azdocallbackinfo: p.info({ AuthToken: JOB_TOKEN }), pat_file: file }, { AZDO_PAT: "not-this-one" });
+    const exit = await run({ ...p.pinned, azdocallbackinfo: p.info({ AuthToken: JOB_TOKEN }), pat_file: file }, { AZDO_PAT: "not-this-one" });
     expect(exit.code).toBe(0);
     expect(exit.stdout).toContain(`Authenticating with the PAT in ${file}.`);
     expect(p.azdo.requests.map((r) => r.auth)).toEqual(["basic", "basic"]);
@@ -203,21 +278,21 @@ describe("credentials", () => {
 
   test("a PAT in the environment variable named by pat_env", async () => {
     const p = await plan();
-    const exit = await run({ azdocallbackinfo: p.info(), pat_env: "MY_AZDO_PAT" }, { MY_AZDO_PAT: PAT });
+    const exit = await run({ ...p.pinned, azdocallbackinfo: p.info(), pat_env: "MY_AZDO_PAT" }, { MY_AZDO_PAT: PAT });
     expect(exit.code).toBe(0);
     expect(p.azdo.events.map((e) => e.auth)).toEqual(["basic"]);
   });
 
   test("without a PAT, the job token the user chose to pass in azdocallbackinfo is sent as Bearer", async () => {
     const p = await plan();
-    const exit = await run({ azdocallbackinfo: p.info({ AuthToken: JOB_TOKEN }) }, {});
+    const exit = await run({ ...p.pinned, azdocallbackinfo: p.info({ AuthToken: JOB_TOKEN }) }, {});
     expect(exit.code).toBe(0);
     expect(p.azdo.events.map((e) => e.auth)).toEqual(["bearer"]);
   });
 
   test("no credential at all: exit 2 naming where one is looked for, nothing sent", async () => {
     const p = await plan();
-    const exit = await run({ azdocallbackinfo: p.info() }, {});
+    const exit = await run({ ...p.pinned, azdocallbackinfo: p.info() }, {});
     expect(exit.code).toBe(2);
     expect(exit.stderr).toContain("environment variable AZDO_PAT is not set, no pat_file was given");
     expect(p.azdo.requests).toHaveLength(0);
@@ -225,14 +300,14 @@ describe("credentials", () => {
 
   test("a PAT file that cannot be read is an error naming the file", async () => {
     const p = await plan();
-    const exit = await run({ azdocallbackinfo: p.info(), pat_file: join(scratch, "missing") });
+    const exit = await run({ ...p.pinned, azdocallbackinfo: p.info(), pat_file: join(scratch, "missing") });
     expect(exit.code).toBe(2);
     expect(exit.stderr).toContain(`cannot read the PAT file ${join(scratch, "missing")}: ENOENT`);
   });
 
   test("a rejected credential is not retried: exit 1 with a hint, and no credential in any output", async () => {
     const p = await plan();
-    const exit = await run({ azdocallbackinfo: p.info({ AuthToken: JOB_TOKEN }), attempts: "5" }, { AZDO_PAT: "wrong-pat-value" });
+    const exit = await run({ ...p.pinned, azdocallbackinfo: p.info({ AuthToken: JOB_TOKEN }), attempts: "5" }, { AZDO_PAT: "wrong-pat-value" });
     expect(exit.code).toBe(1);
     expect(eventRequests(p.azdo)).toHaveLength(1);
     expect(exit.stderr).toContain("HTTP 401");
@@ -248,7 +323,7 @@ describe("retries", () => {
     const p = await plan();
     p.azdo.fault({ on: "events", fault: { status: 503 }, times: 2 });
     p.azdo.fault({ on: "events", fault: { reset: true }, times: 1 });
-    const exit = await run({ azdocallbackinfo: p.info() });
+    const exit = await run({ ...p.pinned, azdocallbackinfo: p.info() });
     expect(exit.code).toBe(0);
     expect(eventRequests(p.azdo).map((r) => r.status)).toEqual([503, 503, 0, 200]);
     expect(p.azdo.events).toHaveLength(1);
@@ -258,7 +333,7 @@ describe("retries", () => {
   test("gives up after the configured tries and exits 1, so the exit handler shows failed in the KFP UI", async () => {
     const p = await plan();
     p.azdo.fault({ on: "events", fault: { status: 500 }, times: Infinity });
-    const exit = await run({ azdocallbackinfo: p.info(), attempts: "3" });
+    const exit = await run({ ...p.pinned, azdocallbackinfo: p.info(), attempts: "3" });
     expect(exit.code).toBe(1);
     expect(eventRequests(p.azdo)).toHaveLength(3);
     expect(exit.stderr).toContain("failed after 3 tries: HTTP 500: Injected fault 500.");
@@ -268,7 +343,7 @@ describe("retries", () => {
   test("a log line that cannot be written does not keep the task from completing", async () => {
     const p = await plan();
     p.azdo.fault({ on: "feed", fault: { status: 500 }, times: Infinity });
-    const exit = await run({ azdocallbackinfo: p.info(), attempts: "2" });
+    const exit = await run({ ...p.pinned, azdocallbackinfo: p.info(), attempts: "2" });
     expect(exit.code).toBe(0);
     expect(exit.stdout).toContain("warning: could not write to the job's log");
     expect(p.azdo.events).toHaveLength(1);
@@ -276,7 +351,7 @@ describe("retries", () => {
 
   test("a plan Azure DevOps no longer knows (job cancelled or timed out) is final: exit 1 without retrying", async () => {
     const p = await plan();
-    const exit = await run({ azdocallbackinfo: p.info({ PlanId: uuid() }) });
+    const exit = await run({ ...p.pinned, azdocallbackinfo: p.info({ PlanId: uuid() }) });
     expect(exit.code).toBe(1);
     expect(p.azdo.requests.map((r) => r.status)).toEqual([404, 404]);
     expect(exit.stderr).toContain("no such plan or job");
@@ -284,7 +359,7 @@ describe("retries", () => {
 
   test("out-of-range retry settings are refused before anything is sent", async () => {
     const p = await plan();
-    const exit = await run({ azdocallbackinfo: p.info(), attempts: "0" });
+    const exit = await run({ ...p.pinned, azdocallbackinfo: p.info(), attempts: "0" });
     expect(exit.code).toBe(2);
     expect(exit.stderr).toContain('--attempts "0" is out of range');
     expect(p.azdo.requests).toHaveLength(0);

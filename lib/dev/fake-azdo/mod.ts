@@ -64,7 +64,11 @@ export interface FakeAzdoFeed {
 export interface FakeAzdoFault {
   /** Which calls fail; `any` for both. */
   on: "events" | "feed" | "any";
-  fault: { status: number; retryAfterSeconds?: number } | { reset: true };
+  /**
+   * `echoCredential`: the error body repeats the request's Authorization header and the credential in it, as an
+   * intercepting proxy or a debugging gateway may (issue #13, fact 6): what a client prints of it must be scrubbed.
+   */
+  fault: { status: number; retryAfterSeconds?: number; echoCredential?: boolean } | { reset: true };
   /** How many matching requests fail; Infinity for all. Default 1. */
   times?: number;
 }
@@ -173,7 +177,8 @@ export async function startFakeAzdo(options: FakeAzdoOptions = {}): Promise<Fake
         return;
       }
       if (fault.retryAfterSeconds !== undefined) res.setHeader("Retry-After", String(fault.retryAfterSeconds));
-      return answer(fault.status, vssError(`Injected fault ${fault.status}.`), "injected fault");
+      const echo = fault.echoCredential ? ` You sent ${echoedCredential(req.headers.authorization)}.` : "";
+      return answer(fault.status, vssError(`Injected fault ${fault.status}.${echo}`), "injected fault");
     }
 
     const [projectId, hubName, planId] = (eventMatch ?? feedMatch)!.slice(1, 4).map(decodeURIComponent) as [string, string, string];
@@ -247,6 +252,13 @@ function eventProblem(event: Record<string, unknown> | undefined): string | unde
     return `result ${JSON.stringify(event.result)} is not a task result`;
   }
   return undefined;
+}
+
+/** The Authorization header as received, and the secret it carries (decoded from Basic). */
+function echoedCredential(header: string | undefined): string {
+  const [scheme = "", value = ""] = (header ?? "").split(/\s+/, 2);
+  const secret = /^basic$/i.test(scheme) ? Buffer.from(value, "base64").toString("utf8").replace(/^[^:]*:/, "") : value;
+  return `Authorization: ${header ?? ""} (token ${secret})`;
 }
 
 function vssError(message: string) {
