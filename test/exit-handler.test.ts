@@ -138,7 +138,12 @@ describe("component.yaml", () => {
 describe("reporting to Azure DevOps", () => {
   test("posts TaskCompleted once to <collection>/<project>/_apis/.../events with one slash at each joint, and a log line first", async () => {
     const p = await plan();
-    const exit = await run({ ...p.pinned, azdocallbackinfo: p.info(), run_status: "Failed", kfp_ui_url: "https://kf.example.com/pipeline/" });
+    const exit = await run({
+      ...p.pinned,
+      azdocallbackinfo: p.info(),
+      run_status: "Failed",
+      kfp_ui_url: "https://kf.example.com/pipeline/",
+    });
     expect(exit.code).toBe(0);
     expect(p.azdo.requests.map((r) => r.path)).toEqual([
       `/org/${p.ids.projectId}/_apis/distributedtask/hubs/build/plans/${p.ids.planId}/timelines/${p.ids.timelineId}/records/${p.ids.jobId}/feed`,
@@ -270,7 +275,10 @@ describe("credentials", () => {
     const p = await plan();
     const file = join(scratch, "pat");
     writeFileSync(file, `${PAT}\n`);
-    const exit = await run({ ...p.pinned, azdocallbackinfo: p.info({ AuthToken: JOB_TOKEN }), pat_file: file }, { AZDO_PAT: "not-this-one" });
+    const exit = await run(
+      { ...p.pinned, azdocallbackinfo: p.info({ AuthToken: JOB_TOKEN }), pat_file: file },
+      { AZDO_PAT: "not-this-one" },
+    );
     expect(exit.code).toBe(0);
     expect(exit.stdout).toContain(`Authenticating with the PAT in ${file}.`);
     expect(p.azdo.requests.map((r) => r.auth)).toEqual(["basic", "basic"]);
@@ -307,7 +315,10 @@ describe("credentials", () => {
 
   test("a rejected credential is not retried: exit 1 with a hint, and no credential in any output", async () => {
     const p = await plan();
-    const exit = await run({ ...p.pinned, azdocallbackinfo: p.info({ AuthToken: JOB_TOKEN }), attempts: "5" }, { AZDO_PAT: "wrong-pat-value" });
+    const exit = await run(
+      { ...p.pinned, azdocallbackinfo: p.info({ AuthToken: JOB_TOKEN }), attempts: "5" },
+      { AZDO_PAT: "wrong-pat-value" },
+    );
     expect(exit.code).toBe(1);
     expect(eventRequests(p.azdo)).toHaveLength(1);
     expect(exit.stderr).toContain("HTTP 401");

@@ -318,6 +318,7 @@ describe("end to end: server task, run, exit handler, TaskCompleted", () => {
           exitHandler.component,
           {
             azdocallbackinfo: String(run.parameters.azdocallbackinfo),
+            azure_devops_url: w.azdo.collectionUri,
             run_status: w.kfp.exitTaskStatus(run.id),
             run_id: run.id,
             kfp_ui_url: w.kfp.url,
@@ -357,6 +358,7 @@ describe("end to end: server task, run, exit handler, TaskCompleted", () => {
     w.kfp.setRunState(run.id, "SUCCEEDED");
     const exit = await runComponent(exitHandler.component, {
       azdocallbackinfo: String(run.parameters.azdocallbackinfo),
+      azure_devops_url: w.azdo.collectionUri,
       run_status: w.kfp.exitTaskStatus(run.id),
       run_id: run.id,
       retry_delay_seconds: "0.01",
@@ -380,7 +382,8 @@ describe("end to end: server task, run, exit handler, TaskCompleted", () => {
     await runTask(w, { ...legacy(w), ...runInputs(w, "v1beta1", { waitForCompletion: "false" }) });
     const run = onlyRun(w);
     // The pipeline's default for the parameter it declares: empty.
-    const exit = await runComponent(exitHandler.component, { run_status: "Succeeded", run_id: run.id }, { AZDO_PAT: PAT });
+    const values = { azure_devops_url: w.azdo.collectionUri, run_status: "Succeeded", run_id: run.id };
+    const exit = await runComponent(exitHandler.component, values, { AZDO_PAT: PAT });
     expect(exit.code).toBe(0);
     expect(exit.stdout).toContain("nothing to report");
     expect(w.azdo.requests).toHaveLength(0);

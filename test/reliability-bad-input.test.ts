@@ -277,6 +277,12 @@ describe("the exit handler component", () => {
         input: "azdocallbackinfo",
         values: { azdocallbackinfo: callbackInfo(azdo.collectionUri, { JobId: "../../other" }) },
       },
+      { what: "an empty azure_devops_url", input: "azure_devops_url", values: { azdocallbackinfo: info, azure_devops_url: "" } },
+      {
+        what: "a PlanUri outside azure_devops_url",
+        input: "azure_devops_url",
+        values: { azdocallbackinfo: info, azure_devops_url: "https://dev.azure.com/contoso/" },
+      },
       { what: "zero attempts", input: "attempts", values: { azdocallbackinfo: info, attempts: "0" } },
       { what: "a negative retry delay", input: "retry_delay_seconds", values: { azdocallbackinfo: info, retry_delay_seconds: "-1" } },
       { what: "an absurd retry delay", input: "retry_delay_seconds", values: { azdocallbackinfo: info, retry_delay_seconds: "86400" } },

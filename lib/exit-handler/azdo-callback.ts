@@ -10,6 +10,7 @@
  */
 import type { CallbackInfo } from "./callback-info.ts";
 import { sendRequest, TransportError } from "../net/transport.ts";
+import { Scrubber } from "./scrub.ts";
 
 /** api-version of the samples that document these calls (InvokeRESTAPI FAQ, ServerTaskHelper). */
 export const EVENTS_API_VERSION = "2.0-preview.1";
@@ -132,6 +133,9 @@ export async function postJson(
 type Outcome = { status: number; detail?: string; retryAfterMs?: number } | { error: string };
 
 async function postOnce(url: string, body: unknown, credential: AzdoCredential, timeoutMs: number): Promise<Outcome> {
+  // An answer may echo what it was sent: masked before it is cut short, so no piece of a secret survives.
+  const scrubber = new Scrubber();
+  scrubber.add(credential);
   try {
     const response = await sendRequest({
       method: "POST",
@@ -140,11 +144,12 @@ async function postOnce(url: string, body: unknown, credential: AzdoCredential, 
       body: JSON.stringify(body),
       signal: AbortSignal.timeout(timeoutMs),
     });
-    return { status: response.status, detail: errorDetail(response.text), retryAfterMs: retryAfter(response.headers["retry-after"]) };
+    const detail = errorDetail(scrubber.scrub(response.text));
+    return { status: response.status, detail, retryAfterMs: retryAfter(response.headers["retry-after"]) };
   } catch (error) {
     if (!(error instanceof TransportError)) throw error;
     if (error.kind === "timeout") return { error: `no answer within ${formatSeconds(timeoutMs)}` };
-    return { error: networkProblem(error) };
+    return { error: scrubber.scrub(networkProblem(error)) };
   }
 }
 

@@ -21,7 +21,7 @@ export const MAX_SCRIPT_BYTES = 100 * 1024;
 interface ComponentInput {
   name: string;
   type: string;
-  /** Omitted: the input is required (run_status on SDK 1.8). */
+  /** Omitted: the input is required (azure_devops_url; run_status on SDK 1.8). */
   default?: string;
   description: string;
   /** The script's option that receives it. */
@@ -36,6 +36,14 @@ export const COMPONENT_INPUTS: ComponentInput[] = [
     option: "--callback-info",
     description:
       "The pipeline's azdocallbackinfo parameter, as the Kubeflow Experiment Run Async task filled it in. Empty: nothing is reported.",
+  },
+  {
+    name: "azure_devops_url",
+    type: "String",
+    option: "--azure-devops-url",
+    description:
+      "The Azure DevOps organization or collection this pipeline reports to, e.g. https://dev.azure.com/contoso/ " +
+      "(System.CollectionUri). Required: the credential is sent only to a PlanUri under it, over https unless this URL is http.",
   },
   {
     name: "run_status",

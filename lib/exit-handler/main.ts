@@ -3,39 +3,59 @@
  * Async" task: build.ts bundles it into one dependency-free script, and the
  * component in dist/exit-handler/component.yaml runs it in a stock Node image.
  *
- *   node exit-handler.js --callback-info <azdocallbackinfo> --status <run status>
- *     --run-id <id> [--kfp-ui-url <url>] [--pat-env NAME] [--pat-file PATH]
- *     [--attempts N] [--retry-delay SECONDS]
+ *   node exit-handler.js --callback-info <azdocallbackinfo> --azure-devops-url <url>
+ *     --status <run status> --run-id <id> [--kfp-ui-url <url>] [--pat-env NAME]
+ *     [--pat-file PATH] [--attempts N] [--retry-delay SECONDS]
  *
  * Exit codes: 0 reported (or nothing to report), 1 Azure DevOps could not be
- * told, 2 bad arguments or no credential. A non-zero exit marks the exit
- * handler failed in the KFP UI, the only place anyone would see it.
+ * told, 2 bad arguments, no credential, or a PlanUri outside the pinned URL.
+ * A non-zero exit marks the exit handler failed in the KFP UI, the only place
+ * anyone would see it. Everything printed goes through the scrubber.
  */
 import { readFileSync } from "node:fs";
 import { CallbackError, DEFAULT_RETRY, postFeedLines, postTaskCompleted, type AzdoCredential, type RetryPolicy } from "./azdo-callback.ts";
 import { CallbackInfoError, parseCallbackInfo, type CallbackInfo } from "./callback-info.ts";
 import { parseExitStatus, type ExitStatus } from "./exit-status.ts";
+import { checkPlanUri, parsePinnedUrl, PinnedUrlError } from "./pinned-url.ts";
+import { Scrubber } from "./scrub.ts";
 
 /** The environment variable holding a PAT when `--pat-env` is not given. */
 export const DEFAULT_PAT_ENV = "AZDO_PAT";
 
-const OPTIONS = ["callback-info", "status", "run-id", "kfp-ui-url", "pat-env", "pat-file", "attempts", "retry-delay"] as const;
+const OPTIONS = [
+  "callback-info",
+  "azure-devops-url",
+  "status",
+  "run-id",
+  "kfp-ui-url",
+  "pat-env",
+  "pat-file",
+  "attempts",
+  "retry-delay",
+] as const;
 type Options = Partial<Record<(typeof OPTIONS)[number], string>>;
 
 class UsageError extends Error {}
 
+/** Every credential the handler knows of, masked in all it prints. */
+const scrubber = new Scrubber();
+
 async function main(argv: string[]): Promise<number> {
   const options = parseOptions(argv);
   const info = parseCallbackInfo(options["callback-info"]);
+  scrubber.addText(info?.authToken);
   if (!info) {
     say(
       "azdocallbackinfo is empty: this run was not started by a waiting Kubeflow Experiment Run Async task, so there is nothing to report.",
     );
     return 0;
   }
+  // Before any credential is read: a PlanUri outside the pinned URL gets nothing at all.
+  checkPlanUri(parsePinnedUrl(options["azure-devops-url"]), info.planUri);
   const status = parseExitStatus(options.status);
   const runId = options["run-id"]?.trim() ?? "";
   const credential = readCredential(info, options);
+  scrubber.add(credential);
   const policy = retryPolicy(options);
   say(
     `Run ${runId || "(id not given)"} ended ${status.state || "with no status"}: reporting "${status.outcome}" to plan ${info.planId} (${info.hubName}) at ${info.planUri}.`,
@@ -146,7 +166,7 @@ function logLines(status: ExitStatus, runId: string, uiUrl: string | undefined):
 }
 
 function say(line: string): void {
-  console.log(line);
+  console.log(scrubber.scrub(line));
 }
 
 /** Run as a file (`node exit-handler.js ...`) or inline (`node -e <script> -- ...`). */
@@ -154,10 +174,10 @@ const args = process.argv.slice(process.argv[1] === __filename ? 2 : 1);
 main(args).then(
   (code) => process.exit(code),
   (error: unknown) => {
-    const known = error instanceof UsageError || error instanceof CallbackInfoError || error instanceof CallbackError;
-    console.error(`error: ${known ? (error as Error).message : String((error as Error)?.stack ?? error)}`);
-    if (error instanceof UsageError || error instanceof CallbackInfoError)
-      console.error("usage: see the component's description in component.yaml.");
-    process.exit(error instanceof UsageError || error instanceof CallbackInfoError ? 2 : 1);
+    const usage = error instanceof UsageError || error instanceof CallbackInfoError || error instanceof PinnedUrlError;
+    const known = usage || error instanceof CallbackError;
+    console.error(scrubber.scrub(`error: ${known ? (error as Error).message : String((error as Error)?.stack ?? error)}`));
+    if (usage) console.error("usage: see the component's description in component.yaml.");
+    process.exit(usage ? 2 : 1);
   },
 );

@@ -140,11 +140,23 @@ export function callbackInfo(collectionUri: string, extra: Record<string, string
   });
 }
 
-/** Runs the exit handler component; few, fast retries unless the values say otherwise. */
+/**
+ * Runs the exit handler component; few, fast retries unless the values say otherwise. Unless they say
+ * otherwise too, the pipeline is pinned (azure_devops_url) to the collection its callback info names.
+ */
 export function runExitHandler(
   component: ComponentSpec,
   values: Record<string, string>,
   env: Record<string, string> = { AZDO_PAT: PAT },
 ): Promise<ExitHandlerResult> {
-  return runComponent(component, { run_status: "Succeeded", run_id: "run-7", attempts: "3", retry_delay_seconds: "0.05", ...values }, env);
+  const defaults = { run_status: "Succeeded", run_id: "run-7", attempts: "3", retry_delay_seconds: "0.05" };
+  return runComponent(component, { ...defaults, azure_devops_url: planUriOf(values.azdocallbackinfo), ...values }, env);
+}
+
+function planUriOf(info: string | undefined): string {
+  try {
+    const planUri = JSON.parse(info ?? "").PlanUri;
+    if (typeof planUri === "string" && planUri) return planUri;
+  } catch {}
+  return "https://dev.azure.com/contoso/";
 }

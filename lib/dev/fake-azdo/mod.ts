@@ -257,7 +257,11 @@ function eventProblem(event: Record<string, unknown> | undefined): string | unde
 /** The Authorization header as received, and the secret it carries (decoded from Basic). */
 function echoedCredential(header: string | undefined): string {
   const [scheme = "", value = ""] = (header ?? "").split(/\s+/, 2);
-  const secret = /^basic$/i.test(scheme) ? Buffer.from(value, "base64").toString("utf8").replace(/^[^:]*:/, "") : value;
+  const secret = /^basic$/i.test(scheme)
+    ? Buffer.from(value, "base64")
+        .toString("utf8")
+        .replace(/^[^:]*:/, "")
+    : value;
   return `Authorization: ${header ?? ""} (token ${secret})`;
 }
 

@@ -260,6 +260,8 @@ async function agentlessSteps(demo: Demo, v2: Kfp, azdo: FakeAzdo): Promise<void
   const component = readComponent(join(REPO_ROOT, "dist", "exit-handler", "component.yaml"));
   const values = {
     azdocallbackinfo: callbackInfo,
+    // The organization the pipeline is pinned to: a constant in the user's compiled pipeline.
+    azure_devops_url: azdo.collectionUri,
     // What KFP 2.x's driver fills the PipelineTaskFinalStatus input with.
     run_status: v2.fake.exitTaskStatus(ended.id),
     run_id: ended.id,
