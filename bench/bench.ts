@@ -13,8 +13,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startFakeKfp } from "../lib/dev/fake-kfp/mod.ts";
-import type { FakeKfp } from "../lib/dev/fake-kfp/types.ts";
+import { startFakeKfp, type FakeKfp } from "../lib/dev/fake-kfp/mod.ts";
 import { findArtefacts, REPO_ROOT, runBuild, type Artefacts } from "./artefacts.ts";
 import { measureColdStart } from "./cold-start.ts";
 import type { Figure, Unmeasured } from "./figure.ts";

@@ -7,8 +7,7 @@
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { startTask } from "../lib/dev/agent/mod.ts";
-import type { TaskResultName, TaskRun, TaskRunRequest, TaskRunResult } from "../lib/dev/agent/types.ts";
+import { startTask, type TaskResultName, type TaskRun, type TaskRunRequest, type TaskRunResult } from "../lib/dev/agent/mod.ts";
 import { since } from "./stats.ts";
 
 /** What the agent emulation passes of the host environment: PATH and HOME. */

@@ -7,9 +7,8 @@
  * left at `auto`, as a first-time user's YAML would be.
  */
 import { availableParallelism } from "node:os";
-import type { TaskRunRequest, TaskRunResult } from "../lib/dev/agent/types.ts";
-import type { FakeKfp } from "../lib/dev/fake-kfp/types.ts";
-import { startTask } from "../lib/dev/agent/mod.ts";
+import { type TaskRunRequest, type TaskRunResult, startTask } from "../lib/dev/agent/mod.ts";
+import type { FakeKfp } from "../lib/dev/fake-kfp/mod.ts";
 import { figure, ratioAtMost, type Figure } from "./figure.ts";
 import { cpuMsSoFar, expectResult, timeNodeBaseline, timeTask, type PeakRssMeter } from "./processes.ts";
 import { interleaved, median, since, type Rounds } from "./stats.ts";

@@ -5,7 +5,7 @@
  * per poll while waiting, and the time from the run's end to the task's end,
  * which a task polling on time keeps within one interval.
  */
-import type { FakeKfp, FakeRun } from "../lib/dev/fake-kfp/types.ts";
+import type { FakeKfp, FakeRun } from "../lib/dev/fake-kfp/mod.ts";
 import { startTask } from "../lib/dev/agent/mod.ts";
 import { figure, type Figure } from "./figure.ts";
 import { expectResult } from "./processes.ts";

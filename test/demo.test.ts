@@ -7,8 +7,7 @@ import { describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { AZDO_PAT, KFP_TOKEN, runDemo, type DemoFakes } from "../lib/dev/local/demo.ts";
-import { LocalLog } from "../lib/dev/local/log.ts";
+import { AZDO_PAT, KFP_TOKEN, LocalLog, runDemo, type DemoFakes } from "../lib/dev/local/mod.ts";
 import { REPO_ROOT } from "./harness.ts";
 
 /** Runs the demo in this process, its log kept in `lines`; `prepare` may break a fake. */

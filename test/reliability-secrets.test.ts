@@ -18,7 +18,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { FakeKfp, FakeKfpOptions, FaultKind } from "../lib/dev/fake-kfp/types.ts";
-import { parseRequestLine } from "../lib/task/request-line.ts";
+import { parseRequestLine } from "../lib/kfp/request-line.ts";
 import type { TaskRunResult } from "./harness.ts";
 import { expandServerTask } from "./server-task-executor.ts";
 import { buildExitHandlerForTest, type ExitHandlerBuild } from "./support/exit-handler-run.ts";

@@ -8,7 +8,7 @@ import { spawn } from "node:child_process";
 import { join } from "node:path";
 import type { TaskRunResult } from "../lib/dev/agent/types.ts";
 import type { FakeKfp, FakeKfpOptions } from "../lib/dev/fake-kfp/types.ts";
-import { LocalLog } from "../lib/dev/local/log.ts";
+import { LocalLog } from "../lib/dev/local/mod.ts";
 import { REPO_ROOT } from "./harness.ts";
 import { startFake } from "./support/fake.ts";
 

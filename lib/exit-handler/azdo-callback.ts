@@ -9,7 +9,7 @@
  * line or an error message.
  */
 import type { CallbackInfo } from "./callback-info.ts";
-import { sendRequest, TransportError } from "../net/transport.ts";
+import { sendRequest, TransportError } from "../net/mod.ts";
 import { Scrubber } from "./scrub.ts";
 
 /** api-version of the samples that document these calls (InvokeRESTAPI FAQ, ServerTaskHelper). */

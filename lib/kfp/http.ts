@@ -8,7 +8,7 @@
  * Node 20 (task bundles) and Bun (tests).
  */
 
-import { FileReadError, ProxyError, sendRequest, speaksNoTls, TransportError, type TransportRequest } from "../net/transport.ts";
+import { FileReadError, ProxyError, sendRequest, speaksNoTls, TransportError, type TransportRequest } from "../net/mod.ts";
 import { KfpError } from "./error.ts";
 import type { KfpConnectOptions } from "./types.ts";
 import type { PipelineFile } from "./pipeline-file.ts";

@@ -6,7 +6,7 @@
  * words, and nothing leaks which API version produced it except `apiVersion`.
  */
 
-import type { TransportProxy } from "../net/transport.ts";
+import type { TransportProxy } from "../net/mod.ts";
 
 export type ApiVersion = "v1beta1" | "v2beta1";
 

@@ -11,7 +11,7 @@
  * it reads).
  */
 import * as tl from "azure-pipelines-task-lib/task";
-import type { TransportProxy } from "../net/transport.ts";
+import type { TransportProxy } from "../net/mod.ts";
 import { VariableError } from "./input-error.ts";
 
 /** The agent's proxy for requests to `endpoint`, or undefined when there is none or the endpoint bypasses it. */

@@ -11,7 +11,7 @@
  */
 import * as tl from "azure-pipelines-task-lib/task";
 import { VariableError } from "./input-error.ts";
-import type { KfpConnectOptions } from "../kfp/types.ts";
+import type { KfpConnectOptions } from "../kfp/mod.ts";
 
 export const REQUEST_TIMEOUT_VARIABLE = "KFP.RequestTimeoutSeconds";
 export const RETRY_VARIABLE = "KFP.RetrySeconds";

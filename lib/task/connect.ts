@@ -7,11 +7,9 @@
  */
 import { agentCertificateAuthorities } from "./agent-certs.ts";
 import { agentProxy } from "./agent-proxy.ts";
-import { ProxyError } from "../net/transport.ts";
+import { ProxyError } from "../net/mod.ts";
 import { InputError } from "./input-error.ts";
-import { connectKfp } from "../kfp/client.ts";
-import { KfpError } from "../kfp/error.ts";
-import type { KfpClient, KfpConnectOptions, PlannedWrite } from "../kfp/types.ts";
+import { connectKfp, KfpError, type KfpClient, type KfpConnectOptions, type PlannedWrite } from "../kfp/mod.ts";
 import { connectOptions, type ConnectionSettings } from "./connection.ts";
 import { untrusted } from "./main.ts";
 import { writeStdoutLine } from "./stdout.ts";

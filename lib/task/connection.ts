@@ -8,10 +8,9 @@
 import * as tl from "azure-pipelines-task-lib/task";
 import * as v from "valibot";
 import { InputError } from "./input-error.ts";
-import { formatRequestLine } from "./request-line.ts";
 import { readTaskBudget, type TaskBudget } from "./budget.ts";
 import { choiceInput, optionalText, parseInputs, readRawInputs } from "./inputs.ts";
-import type { ApiVersion, KfpAuth, KfpConnectOptions } from "../kfp/types.ts";
+import { type ApiVersion, formatRequestLine, type KfpAuth, type KfpConnectOptions } from "../kfp/mod.ts";
 
 export const CONNECTION_INPUTS = [
   "kfpConnection",

@@ -5,7 +5,7 @@
  */
 import * as tl from "azure-pipelines-task-lib/task";
 import { InputError } from "./input-error.ts";
-import { KfpError } from "../kfp/error.ts";
+import { KfpError } from "../kfp/mod.ts";
 
 /** Neutralises `##vso[` and `##[` so text from KFP cannot issue agent commands. */
 export function untrusted(text: string): string {

@@ -6,7 +6,7 @@
  *
  * Pure: lines go to the writer given, times are the caller's elapsed times.
  */
-import type { Run, RunSteps } from "../kfp/types.ts";
+import type { Run, RunSteps } from "../kfp/mod.ts";
 
 /** Longest silence while waiting. */
 export const HEARTBEAT_MS = 5 * 60_000;

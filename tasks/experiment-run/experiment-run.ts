@@ -11,19 +11,46 @@
 import "../../lib/task/early-secrets.ts";
 import * as tl from "azure-pipelines-task-lib/task";
 import * as v from "valibot";
-import { CancelledError, watchCancel, type CancelWatch } from "../../lib/task/cancel.ts";
-import { InputError } from "../../lib/task/input-error.ts";
-import { KfpError } from "../../lib/kfp/error.ts";
-import type { Experiment, KfpClient, Pipeline, PipelineVersion, Run } from "../../lib/kfp/types.ts";
-import { convertParameters, parsePipelineParams, PipelineParamsError, type PipelineParam } from "../../lib/kfp/params.ts";
-import { formatDuration, RunProgress } from "../../lib/task/run-progress.ts";
-import { connectionProblem, connectTask, logPlannedWrite } from "../../lib/task/connect.ts";
-import { readConnectionSettings, type ConnectionSettings } from "../../lib/task/connection.ts";
-import { booleanInput, choiceInput, nameText, optionalText, parseInputs, readRawInputs, secondsInput } from "../../lib/task/inputs.ts";
-import { setOutputs } from "../../lib/task/outputs.ts";
-import { runMain, untrusted } from "../../lib/task/main.ts";
-import { md, mdLink, mdTable, uploadSummary } from "../../lib/task/summary.ts";
-import { writeStdoutLine } from "../../lib/task/stdout.ts";
+import {
+  CancelledError,
+  watchCancel,
+  type CancelWatch,
+  InputError,
+  formatDuration,
+  RunProgress,
+  connectionProblem,
+  connectTask,
+  logPlannedWrite,
+  readConnectionSettings,
+  type ConnectionSettings,
+  booleanInput,
+  choiceInput,
+  nameText,
+  optionalText,
+  parseInputs,
+  readRawInputs,
+  secondsInput,
+  setOutputs,
+  runMain,
+  untrusted,
+  md,
+  mdLink,
+  mdTable,
+  uploadSummary,
+  writeStdoutLine,
+} from "../../lib/task/mod.ts";
+import {
+  KfpError,
+  type Experiment,
+  type KfpClient,
+  type Pipeline,
+  type PipelineVersion,
+  type Run,
+  convertParameters,
+  parsePipelineParams,
+  PipelineParamsError,
+  type PipelineParam,
+} from "../../lib/kfp/mod.ts";
 
 // ---------------------------------------------------------------------------
 // Settings

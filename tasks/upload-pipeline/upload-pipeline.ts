@@ -10,17 +10,38 @@
 import "../../lib/task/early-secrets.ts";
 import * as tl from "azure-pipelines-task-lib/task";
 import * as v from "valibot";
-import { InputError } from "../../lib/task/input-error.ts";
-import { KfpError } from "../../lib/kfp/error.ts";
-import type { KfpClient, Pipeline, PipelineVersion, PlannedWrite } from "../../lib/kfp/types.ts";
-import { checkPipelineFile, PipelineFileError } from "../../lib/kfp/pipeline-file.ts";
-import { connectionProblem, connectTask, sentence } from "../../lib/task/connect.ts";
-import { readConnectionSettings, type ConnectionSettings } from "../../lib/task/connection.ts";
-import { booleanInput, choiceInput, nameText, optionalText, parseInputs, readRawInputs, requiredText } from "../../lib/task/inputs.ts";
-import { setOutputs } from "../../lib/task/outputs.ts";
-import { runMain, untrusted } from "../../lib/task/main.ts";
-import { md, mdLink, mdTable, uploadSummary } from "../../lib/task/summary.ts";
-import { writeStdoutLine } from "../../lib/task/stdout.ts";
+import {
+  InputError,
+  connectionProblem,
+  connectTask,
+  sentence,
+  readConnectionSettings,
+  type ConnectionSettings,
+  booleanInput,
+  choiceInput,
+  nameText,
+  optionalText,
+  parseInputs,
+  readRawInputs,
+  requiredText,
+  setOutputs,
+  runMain,
+  untrusted,
+  md,
+  mdLink,
+  mdTable,
+  uploadSummary,
+  writeStdoutLine,
+} from "../../lib/task/mod.ts";
+import {
+  KfpError,
+  type KfpClient,
+  type Pipeline,
+  type PipelineVersion,
+  type PlannedWrite,
+  checkPipelineFile,
+  PipelineFileError,
+} from "../../lib/kfp/mod.ts";
 
 // ---------------------------------------------------------------------------
 // Settings: every input, read and checked in one place.

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildExitHandler } from "../../build.ts";
 import { REPO_ROOT } from "../harness.ts";
-import type { ComponentSpec } from "../../lib/dev/local/component.ts";
+import type { ComponentSpec } from "../../lib/dev/local/mod.ts";
 
 // Running the component as KFP would is shared with `npm run demo`.
 export {
@@ -17,7 +17,7 @@ export {
   runComponent,
   type ComponentResult as ExitHandlerResult,
   type ComponentSpec,
-} from "../../lib/dev/local/component.ts";
+} from "../../lib/dev/local/mod.ts";
 
 export interface ExitHandlerBuild {
   dir: string;

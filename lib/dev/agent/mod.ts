@@ -1,10 +1,14 @@
 /**
  * Runs a task's bundled `index.js` the way an Azure Pipelines agent does and
- * reads back what it said (see agent-types.ts for the contract).
+ * reads back what it said (see types.ts for the contract).
  *
  * Each run gets a fresh folder holding only the task's task.json and index.js
  * (a hidden dependency on node_modules fails), a fresh Agent.TempDirectory, and
  * an environment built from the request alone.
+ *
+ * Never ships. May import anything; imported by the tests, bench and lib/dev/local.
+ *
+ * @module
  */
 import { spawn } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
@@ -15,7 +19,8 @@ import { agentEnvironment, agentEnvName, defaultVariables, mergeVariables, taskI
 import { AgentOutput, type TaskRestrictions } from "./output.ts";
 
 export { parseAgentOutput, maskSecrets } from "./output.ts";
-export { agentEnvName } from "./env.ts";
+export { agentEnvName, defaultVariables, variableValue } from "./env.ts";
+export type { ServiceConnection, SetVariable, TaskResultName, TaskRun, TaskRunRequest, TaskRunResult } from "./types.ts";
 
 const DEFAULT_TIMEOUT_MS = 60_000;
 /** The files copied into the run folder, left out of `files`. */

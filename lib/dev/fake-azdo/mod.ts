@@ -6,10 +6,14 @@
  * `Basic base64(":" + pat)` or a job token as `Bearer`), and the body; records
  * every request (the credential's kind only, never its value); and can be told
  * to fail (status codes, dropped connections) to test retries.
+ *
+ * Never ships. May import anything; imported by the tests and lib/dev/local.
+ *
+ * @module
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { CallbackInfo } from "../../exit-handler/callback-info.ts";
+import type { CallbackInfo } from "../../exit-handler/mod.ts";
 
 export interface FakeAzdoOptions {
   /** The collection's path, e.g. `/org` (Azure DevOps Services) or `/tfs/DefaultCollection`. Default `/org`. */

@@ -4,6 +4,10 @@
  * v2beta1 (KFP 2.x) over in-memory state, behaves like KFP where clients go wrong
  * (filters, paging, duplicates, typed parameters, auth, error bodies), records
  * every request, and injects faults. The contract is `lib/dev/fake-kfp/types.ts`.
+ *
+ * Never ships. May import anything; imported by the tests, bench and lib/dev/local.
+ *
+ * @module
  */
 
 import { readFile } from "node:fs/promises";
@@ -19,6 +23,8 @@ import { FakeStore } from "./state.ts";
 import { v1Routes } from "./v1.ts";
 import { v2Routes } from "./v2.ts";
 import { readPipelinePackage } from "./package.ts";
+
+export type * from "./types.ts";
 
 const MUTATING = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 

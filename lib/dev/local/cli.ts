@@ -11,8 +11,7 @@
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { bundleTask } from "../../../build.ts";
-import { startFakeKfp } from "../fake-kfp/mod.ts";
-import type { FakeApi, FakeKfp } from "../fake-kfp/types.ts";
+import { startFakeKfp, type FakeApi, type FakeKfp } from "../fake-kfp/mod.ts";
 import { LocalLog, succeeded } from "./log.ts";
 import { checkInputs, findTask, runLocalTask, taskFolders, UsageError } from "./run.ts";
 

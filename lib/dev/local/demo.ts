@@ -10,13 +10,10 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { build, BuildError } from "../../../build.ts";
-import type { TaskRunResult } from "../agent/types.ts";
-import { defaultVariables } from "../agent/env.ts";
-import { maskSecrets } from "../agent/output.ts";
+import { type TaskRunResult, defaultVariables, maskSecrets } from "../agent/mod.ts";
 import { startFakeAzdo, type FakeAzdo } from "../fake-azdo/mod.ts";
-import { startFakeKfp } from "../fake-kfp/mod.ts";
-import type { FakeKfp } from "../fake-kfp/types.ts";
-import { connectKfp } from "../../kfp/client.ts";
+import { startFakeKfp, type FakeKfp } from "../fake-kfp/mod.ts";
+import { connectKfp } from "../../kfp/mod.ts";
 import { componentArgv, readComponent, runComponent } from "./component.ts";
 import { LocalLog, succeeded } from "./log.ts";
 import { findTask, LOCAL_CONNECTION_ID, REPO_ROOT, runLocalTask } from "./run.ts";

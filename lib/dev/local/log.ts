@@ -4,10 +4,9 @@
  * out as status, time, method and path, then its outputs and result. Colour
  * only on a terminal, and never with NO_COLOR.
  */
-import type { TaskRunResult } from "../agent/types.ts";
-import { maskSecrets } from "../agent/output.ts";
-import type { RecordedRequest } from "../fake-kfp/types.ts";
-import { parseRequestLine } from "../../task/request-line.ts";
+import { type TaskRunResult, maskSecrets } from "../agent/mod.ts";
+import type { RecordedRequest } from "../fake-kfp/mod.ts";
+import { parseRequestLine } from "../../kfp/mod.ts";
 
 type Paint = (text: string) => string;
 

@@ -7,9 +7,7 @@
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
-import { startTask } from "../agent/mod.ts";
-import { variableValue } from "../agent/env.ts";
-import type { ServiceConnection, TaskRun, TaskRunResult } from "../agent/types.ts";
+import { startTask, type ServiceConnection, type TaskRun, type TaskRunResult, variableValue } from "../agent/mod.ts";
 import type { LocalLog } from "./log.ts";
 
 /** The repository root (this file is in lib/). */

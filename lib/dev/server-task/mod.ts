@@ -13,6 +13,10 @@
  *   [AzureMonitorV1], [ServiceNow]  in-box / Microsoft server tasks using the same templating in HttpRequest
  *   [auth-schemes] MS docs "Service endpoint authentication schemes" (auth-schemes.md)
  *   [#8597]      MicrosoftDocs/azure-devops-docs#8597: a service connection's Authorization overrides the Headers one
+ *
+ * Never ships. May import anything; imported by the tests and lib/dev/local.
+ *
+ * @module
  */
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";

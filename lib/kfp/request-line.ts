@@ -3,7 +3,7 @@
  * ("KFP GET /apis/v2beta1/runs/r1 -> 200 in 12 ms"), and its reverse, so that
  * `npm run task` can lay the lines out as a readable table.
  */
-import type { RequestLogLine } from "../kfp/types.ts";
+import type { RequestLogLine } from "./types.ts";
 
 const PATTERN = /^KFP (\S+) (\S+) -> (\S+) in (\d+) ms(?: \(attempt (\d+)\))?$/;
 

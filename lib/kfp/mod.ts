@@ -1,0 +1,29 @@
+/**
+ * The Kubeflow Pipelines client the tasks ship: `connectKfp` finds the server
+ * and speaks its API version (v1beta1 or v2beta1); the pipeline-file check and
+ * the run-parameter parser are the task-side checks before anything is sent;
+ * the request line is how a task logs each request (and `npm run task` reads it).
+ *
+ * May import: lib/net. Imported by: lib/task, tasks/, and the dev tools and
+ * tests. Everything else in this folder is private to it.
+ *
+ * @module
+ */
+export { connectKfp } from "./client.ts";
+export { KfpError } from "./error.ts";
+export { convertParameters, type PipelineParam, PipelineParamsError, parsePipelineParams } from "./params.ts";
+export { checkPipelineFile, PipelineFileError } from "./pipeline-file.ts";
+export { formatRequestLine, parseRequestLine } from "./request-line.ts";
+export type {
+  ApiVersion,
+  Experiment,
+  KfpAuth,
+  KfpClient,
+  KfpConnectOptions,
+  Pipeline,
+  PipelineVersion,
+  PlannedWrite,
+  RequestLogLine,
+  Run,
+  RunSteps,
+} from "./types.ts";

@@ -1,0 +1,12 @@
+/**
+ * The HTTP transport: one request over node:http(s), through an agent's proxy
+ * when asked, its failures sorted by what a caller may conclude. It ships in
+ * every bundle (tasks and exit handler) and knows no service.
+ *
+ * May import: nothing of ours. Imported by: lib/kfp, lib/task (proxy settings),
+ * lib/exit-handler, and the dev tools and tests.
+ *
+ * @module
+ */
+export { FileReadError, ProxyError, sendRequest, speaksNoTls, TransportError } from "./transport.ts";
+export type { TransportProxy, TransportRequest } from "./transport.ts";

@@ -1,0 +1,24 @@
+/**
+ * Task plumbing over azure-pipelines-task-lib, shipped in every agent task:
+ * the frame a task runs in (one result, one message), its inputs (one typed
+ * settings object), the KFP connection from a service connection and the
+ * agent's proxy and certificates, output variables, run progress, summaries
+ * and cancellation.
+ *
+ * `early-secrets.ts` is not re-exported: it must run before task-lib loads,
+ * so each task imports it on its own, first.
+ *
+ * May import: lib/kfp, lib/net. Imported by: tasks/, and the dev tools and tests.
+ *
+ * @module
+ */
+export { CancelledError, type CancelWatch, watchCancel } from "./cancel.ts";
+export { connectionProblem, connectTask, logPlannedWrite, sentence } from "./connect.ts";
+export { type ConnectionSettings, readConnectionSettings } from "./connection.ts";
+export { InputError } from "./input-error.ts";
+export { booleanInput, choiceInput, nameText, optionalText, parseInputs, readRawInputs, requiredText, secondsInput } from "./inputs.ts";
+export { runMain, untrusted } from "./main.ts";
+export { setOutputs } from "./outputs.ts";
+export { formatDuration, RunProgress } from "./run-progress.ts";
+export { md, mdLink, mdTable, uploadSummary } from "./summary.ts";
+export { writeStdoutLine } from "./stdout.ts";
