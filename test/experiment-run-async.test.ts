@@ -160,7 +160,6 @@ describe("task.json", () => {
     const help = (name: string) => TASK.inputs.find((i: { name: string }) => i.name === name).helpMarkDown as string;
     expect(help("kfpConnection")).toContain("without a trailing slash");
     expect(help("kubeflowEndpoint")).toContain("ending with `/`");
-    expect(help("runName")).toContain('must not contain `"`');
     expect(help("passAccessToken")).toContain("anyone who can read runs");
   });
 });
@@ -260,12 +259,30 @@ describe("the server task's request", () => {
     });
   }
 
-  test("a quote in the run name breaks the body, as its help warns: KFP refuses it and the task fails at once", async () => {
-    const w = await world("v2", "v2", { skipContract: true });
-    const result = await runTask(w, { ...legacy(w), ...runInputs(w, "v2beta1", { runName: 'say "hi"' }) });
-    expect(result.status).toBe(400);
-    expect(result.outcome).toBe("failed");
-    expect(w.kfp.state.runs).toHaveLength(0);
+  for (const api of ["v1beta1", "v2beta1"] as const) {
+    test(`${api}: quotes, backslashes, line breaks and braces in the run name and description arrive exactly`, async () => {
+      const w = await world(api === "v1beta1" ? "v1" : "v2");
+      const runName = 'say "hi" \\ C:\\temp {{x}} $(Build.BuildNumber)';
+      const runDescription = 'line one\nline two\ttabbed "quoted" {{{y}}}';
+      const result = await runTask(w, { ...legacy(w), ...runInputs(w, api, { runName, runDescription }) });
+      expect(result.outcome).toBe("waiting");
+      expect(onlyRun(w)).toMatchObject({ name: runName.replace("$(Build.BuildNumber)", "20260101.7"), description: runDescription });
+    });
+  }
+
+  test("waitForCompletion and passAccessToken as YAML writes them (True) add the callback info and the token", async () => {
+    const w = await world("v2");
+    const result = await runTask(w, { ...legacy(w), ...runInputs(w, "v2beta1", { waitForCompletion: "True", passAccessToken: "True" }) });
+    expect(result.outcome).toBe("waiting");
+    expect(parseCallbackInfo(String(onlyRun(w).parameters.azdocallbackinfo))!.authToken).toBe(JOB_TOKEN);
+  });
+
+  test("apiVersion is compared without regard to case, in the body and the URL", async () => {
+    const w = await world("v2");
+    const result = await runTask(w, { kfpConnection: CONNECTION_ID, ...runInputs(w, "v2beta1"), apiVersion: "V2beta1" });
+    expect(result.request.url).toEndWith("/apis/v2beta1/runs");
+    expect(result.outcome).toBe("waiting");
+    expect(onlyRun(w).pipelineId).toBe(w.pipeline.id);
   });
 
   test("a run KFP refuses (an undeclared parameter) fails the task instead of waiting for a callback that never comes", async () => {
@@ -275,7 +292,7 @@ describe("the server task's request", () => {
     expect(result.outcome).toBe("failed");
   });
 
-  test("the endpoint forms: a connection URL without and a kubeflowEndpoint with the trailing slash; the others break, as the help says", async () => {
+  test("every endpoint form, with or without a path and a trailing slash, gives a URL without '//'", async () => {
     const w = await world("v2");
     const expand = (inputs: Record<string, string>, url = w.kfp.url) =>
       expandServerTask({
@@ -284,14 +301,24 @@ describe("the server task's request", () => {
         variables: variables(w),
         endpoints: [connection(w, url)],
       } satisfies ServerTaskRun).url;
-    const path = (url: string) => url.replace(/^https?:\/\/[^/]+/, "");
-    expect(path(expand({ kfpConnection: CONNECTION_ID }))).toBe("/pipeline/apis/v2beta1/runs");
-    expect(path(expand({ kubeflowEndpoint: w.kfp.url.replace(/pipeline$/, "") }))).toBe("/pipeline/apis/v2beta1/runs");
-    // No documented template helper can trim or add a slash (only if/else and equals are used).
-    expect(path(expand({ kfpConnection: CONNECTION_ID }, `${w.kfp.url}/`))).toBe("/pipeline//apis/v2beta1/runs");
-    expect(expand({ kubeflowEndpoint: w.kfp.url.replace(/\/pipeline$/, "") })).toEndWith(
-      `:${new URL(w.kfp.url).port}pipeline/apis/v2beta1/runs`,
-    );
+    const host = new URL(w.kfp.url).origin;
+    for (const url of [host, `${host}/`, w.kfp.url, `${w.kfp.url}/`]) {
+      const sent = expand({ kfpConnection: CONNECTION_ID }, url);
+      expect(sent).toBe(`${url.replace(/\/$/, "")}/apis/v2beta1/runs`);
+    }
+    for (const base of [host, `${host}/`, `${host}/kubeflow`, `${host}/kubeflow/`]) {
+      expect(expand({ kubeflowEndpoint: base })).toBe(`${base.replace(/\/$/, "")}/pipeline/apis/v2beta1/runs`);
+    }
+    // And the request reaches KFP behind the dashboard's /pipeline both ways.
+    for (const url of [w.kfp.url, `${w.kfp.url}/`]) {
+      const result = await executeServerTask({
+        taskDir: TASK_DIR,
+        inputs: { kfpConnection: CONNECTION_ID, ...runInputs(w, "v2beta1", { runName: url }) },
+        variables: variables(w),
+        endpoints: [connection(w, url)],
+      });
+      expect(result.outcome).toBe("waiting");
+    }
   });
 });
 

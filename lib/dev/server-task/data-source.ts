@@ -13,7 +13,8 @@
  *                block's text); `{{x}}` HTML-encodes, `{{{x}}}` does not
  *   [real-systems] `$(endpoint.url)` is .NET Uri.AbsoluteUri: a host-only URL gains a trailing `/`
  */
-import { ServerTaskError, endpointAuthHeaders, type ServerTaskEndpoint } from "./mod.ts";
+import { absoluteUri, ServerTaskError, endpointAuthHeaders, type ServerTaskEndpoint } from "./mod.ts";
+import { htmlEncode } from "./mustache.ts";
 
 export interface DataSourceRequest {
   url: string;
@@ -51,12 +52,6 @@ export function dataSourceRequest(manifest: Record<string, any>, endpoint: Serve
   };
 }
 
-/** [real-systems] the URL as .NET's Uri.AbsoluteUri gives it: a host-only URL gains a `/`. */
-function absoluteUri(url: string): string {
-  const parsed = new URL(url);
-  return parsed.pathname === "/" ? `${parsed.origin}/${parsed.search}` : url;
-}
-
 /** Renders `{{{endpoint.url}}}`, `{{endpoint.url}}` and `{{#stringReplace 'a' 'b'}}…{{/stringReplace}}` [decompiled]. */
 export function renderDataSourceUrl(template: string, endpointUrl: string): string {
   const url = absoluteUri(endpointUrl);
@@ -67,10 +62,6 @@ export function renderDataSourceUrl(template: string, endpointUrl: string): stri
   const out = values(rendered);
   if (out.includes("{{")) throw new ServerTaskError(`data source URL ${template}: a template the model does not know`);
   return out;
-}
-
-function htmlEncode(text: string): string {
-  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&#39;");
 }
 
 /** `jsonpath:$.a.b` on a JSON text: the value, or undefined. Only dotted member paths are modelled. */

@@ -4,15 +4,17 @@
  * Used by the tests (test/server-task-executor.ts re-exports it) and `npm run demo`.
  *
  * Only what the project's task.json files use is modelled, each step citing
- * where it is documented; anything else (another template helper, a triple
- * mustache) fails loudly, so a task.json cannot quietly depend on behaviour
- * no one has documented. Sources, shortened below:
+ * where it is documented or read from the server's decompiled code; anything
+ * else (another template helper, a partial) fails loudly, so a task.json cannot
+ * quietly depend on behaviour no one has checked. Templates: ./mustache.ts. Sources, shortened below:
  *   [authoring]  microsoft/azure-pipelines-tasks docs/authoring/servertaskauthoring.md
  *   [notes]      the team's notes on agentless tasks and service connections (docs/azure-devops.md §2, §3, not in this repository)
  *   [mustache]   microsoft/azure-pipelines-extensions docs/authoring/endpoints/mustacheHelpers.md
  *   [AzureMonitorV1], [ServiceNow]  in-box / Microsoft server tasks using the same templating in HttpRequest
  *   [auth-schemes] MS docs "Service endpoint authentication schemes" (auth-schemes.md)
  *   [#8597]      MicrosoftDocs/azure-devops-docs#8597: a service connection's Authorization overrides the Headers one
+ *   [resolver]   mjwrona/decompiled (Azure DevOps Server 2022) Microsoft.VisualStudio.Services.ServiceEndpoints.Common/
+ *                EndpointVariableResolver.cs: `$(endpoint.url)` is the connection URL's .NET Uri.AbsoluteUri
  *
  * Never ships. May import anything; imported by the tests and lib/dev/local.
  *
@@ -20,6 +22,9 @@
  */
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { renderTemplate, TemplateError } from "./mustache.ts";
+
+export { htmlEncode, jsonEscape, renderTemplate, TemplateError } from "./mustache.ts";
 
 /** The repository root (this file is in lib/dev/server-task/). */
 const REPO_ROOT = resolve(import.meta.dir, "../../..");
@@ -103,8 +108,16 @@ export function expandServerTask(run: ServerTaskRun): ExpandedRequest {
 
   // [authoring] "You can use task inputs, system variables, user defined variables and endpoint variables in 'execute'/'cancel' sections."
   // Macros are replaced first and the templates rendered after: [AzureMonitorV1] compares `{{#equals '$(filterType)' 'resource' 1}}`,
-  // which only works on the expanded text. Values are pasted verbatim, with no JSON escaping [notes §2.2].
-  const render = (field: string) => renderTemplate(expandMacros(execute[field] ?? "", inputs, variables, endpoint), inputs);
+  // which only works on the expanded text. Values are pasted verbatim, with no JSON escaping [notes §2.2], so a pasted
+  // value holding "{{" is template text. The task's inputs are the templates' context.
+  const render = (field: string) => {
+    try {
+      return renderTemplate(expandMacros(execute[field] ?? "", inputs, variables, endpoint), inputs);
+    } catch (error) {
+      if (error instanceof TemplateError) throw new ServerTaskError(`${field}: ${error.message}`);
+      throw error;
+    }
+  };
   const url = render("EndpointUrl");
   const body = render("Body");
   const headersText = render("Headers");
@@ -153,6 +166,11 @@ export async function executeServerTask(run: ServerTaskRun): Promise<ServerTaskR
   return { request, status: response.status, responseText, outcome };
 }
 
+/** [resolver] .NET's Uri.AbsoluteUri: scheme and host lower-cased, a default port dropped, a host-only URL ending in `/`. */
+export function absoluteUri(url: string): string {
+  return new URL(url).href;
+}
+
 /** Inputs as the task receives them: task.json defaults fill what the step leaves out, then variables are expanded in them. */
 function resolveInputs(task: Record<string, any>, run: ServerTaskRun): Map<string, string> {
   const given = lowerKeys(run.inputs);
@@ -187,111 +205,13 @@ export function expandMacros(
     const key = name.trim().toLowerCase();
     if (byLower.has(key)) return byLower.get(key)!;
     if (variables.has(key)) return variables.get(key)!;
-    if (endpoint && key === "endpoint.url") return endpoint.url;
+    if (endpoint && key === "endpoint.url") return absoluteUri(endpoint.url);
     if (endpoint && key.startsWith("endpoint.")) {
       const field = Object.entries(endpoint.data ?? {}).find(([k]) => k.toLowerCase() === key.slice("endpoint.".length));
       if (field) return field[1];
     }
     return whole;
   });
-}
-
-// ---------------------------------------------------------------------------
-// Templates: the Handlebars/Mustache subset the task.json uses.
-
-type Node = { text: string } | { helper: "if" | "equals"; args: Arg[]; then: Node[]; otherwise: Node[] };
-type Arg = { literal: string } | { path: string };
-
-/**
- * Renders `{{#if x}}…{{else}}…{{/if}}` and `{{#equals a b}}…{{/equals}}`, the
- * helpers the task uses, against the task's inputs as context.
- * - `if`: a default helper [mustache]; [AzureMonitorV1] and [ServiceNow] use it on inputs, e.g. `{{#if description}}`.
- * - `equals`: [mustache] "does string comparison ... Takes "true" or "false" as optional parameter indicating if
- *   comparison is case sensitive or not (default value is "false")"; [ServiceNow] `{{#equals changeType 'Normal' 1}}`
- *   looks an input up by name, [AzureMonitorV1] compares quoted literals.
- */
-export function renderTemplate(text: string, context: Map<string, string>): string {
-  const nodes = parseTemplate(text);
-  return renderNodes(nodes, context);
-}
-
-function renderNodes(nodes: Node[], context: Map<string, string>): string {
-  let out = "";
-  for (const node of nodes) {
-    if ("text" in node) {
-      out += node.text;
-      continue;
-    }
-    const values = node.args.map((arg) => ("literal" in arg ? arg.literal : (context.get(arg.path) ?? "")));
-    let truthy: boolean;
-    if (node.helper === "if") {
-      if (values.length !== 1) throw new ServerTaskError("{{#if}} takes one argument");
-      truthy = values[0] !== "";
-    } else {
-      if (values.length < 2 || values.length > 3) throw new ServerTaskError("{{#equals}} takes two values and an optional case flag");
-      const caseSensitive = values.length === 3 && /^(true|1)$/i.test(values[2]!);
-      truthy = caseSensitive ? values[0] === values[1] : values[0]!.toLowerCase() === values[1]!.toLowerCase();
-    }
-    out += renderNodes(truthy ? node.then : node.otherwise, context);
-  }
-  return out;
-}
-
-function parseTemplate(text: string): Node[] {
-  const root: Node[] = [];
-  const stack: { node: Extract<Node, { helper: string }>; inElse: boolean }[] = [];
-  const emit = (node: Node) => {
-    const top = stack.at(-1);
-    (top ? (top.inElse ? top.node.otherwise : top.node.then) : root).push(node);
-  };
-  let at = 0;
-  while (at < text.length) {
-    const open = text.indexOf("{{", at);
-    if (open < 0) {
-      emit({ text: text.slice(at) });
-      break;
-    }
-    if (open > at) emit({ text: text.slice(at, open) });
-    if (text[open + 2] === "{")
-      throw new ServerTaskError(`triple mustache at ${JSON.stringify(text.slice(open, open + 40))}: not used by our tasks`);
-    const close = text.indexOf("}}", open + 2);
-    if (close < 0) throw new ServerTaskError(`unclosed {{ at ${JSON.stringify(text.slice(open, open + 40))}`);
-    // Handlebars reads "}}}" as the end of a triple mustache, which "{{" cannot close.
-    if (text[close + 2] === "}")
-      throw new ServerTaskError(
-        `"}}}" after ${JSON.stringify(text.slice(open, close + 3))}: Handlebars would take it for a triple mustache's end`,
-      );
-    const tag = text.slice(open + 2, close).trim();
-    at = close + 2;
-    if (tag === "else") {
-      const top = stack.at(-1);
-      if (top?.node.helper !== "if" || top.inElse) throw new ServerTaskError("{{else}} outside {{#if}}: only if/else is used");
-      top.inElse = true;
-    } else if (tag.startsWith("/")) {
-      const top = stack.pop();
-      if (!top || top.node.helper !== tag.slice(1).trim()) throw new ServerTaskError(`{{${tag}}} closes nothing open`);
-    } else if (tag.startsWith("#")) {
-      const [name, ...rest] = tokenize(tag.slice(1));
-      if (name !== "if" && name !== "equals") throw new ServerTaskError(`helper {{#${name}}} is not one the executor models (if, equals)`);
-      const node: Extract<Node, { helper: string }> = { helper: name, args: rest.map(toArg), then: [], otherwise: [] };
-      emit(node);
-      stack.push({ node, inElse: false });
-    } else {
-      throw new ServerTaskError(`{{${tag}}}: plain interpolation is not used by our tasks (it would HTML-escape the value)`);
-    }
-  }
-  if (stack.length) throw new ServerTaskError(`{{#${stack.at(-1)!.node.helper}}} is never closed`);
-  return root;
-}
-
-function tokenize(text: string): string[] {
-  return [...text.matchAll(/'[^']*'|"[^"]*"|\S+/g)].map((m) => m[0]);
-}
-
-function toArg(token: string): Arg {
-  if (/^'.*'$|^".*"$/.test(token)) return { literal: token.slice(1, -1) };
-  if (/^\d+$/.test(token)) return { literal: token };
-  return { path: token };
 }
 
 // ---------------------------------------------------------------------------
