@@ -158,8 +158,10 @@ describe("task.json", () => {
 
   test("help texts say which endpoint form to use and what passing the job token exposes", () => {
     const help = (name: string) => TASK.inputs.find((i: { name: string }) => i.name === name).helpMarkDown as string;
-    expect(help("kfpConnection")).toContain("without a trailing slash");
-    expect(help("kubeflowEndpoint")).toContain("ending with `/`");
+    expect(help("kfpConnection")).toContain("with or without a trailing slash");
+    expect(help("kubeflowEndpoint")).toContain("with or without its trailing slash");
+    expect(help("runName")).toContain("JSON-escaped");
+    expect(help("pipelineParamsMap")).toContain("must not hold");
     expect(help("passAccessToken")).toContain("anyone who can read runs");
   });
 });
