@@ -525,3 +525,14 @@ describe("2021 YAML", () => {
     expect(r.outputs).toMatchObject({ kf_pipeline_id: pipeline.id, kf_pipeline_version_id: version.id, kf_run_status: "Succeeded" });
   });
 });
+
+test("KFP before 2.14 refuses a pipeline whose exit task takes the final status: the task fails saying 2.14 is needed", async () => {
+  const kfp = await fakeKfp({ api: "v2", serverVersion: "2.13.0" });
+  const file = join(import.meta.dir, "fixtures", "async", "sdk-2.17-exit-handler.yaml");
+  await kfp.seedPipeline({ name: "hello", file });
+  const r = await run(kfp, { pipelineParams: "" });
+  expect(r.result).toBe("Failed");
+  expect(r.message).toContain("task final status not supported yet");
+  expect(r.message).toContain("KFP 2.14");
+  expect(kfp.state.runs).toHaveLength(0);
+}, 60_000);

@@ -375,7 +375,14 @@ export class KfpHttp {
         "The request is too large for KFP or a proxy in front of it (KFP accepts pipeline files up to 32 MiB; proxies may allow less).";
       return new KfpError({ kind: "http", ...http, message: `${ctx.operation} failed: HTTP 413 from ${where}${says}. ${hint}`, hint });
     }
-    return new KfpError({ kind: "http", ...http, message: `${ctx.operation} failed: HTTP ${status} from ${where}${says}${tries}.` });
+    const hint = knownRefusalHint(kfpMessage);
+    const advice = hint ? ` ${hint}` : "";
+    return new KfpError({
+      kind: "http",
+      ...http,
+      message: `${ctx.operation} failed: HTTP ${status} from ${where}${says}${tries}.${advice}`,
+      hint,
+    });
   }
 
   private loginPageError(result: Attempt, where: string, base: { operation: string; method: string; path: string }): KfpError {
@@ -561,4 +568,17 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     }, ms);
     signal?.addEventListener("abort", onAbort, { once: true });
   });
+}
+
+/**
+ * Advice for refusals KFP words in a way users cannot act on. KFP 2.0 to 2.13 cannot compile a pipeline with a
+ * `taskFinalStatus` input (kubeflow/pipelines backend/src/v2/compiler/argocompiler/dag.go); 2.14.0 added it.
+ */
+function knownRefusalHint(kfpMessage: string | undefined): string | undefined {
+  if (kfpMessage?.includes("task final status not supported yet"))
+    return (
+      "This KFP is older than 2.14 and cannot run a pipeline whose exit task takes dsl.PipelineTaskFinalStatus " +
+      "(the Azure DevOps callback's run_status): upgrade to KFP 2.14 or later (see the README on the exit handler)."
+    );
+  return undefined;
 }
