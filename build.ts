@@ -5,6 +5,9 @@
  *
  * Each step is an exported function so tests can run it on bad inputs in a temp
  * folder; `build()` runs them all for one repository root.
+ *
+ * The dev tools (lib/dev/local) use only `build`, `bundleTask` and `BuildError`
+ * (test/layout.test.ts holds them to it); every other export is for the tests.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, copyFileSync } from "node:fs";
 import { basename, dirname, join, relative, resolve, sep } from "node:path";
@@ -229,6 +232,8 @@ export async function bundleFile(
   allowedRequires: readonly string[] = [],
   notices: LicenceNotices = "inline",
 ): Promise<BundleResult> {
+  // Messages name files relative to the repository when the entry is in it.
+  const workingDir = entry.startsWith(REPO + sep) ? REPO : dirname(entry);
   let result: esbuild.BuildResult<{ write: false; metafile: true }>;
   try {
     result = await esbuild.build({
@@ -247,8 +252,7 @@ export async function bundleFile(
       legalComments: "none",
       // Entries outside the repository (test fixtures in temp folders) use its packages.
       nodePaths: [join(REPO, "node_modules")],
-      // Messages name files relative to the repository when the entry is in it.
-      absWorkingDir: entry.startsWith(REPO + sep) ? REPO : dirname(entry),
+      absWorkingDir: workingDir,
       metafile: true,
       write: false,
       logLevel: "silent",
@@ -260,6 +264,12 @@ export async function bundleFile(
   }
   const output = result.outputFiles.find((f) => f.path.endsWith(".js"));
   if (!output) throw new BuildError(`bundling ${entry} produced no JavaScript`);
+  const dev = devImports(result.metafile, workingDir);
+  if (dev.length > 0) {
+    throw new BuildError(
+      `${entry}: the bundle would include lib/dev/, which never ships (see lib/README.md):\n${dev.map((d) => `  ${d}`).join("\n")}`,
+    );
+  }
   const foreign = foreignRequires(output.text, result.metafile, allowedRequires);
   if (foreign.length > 0) {
     throw new BuildError(
@@ -272,6 +282,30 @@ export async function bundleFile(
   mkdirSync(dirname(outfile), { recursive: true });
   writeFileSync(outfile, contents);
   return { entry, outfile, bytes: Buffer.byteLength(contents), packages };
+}
+
+/** A file of ours in the never-shipping lib/dev/ folder (of this repository or of a tree built with --root). */
+function isDevFile(file: string): boolean {
+  const path = file.split(sep).join("/");
+  return path.includes("/lib/dev/") && !path.includes("/node_modules/");
+}
+
+/**
+ * How a bundle reaches into lib/dev/, from esbuild's metafile: each import that
+ * crosses into it, as `<importer> imports "<specifier>"` (the entry itself when it is there).
+ * The metafile's paths are relative to `workingDir`.
+ */
+function devImports(metafile: esbuild.Metafile, workingDir: string): string[] {
+  const isDev = (path: string) => isDevFile(resolve(workingDir, path));
+  const found: string[] = [];
+  for (const [importer, input] of Object.entries(metafile.inputs)) {
+    if (isDev(importer)) continue;
+    for (const imported of input.imports) {
+      if (isDev(imported.path)) found.push(`${importer} imports "${imported.original ?? imported.path}"`);
+    }
+  }
+  const entries = Object.values(metafile.outputs).flatMap((o) => (o.entryPoint && isDev(o.entryPoint) ? [o.entryPoint] : []));
+  return [...entries.map((e) => `${e} is the entry`), ...found];
 }
 
 /** The npm packages (and their licences) a bundle inlines, from esbuild's metafile. */

@@ -128,6 +128,33 @@ describe("bundling", () => {
     );
   });
 
+  test("a task that reaches lib/dev/, even through a shipping module, fails naming the import, writing nothing", async () => {
+    const root = folder("reaches-dev");
+    const dir = join(root, "tasks", "bad-task");
+    for (const sub of ["lib/dev/agent", "lib/task"]) mkdirSync(join(root, sub), { recursive: true });
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(root, "lib", "dev", "agent", "mod.ts"), `export const emulated = "agent";\n`);
+    writeFileSync(join(root, "lib", "task", "mod.ts"), `export { emulated } from "../dev/agent/mod.ts";\n`);
+    writeFileSync(join(dir, "bad-task.ts"), `import { emulated } from "../../lib/task/mod.ts";\nconsole.log(emulated);\n`);
+    const error = await bundleTask(dir).catch((e) => e);
+    expect(error).toBeInstanceOf(BuildError);
+    expect(error.message).toContain("lib/dev/, which never ships");
+    expect(error.message).toMatch(/lib\/task\/mod\.ts imports "\.\.\/dev\/agent\/mod\.ts"/);
+    expect(existsSync(join(dir, "index.js"))).toBe(false);
+    // The same task without the dev import bundles.
+    writeFileSync(join(root, "lib", "task", "mod.ts"), `export const emulated = "shipped";\n`);
+    expect((await bundleTask(dir)).bytes).toBeGreaterThan(0);
+  });
+
+  test("the exit handler may not reach lib/dev/ either", async () => {
+    const root = folder("exit-handler-dev");
+    for (const sub of ["lib/dev/fake-azdo", "lib/exit-handler"]) mkdirSync(join(root, sub), { recursive: true });
+    writeFileSync(join(root, "lib", "dev", "fake-azdo", "mod.ts"), `export const fake = 1;\n`);
+    writeFileSync(join(root, "lib", "exit-handler", "main.ts"), `import { fake } from "../dev/fake-azdo/mod.ts";\nconsole.log(fake);\n`);
+    await expect(buildExitHandler(root)).rejects.toThrow(/main\.ts imports "\.\.\/dev\/fake-azdo\/mod\.ts"/);
+    expect(existsSync(join(root, "dist", "exit-handler", "exit-handler.js"))).toBe(false);
+  });
+
   test("the exit handler may not require a package either", async () => {
     const root = folder("exit-handler-bad");
     mkdirSync(join(root, "lib", "exit-handler"), { recursive: true });

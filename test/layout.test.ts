@@ -1,0 +1,101 @@
+/**
+ * The layout of lib/ (lib/README.md) held in place: which folder may import
+ * which, every import across folders through the target's mod.ts, and the dev
+ * tools using only build.ts's small API. The build itself refuses a bundle
+ * that includes lib/dev/ (test/build.test.ts); this catches the rest at once.
+ */
+import { describe, expect, test } from "bun:test";
+import { readdirSync, readFileSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
+import { REPO_ROOT } from "./harness.ts";
+
+/** What each shipping folder may import of ours (lib/README.md); lib/dev/* may import anything. */
+const MAY_IMPORT: Record<string, string[]> = {
+  "lib/net": [],
+  "lib/kfp": ["lib/net"],
+  "lib/task": ["lib/kfp", "lib/net"],
+  "lib/exit-handler": ["lib/net"],
+  tasks: ["lib/task", "lib/kfp", "lib/net"],
+};
+/** build.ts's API for the dev tools (its header comment says so). */
+const BUILD_API = ["build", "bundleTask", "BuildError"];
+
+interface Import {
+  file: string;
+  /** The imported file, relative to the repository. */
+  target: string;
+  specifier: string;
+  names: string[];
+}
+
+/** `import … from "./x.ts"`, `export … from "./x.ts"`, `import "./x.ts"` (names in group 1, specifier in 2) or `import("./x.ts")` (3). */
+const STATIC_IMPORT = String.raw`(?:^|\n)\s*(?:import|export)\s+(?:type\s+)?(?:([^"'\x60;]*?)\s+from\s+)?["'](\.[^"']+)["']`;
+const IMPORT = new RegExp(`${STATIC_IMPORT}|${String.raw`import\(\s*["'](\.[^"']+)["']\s*\)`}`, "g");
+
+function sources(dir: string): string[] {
+  return readdirSync(join(REPO_ROOT, dir), { recursive: true, encoding: "utf8" })
+    .filter((f) => f.endsWith(".ts"))
+    .map((f) => join(dir, f));
+}
+
+/** Every relative import and re-export in lib/ and tasks/ (static and dynamic). */
+function imports(): Import[] {
+  const found: Import[] = [];
+  for (const file of [...sources("lib"), ...sources("tasks")]) {
+    const text = readFileSync(join(REPO_ROOT, file), "utf8");
+    for (const m of text.matchAll(IMPORT)) {
+      const specifier = (m[2] ?? m[3])!;
+      const names = [...(m[1] ?? "").matchAll(/(?:type\s+)?(\w+)(?:\s+as\s+\w+)?\s*[,}]/g)].map((n) => n[1]!);
+      found.push({ file, specifier, names, target: relative(REPO_ROOT, join(REPO_ROOT, dirname(file), specifier)) });
+    }
+  }
+  return found;
+}
+
+/** The folder a file belongs to: lib/<role>, lib/dev/<tool>, tasks/<task> or the file itself (build.ts). */
+function folderOf(file: string): string {
+  const parts = file.split(/[\\/]/);
+  if (parts[0] === "lib") return parts.slice(0, parts[1] === "dev" ? 3 : 2).join("/");
+  if (parts[0] === "tasks") return parts.slice(0, 2).join("/");
+  return file;
+}
+
+/** The rules a folder's imports follow: lib/dev/* and tasks/* by their parent. */
+function ruleOf(folder: string): string {
+  return folder.startsWith("tasks/") ? "tasks" : folder.startsWith("lib/dev/") ? "lib/dev" : folder;
+}
+
+const all = imports();
+const crossing = all.filter((i) => folderOf(i.file) !== folderOf(i.target));
+
+describe("lib/ layout", () => {
+  test("the scan sees the imports it checks", () => {
+    // A scan that found nothing would pass every rule below.
+    expect(crossing.some((i) => i.file === "lib/kfp/http.ts" && i.target === "lib/net/mod.ts")).toBe(true);
+    expect(crossing.some((i) => i.file.startsWith("tasks/") && i.target === "lib/task/mod.ts")).toBe(true);
+    expect(crossing.some((i) => i.file.startsWith("lib/dev/local/") && i.target === "build.ts")).toBe(true);
+  });
+
+  test("a folder imports another only through its mod.ts", () => {
+    const private_ = crossing.filter((i) => i.target !== "build.ts" && i.target !== `${folderOf(i.target)}/mod.ts`);
+    expect(private_.map((i) => `${i.file} imports ${i.specifier}`)).toEqual([
+      // The one exception until the build adds it to each task's entry: it must run before task-lib loads.
+      "tasks/experiment-run/experiment-run.ts imports ../../lib/task/early-secrets.ts",
+      "tasks/upload-pipeline/upload-pipeline.ts imports ../../lib/task/early-secrets.ts",
+    ]);
+  });
+
+  test("what ships imports only what it may: never lib/dev/ or build.ts, and lib/net nothing of ours", () => {
+    const forbidden = crossing.filter((i) => {
+      const rule = ruleOf(folderOf(i.file));
+      return rule !== "lib/dev" && !MAY_IMPORT[rule]!.includes(folderOf(i.target));
+    });
+    expect(forbidden.map((i) => `${i.file} imports ${i.specifier}`)).toEqual([]);
+  });
+
+  test("the dev tools use only build.ts's small API", () => {
+    const uses = crossing.filter((i) => i.target === "build.ts");
+    expect(uses.map((i) => folderOf(i.file)).filter((f) => f !== "lib/dev/local")).toEqual([]);
+    expect(uses.flatMap((i) => i.names).filter((n) => !BUILD_API.includes(n))).toEqual([]);
+  });
+});
