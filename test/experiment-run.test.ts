@@ -9,6 +9,7 @@ import { bundleTask } from "../build.ts";
 import type { FakeApi, FakeKfp, FakeKfpOptions, RecordedRequest, RunScript } from "../lib/dev/fake-kfp/types.ts";
 import { REPO_ROOT, runTask, startTask, taskDir, type TaskRunRequest } from "./harness.ts";
 import { startFake } from "./support/fake.ts";
+import { ownedByAgentTask } from "./support/owner.ts";
 
 export const TOKEN = "kfp-test-token-5d1e9c";
 const PIPELINES = join(import.meta.dir, "fixtures", "pipelines");
@@ -349,7 +350,11 @@ describe("choosing the pipeline, version and experiment", () => {
     kfp.scriptRun({ end: "SUCCEEDED" });
     const r = await run(kfp, { runDescription: "nightly", serviceAccount: "sa-ci" });
     expect(r.result).toBe("Succeeded");
-    expect(kfp.state.runs[0]).toMatchObject({ name: "kfp-ci 20261126.1", description: "nightly", serviceAccount: "sa-ci" });
+    expect(kfp.state.runs[0]).toMatchObject({
+      name: "kfp-ci 20261126.1",
+      description: ownedByAgentTask("nightly"),
+      serviceAccount: "sa-ci",
+    });
   });
 
   test("without createNewRun resolves everything, sets the outputs it can and starts nothing", async () => {
@@ -517,11 +522,11 @@ describe("2021 YAML", () => {
     expect(r.result).toBe("Succeeded");
     expect(kfp.state.runs[0]).toMatchObject({
       name: "run-2021",
-      description: "2021 style",
+      description: ownedByAgentTask("2021 style"),
       versionId: version.id,
       parameters: { message: "hi", epochs: "2" },
     });
-    expect(kfp.state.experiments[0]).toMatchObject({ name: "ci-2021", description: "made by the 2021 YAML" });
+    expect(kfp.state.experiments[0]).toMatchObject({ name: "ci-2021", description: ownedByAgentTask("made by the 2021 YAML") });
     expect(r.outputs).toMatchObject({ kf_pipeline_id: pipeline.id, kf_pipeline_version_id: version.id, kf_run_status: "Succeeded" });
   });
 });

@@ -20,6 +20,9 @@ const fixture = (name: string) => join(PIPELINES, name);
 /** The pipeline each fake version can hold: 1.8 only runs Argo (v1) specs. */
 const packageFor = (api: FakeApi) => fixture(api === "v1" ? "hello-v1.yaml" : "hello-v2.yaml");
 const fast = { attempts: 4, totalMs: 5_000, baseDelayMs: 1 };
+/** The owner marker every object these clients create ends its description with. */
+const OWNER = "[azp:0123456789abcdef]";
+const owned = (description?: string) => (description ? `${description}\n\n${OWNER}` : OWNER);
 
 let fakes: FakeKfp[] = [];
 afterEach(async () => {
@@ -34,7 +37,7 @@ async function setup(api: FakeApi, prefix: string, fakeOptions: FakeKfpOptions =
   // The user writes the host only; the client finds /pipeline itself.
   const endpoint = `${prefix ? fake.url.slice(0, -prefix.length) : fake.url}/`;
   const log: RequestLogLine[] = [];
-  const client = await connectKfp({ endpoint, retry: fast, onRequest: (line) => log.push(line), ...clientOptions });
+  const client = await connectKfp({ endpoint, retry: fast, owner: OWNER, onRequest: (line) => log.push(line), ...clientOptions });
   return { fake, client, log };
 }
 
@@ -66,7 +69,7 @@ for (const api of ["v1", "v2"] as const) {
       test("upload a pipeline: one pipeline, one version named like it, as the fake holds them", async () => {
         const { fake, client } = await setup(api, prefix);
         const { pipeline, version } = await client.uploadPipeline({ file: packageFor(api), name: "hello", description: "from CI" });
-        expect(fake.state.pipelines.map((p) => [p.id, p.name, p.description])).toEqual([[pipeline.id, "hello", "from CI"]]);
+        expect(fake.state.pipelines.map((p) => [p.id, p.name, p.description])).toEqual([[pipeline.id, "hello", owned("from CI")]]);
         expect(fake.state.versions.map((v) => [v.id, v.pipelineId, v.name])).toEqual([[version.id, pipeline.id, "hello"]]);
         expect(pipeline.name).toBe("hello");
         expect(version.name).toBe("hello");
@@ -74,7 +77,9 @@ for (const api of ["v1", "v2"] as const) {
         expect(upload!.path).toBe(`${apiPath(api)}/pipelines/upload`);
         expect(upload!.body).toEqual({ multipart: { field: "uploadfile", filename: `hello-${api}.yaml`, size: expect.any(Number) } });
         const expectedQuery: Record<string, string> =
-          api === "v1" ? { name: "hello", description: "from CI" } : { name: "hello", display_name: "hello", description: "from CI" };
+          api === "v1"
+            ? { name: "hello", description: owned("from CI") }
+            : { name: "hello", display_name: "hello", description: owned("from CI") };
         expect(upload!.query).toEqual(expectedQuery);
         expect(await client.findPipeline("hello")).toEqual(pipeline);
         expect(await client.getPipeline(pipeline.id)).toEqual(pipeline);
@@ -140,7 +145,7 @@ for (const api of ["v1", "v2"] as const) {
         expect(fake.state.versions.map((v) => v.name)).toEqual(["multi", "multi-2"]);
         const upload = fake.writes()[1]!;
         expect(upload.path).toBe(`${apiPath(api)}/pipelines/upload_version`);
-        expect(upload.query).toEqual({ pipelineid: pipeline.id, name: "multi-2", description: "second" });
+        expect(upload.query).toEqual({ pipelineid: pipeline.id, name: "multi-2", description: owned("second") });
         expect((await client.findVersion(pipeline.id, "multi-2"))?.id).toBe(second.id);
         expect(await client.findVersion(pipeline.id, "nope")).toBeUndefined();
         expect((await client.getVersion(pipeline.id, first.id)).name).toBe("multi");
@@ -180,9 +185,9 @@ for (const api of ["v1", "v2"] as const) {
         const again = await client.getOrCreateExperiment({ name: "ci" });
         expect(first.created).toBe(true);
         expect(again).toEqual({ experiment: first.experiment, created: false });
-        expect(fake.state.experiments.map((e) => [e.id, e.name, e.description])).toEqual([[first.experiment.id, "ci", "CI runs"]]);
+        expect(fake.state.experiments.map((e) => [e.id, e.name, e.description])).toEqual([[first.experiment.id, "ci", owned("CI runs")]]);
         expect(fake.writes()[0]!.body).toEqual(
-          api === "v1" ? { name: "ci", description: "CI runs" } : { display_name: "ci", description: "CI runs" },
+          api === "v1" ? { name: "ci", description: owned("CI runs") } : { display_name: "ci", description: owned("CI runs") },
         );
         expect((await client.getExperiment(first.experiment.id)).name).toBe("ci");
         const error = await rejection(client.createExperiment({ name: "ci" }));
@@ -222,7 +227,7 @@ for (const api of ["v1", "v2"] as const) {
         if (api === "v1") {
           expect(body).toEqual({
             name: "run-1",
-            description: "d",
+            description: owned("d"),
             pipeline_spec: {
               parameters: [
                 { name: "message", value: "hello" },
@@ -238,7 +243,7 @@ for (const api of ["v1", "v2"] as const) {
         } else {
           expect(body).toEqual({
             display_name: "run-1",
-            description: "d",
+            description: owned("d"),
             experiment_id: experiment.id,
             pipeline_version_reference: { pipeline_id: pipeline.id, pipeline_version_id: version.id },
             runtime_config: { parameters: { message: "hello", epochs: 5 } },
@@ -280,7 +285,9 @@ for (const api of ["v1", "v2"] as const) {
           `POST ${prefix}${apiPath(api)}/runs`,
         ]);
         expect(planned[0]!.body).toEqual({ file: packageFor(api), size: expect.any(Number), name: `hello-${api}.yaml` });
-        expect(planned[1]!.body).toEqual(api === "v1" ? { name: "dry-exp" } : { display_name: "dry-exp" });
+        expect(planned[1]!.body).toEqual(
+          api === "v1" ? { name: "dry-exp", description: OWNER } : { display_name: "dry-exp", description: OWNER },
+        );
       });
 
       test("log lines carry the prefix, method, status and attempt, and no credentials", async () => {
@@ -531,8 +538,12 @@ describe("multi-user", () => {
       const create = fake.writes().find((w) => w.path.endsWith("/experiments"))!;
       expect(create.body).toEqual(
         api === "v1"
-          ? { name: "shared-name", resource_references: [{ key: { type: "NAMESPACE", id: "team-a" }, relationship: "OWNER" }] }
-          : { display_name: "shared-name", namespace: "team-a" },
+          ? {
+              name: "shared-name",
+              description: OWNER,
+              resource_references: [{ key: { type: "NAMESPACE", id: "team-a" }, relationship: "OWNER" }],
+            }
+          : { display_name: "shared-name", description: OWNER, namespace: "team-a" },
       );
       const run = await client.createRun({
         name: "r",
@@ -610,6 +621,8 @@ describe("paging", () => {
   for (const api of ["v1", "v2"] as const) {
     test(`${api}: a lost run answer pages through 250 same-named runs (same filter with page_token) to adopt the right one`, async () => {
       const { fake, client } = await setup(api, "");
+      // Earlier nights: the same run name, from other jobs.
+      const earlier = await connectKfp({ endpoint: fake.url, retry: fast, owner: "[azp:fedcba9876543210]" });
       const { pipeline, version } = await client.uploadPipeline({ file: packageFor(api), name: "p" });
       const { experiment } = await client.getOrCreateExperiment({ name: "nightly" });
       const req = {
@@ -619,9 +632,7 @@ describe("paging", () => {
         versionId: version.id,
         parameters: { message: "x" },
       };
-      for (let i = 0; i < 250; i++) await client.createRun(req);
-      // Earlier nights: created well before this attempt.
-      for (const run of fake.state.runs) run.createdAt = new Date(Date.now() - 3_600_000).toISOString();
+      for (let i = 0; i < 250; i++) await earlier.createRun(req);
       fake.fault({ method: "POST", path: `${apiPath(api)}/runs`, fault: { reset: "after-read" } });
       const run = await client.createRun(req);
       expect(fake.state.runs.length).toBe(251);

@@ -501,18 +501,21 @@ describe("lookups and safe writes against a stub KFP", () => {
     expect(error.message).toContain('2 objects match experiment "dup"');
   });
 
-  test("a server clock an hour behind: our own object is still recognised after a lost answer", async () => {
-    const skew = -3_600_000;
-    const serverDate = () => new Date(Date.now() + skew);
-    let created: { experiment_id: string; display_name: string; created_at: string } | undefined;
-    handler = (req, url) => {
-      const headers = { date: serverDate().toUTCString() };
-      if (url.pathname.endsWith("/healthz")) return json({ multi_user: false }, 200, headers);
+  test.each([
+    ["an hour ahead", 3_600_000],
+    ["an hour behind", -3_600_000],
+  ])("a gateway clock %s of KFP's: our own object is still recognised after a lost answer, and never sent twice", async (_, skew) => {
+    // The gateway stamps Date; KFP stamps created_at with its own clock.
+    const headers = () => ({ date: new Date(Date.now() + skew).toUTCString() });
+    let created: { experiment_id: string; display_name: string; description?: string; created_at: string } | undefined;
+    handler = async (req, url) => {
+      if (url.pathname.endsWith("/healthz")) return json({ multi_user: false }, 200, headers());
       if (req.method === "POST") {
-        created = { experiment_id: "e1", display_name: "ci", created_at: serverDate().toISOString() };
-        return json({ message: "upstream timeout" }, 504, headers);
+        const body = (await req.json()) as { description?: string };
+        created = { experiment_id: "e1", display_name: "ci", description: body.description, created_at: new Date().toISOString() };
+        return json({ message: "upstream timeout" }, 504, headers());
       }
-      return json(created ? { experiments: [created] } : {}, 200, headers);
+      return json(created ? { experiments: [created] } : {}, 200, headers());
     };
     const client = await connect();
     const experiment = await client.createExperiment({ name: "ci" });

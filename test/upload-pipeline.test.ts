@@ -25,6 +25,7 @@ import {
   useUploadTask,
   withFake,
 } from "./support/upload-task.ts";
+import { ownedByAgentTask } from "./support/owner.ts";
 
 useUploadTask();
 
@@ -57,7 +58,7 @@ describe.each(MATRIX)("on KFP %s, prefix '%s', through the %s", (api, prefix, vi
     expect(r.result).toBe("Succeeded");
     const pipeline = kfp.state.pipelines.find((p) => p.name === "train")!;
     const version = kfp.state.versions.find((v) => v.pipelineId === pipeline.id)!;
-    expect(pipeline.description).toBe("CI build");
+    expect(pipeline.description).toBe(ownedByAgentTask("CI build"));
     expect(version.name).toBe("train");
     const writes = newRequests(kfp, since).filter((q) => q.method === "POST");
     expect(writes.map((w) => [w.path, w.query.name])).toEqual([[apiPath(api, "pipelines/upload"), "train"]]);
@@ -101,7 +102,7 @@ describe.each(MATRIX)("on KFP %s, prefix '%s', through the %s", (api, prefix, vi
 
     expect(r.result).toBe("Succeeded");
     const version = kfp.state.versions.find((v) => v.pipelineId === pipeline.id && v.name === "v2")!;
-    expect(version.description).toBe("second");
+    expect(version.description).toBe(ownedByAgentTask("second"));
     const writes = newRequests(kfp, since).filter((q) => q.method === "POST");
     expect(writes.map((w) => [w.path, w.query.pipelineid, w.query.name])).toEqual([
       [apiPath(api, "pipelines/upload_version"), pipeline.id, "v2"],
@@ -197,7 +198,7 @@ test("the 2021 task's documented inputs run unchanged: uploadNew, then uploadNew
     const created = await runTask({ taskDir: uploadTaskDir(), inputs: step("uploadNew"), secretVariables });
     expect(created.result).toBe("Succeeded");
     const pipeline = kfp.state.pipelines.find((p) => p.name === "legacy")!;
-    expect(pipeline.description).toBe("uploaded by the 2021 YAML");
+    expect(pipeline.description).toBe(ownedByAgentTask("uploaded by the 2021 YAML"));
     const first = kfp.state.versions.find((v) => v.pipelineId === pipeline.id)!;
     // The 2021 task left kf_pipeline_version_id and kf_pipeline_version_name unset here.
     expect(created.outputs).toMatchObject({

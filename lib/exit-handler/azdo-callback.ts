@@ -4,12 +4,13 @@
  *
  * URLs follow the documented plan API (`{collection}/{project}/_apis/
  * distributedtask/hubs/{hub}/plans/{plan}/...`). Requests are retried on 5xx,
- * 408, 429 and network errors with exponential backoff; other answers are final.
+ * 408, 429 and network errors with backoff and jitter, honouring Retry-After in
+ * both its forms (lib/net/retry.ts); other answers are final.
  * The credential goes in the Authorization header only: never in a URL, a log
  * line or an error message.
  */
 import type { CallbackInfo } from "./callback-info.ts";
-import { sendRequest, TransportError } from "../net/mod.ts";
+import { RetrySchedule, sendRequest, sleep, TransportError } from "../net/mod.ts";
 import { Scrubber } from "./scrub.ts";
 
 /** api-version of the samples that document these calls (InvokeRESTAPI FAQ, ServerTaskHelper). */
@@ -27,7 +28,7 @@ export type TaskResult = "succeeded" | "failed";
 export interface RetryPolicy {
   /** Tries in all, the first included. */
   attempts: number;
-  /** Wait before the second try; doubles each time. */
+  /** Wait before the second try (jittered to between half and all of it); doubles each time. */
   baseDelayMs: number;
   /** Upper bound of one wait (Retry-After included). */
   maxDelayMs: number;
@@ -103,9 +104,9 @@ export async function postJson(
   log: (line: string) => void,
 ): Promise<void> {
   const where = url.replace(/\?.*$/, "");
+  const schedule = new RetrySchedule({ ...policy, totalMs: Infinity });
   for (let attempt = 1; ; attempt++) {
     const outcome = await postOnce(url, body, credential, policy.timeoutMs);
-    const last = attempt >= policy.attempts;
     const said = "status" in outcome ? `HTTP ${outcome.status}` : outcome.error;
     // 203 is Azure DevOps' sign-in page for a request it did not authenticate.
     if ("status" in outcome && outcome.status >= 200 && outcome.status < 300 && outcome.status !== 203) {
@@ -113,7 +114,8 @@ export async function postJson(
       return;
     }
     const retryable = "error" in outcome || RETRYABLE_STATUS(outcome.status);
-    if (!retryable || last) {
+    const next = retryable ? schedule.next(attempt, "status" in outcome ? outcome.retryAfter : undefined) : { retry: false as const };
+    if (!next.retry) {
       const detail = "status" in outcome && outcome.detail ? `: ${outcome.detail}` : "";
       const tries = attempt > 1 ? ` after ${attempt} tries` : "";
       throw new CallbackError(
@@ -121,16 +123,12 @@ export async function postJson(
         "status" in outcome ? outcome.status : undefined,
       );
     }
-    const delay = Math.min(
-      policy.maxDelayMs,
-      "retryAfterMs" in outcome && outcome.retryAfterMs !== undefined ? outcome.retryAfterMs : policy.baseDelayMs * 2 ** (attempt - 1),
-    );
-    log(`POST ${where} -> ${said} (attempt ${attempt} of ${policy.attempts}); retrying in ${formatSeconds(delay)}`);
-    await new Promise((resolve) => setTimeout(resolve, delay));
+    log(`POST ${where} -> ${said} (attempt ${attempt} of ${policy.attempts}); retrying in ${formatSeconds(next.delayMs)}`);
+    await sleep(next.delayMs);
   }
 }
 
-type Outcome = { status: number; detail?: string; retryAfterMs?: number } | { error: string };
+type Outcome = { status: number; detail?: string; retryAfter?: string } | { error: string };
 
 async function postOnce(url: string, body: unknown, credential: AzdoCredential, timeoutMs: number): Promise<Outcome> {
   // An answer may echo what it was sent: masked before it is cut short, so no piece of a secret survives.
@@ -145,7 +143,7 @@ async function postOnce(url: string, body: unknown, credential: AzdoCredential, 
       signal: AbortSignal.timeout(timeoutMs),
     });
     const detail = errorDetail(scrubber.scrub(response.text));
-    return { status: response.status, detail, retryAfterMs: retryAfter(response.headers["retry-after"]) };
+    return { status: response.status, detail, retryAfter: response.headers["retry-after"] };
   } catch (error) {
     if (!(error instanceof TransportError)) throw error;
     if (error.kind === "timeout") return { error: `no answer within ${formatSeconds(timeoutMs)}` };
@@ -179,11 +177,6 @@ function errorDetail(text: string): string | undefined {
   }
   const line = message.replace(/\s+/g, " ").trim();
   return line.length > 200 ? `${line.slice(0, 197)}...` : line;
-}
-
-function retryAfter(value: string | undefined): number | undefined {
-  if (!value || !/^\d+$/.test(value.trim())) return undefined;
-  return Number(value) * 1000;
 }
 
 function hintFor(outcome: Outcome): string {

@@ -2,8 +2,9 @@
  * The KFP client the tasks use: `connectKfp` finds the server (prefix, API
  * version, multi-user mode) and returns a KfpClient that speaks its dialect.
  * What both dialects share lives here: input checks, dry runs, and writes that
- * are retried without ever creating an object twice (after a lost answer the
- * object is looked up by name and adopted when it was created by our attempt).
+ * are retried without ever creating an object twice: everything created carries
+ * the owner's marker in its description, and after a lost answer an object is
+ * adopted only when it has the right name and our marker (lib/kfp/ownership.ts).
  */
 
 import type { DatedExperiment, KfpDialect, WriteSpec } from "./dialect.ts";
@@ -28,6 +29,7 @@ import { V1Dialect } from "./v1.ts";
 import { V2Dialect } from "./v2.ts";
 import { waitForRun } from "./wait.ts";
 import { checkPipelineFile } from "./pipeline-file.ts";
+import { describedAsOwned, ownedBy, randomOwnerMarker } from "./ownership.ts";
 
 /** IDs of the placeholder objects a dry run returns instead of writing. */
 export const DRY_RUN_IDS = {
@@ -36,9 +38,6 @@ export const DRY_RUN_IDS = {
   experiment: "dry-run-experiment",
   run: "dry-run-run",
 } as const;
-
-/** Server and client clocks are compared when adopting objects; Date headers have one-second resolution. */
-const CLOCK_TOLERANCE_MS = 2_000;
 
 export async function connectKfp(options: KfpConnectOptions): Promise<KfpClient> {
   const baseUrl = normalizeEndpoint(options.endpoint);
@@ -61,6 +60,8 @@ class Client implements KfpClient {
   readonly links: KfpLinks;
   /** Placeholders handed out by a dry run, so reads of them are answered locally. */
   private readonly planned = new Map<string, Pipeline | PipelineVersion | Experiment | Run>();
+  /** The marker every object we create carries, and every object we adopt must carry. */
+  private readonly owner: string;
 
   constructor(
     private readonly http: KfpHttp,
@@ -74,6 +75,7 @@ class Client implements KfpClient {
     this.serverVersion = server.serverVersion;
     this.namespace = server.namespace;
     this.links = uiLinks(server.baseUrl);
+    this.owner = options.owner ?? randomOwnerMarker();
   }
 
   // --- pipelines and versions ---
@@ -97,7 +99,7 @@ class Client implements KfpClient {
   }): Promise<{ pipeline: Pipeline; version: PipelineVersion }> {
     requireName(req.name, "upload pipeline", "pipeline name");
     const file = await checkPipelineFile(req.file);
-    const spec = this.dialect.uploadPipeline(file, req.name, req.description);
+    const spec = this.dialect.uploadPipeline(file, req.name, describedAsOwned(req.description, this.owner));
     if (this.options.dryRun) {
       this.plan(spec);
       const pipeline = this.remember<Pipeline>({
@@ -116,12 +118,11 @@ class Client implements KfpClient {
         }),
       };
     }
-    const since = this.http.serverNow();
     const { pipeline, version } = await this.http.write(spec.request, spec.context, {
       parse: spec.parse,
       adopt: async () => {
         const found = await this.dialect.findPipeline(req.name);
-        return found && createdSince(found.createdAt, since) ? { pipeline: found, version: undefined } : undefined;
+        return found && this.owns(found) ? { pipeline: found, version: undefined } : undefined;
       },
     });
     // v2 (and an adopted upload) answers without the version; the upload named it like the pipeline.
@@ -142,7 +143,7 @@ class Client implements KfpClient {
   async uploadVersion(req: { file: string; pipelineId: string; name: string; description?: string }): Promise<PipelineVersion> {
     requireName(req.name, "upload pipeline version", "version name");
     const file = await checkPipelineFile(req.file);
-    const spec = this.dialect.uploadVersion(file, req.pipelineId, req.name, req.description);
+    const spec = this.dialect.uploadVersion(file, req.pipelineId, req.name, describedAsOwned(req.description, this.owner));
     if (this.options.dryRun) {
       this.plan(spec);
       return this.remember<PipelineVersion>({
@@ -152,12 +153,11 @@ class Client implements KfpClient {
         description: req.description,
       });
     }
-    const since = this.http.serverNow();
     return this.http.write(spec.request, spec.context, {
       parse: spec.parse,
       adopt: async () => {
         const found = await this.dialect.findVersion(req.pipelineId, req.name);
-        return found && createdSince(found.createdAt, since) ? found : undefined;
+        return found && this.owns(found) ? found : undefined;
       },
     });
   }
@@ -200,7 +200,7 @@ class Client implements KfpClient {
   async createExperiment(req: { name: string; description?: string }): Promise<Experiment> {
     requireName(req.name, "create experiment", "experiment name");
     this.requireNamespace("create experiment");
-    const spec = this.dialect.createExperiment(req.name, req.description);
+    const spec = this.dialect.createExperiment(req.name, describedAsOwned(req.description, this.owner));
     if (this.options.dryRun) {
       this.plan(spec);
       return this.remember<Experiment>({
@@ -210,12 +210,13 @@ class Client implements KfpClient {
         namespace: this.namespace,
       });
     }
-    const since = this.http.serverNow();
+    // Experiments are reused by name (getOrCreateExperiment), so adopting another's would be harmless there;
+    // the marker still keeps createExperiment's promise: what it returns, it created.
     return this.http.write(spec.request, spec.context, {
       parse: spec.parse,
       adopt: async () => {
         const found = await this.dialect.findExperiment(req.name);
-        return found && createdSince(found.createdAt, since) ? found : undefined;
+        return found && this.owns(found) ? found : undefined;
       },
     });
   }
@@ -238,22 +239,24 @@ class Client implements KfpClient {
 
   async createRun(req: CreateRunRequest): Promise<Run> {
     requireName(req.name, "create run", "run name");
-    const spec = this.dialect.createRun(req);
+    const spec = this.dialect.createRun({ ...req, description: describedAsOwned(req.description, this.owner) });
     if (this.options.dryRun) {
       this.plan(spec);
       return this.remember<Run>({ id: DRY_RUN_IDS.run, name: req.name, state: "", experimentId: req.experimentId });
     }
-    const since = this.http.serverNow();
     return this.http.write(spec.request, spec.context, {
       parse: spec.parse,
-      // Run names are not unique: only a run of that name created since our first attempt is ours.
+      // Run names are not unique: only a run of that name with our marker is ours.
       adopt: async () => {
-        const ours = (await this.dialect.findRuns(req.experimentId, req.name)).filter((run) => createdSince(run.createdAt, since));
+        const ours = (await this.dialect.findRuns(req.experimentId, req.name)).filter((run) => this.owns(run));
         if (ours.length > 1) {
           throw new KfpError({
             kind: "ambiguous",
             operation: spec.context.operation,
-            message: `${spec.context.operation} failed: the answer was lost, and since then ${ours.length} runs named "${req.name}" appeared in experiment ${req.experimentId} (${ours.map((r) => r.id).join(", ")}); not sending it again. Check the experiment in the KFP UI.`,
+            message: `${spec.context.operation} failed: the answer was lost, and ${ours.length} runs named "${req.name}" created by this task exist in experiment ${req.experimentId} (${ours
+              .slice(0, 3)
+              .map((r) => r.id)
+              .join(", ")}${ours.length > 3 ? ", ..." : ""}); not sending it again. Check the experiment in the KFP UI.`,
           });
         }
         return ours[0];
@@ -280,6 +283,11 @@ class Client implements KfpClient {
   }
 
   // --- helpers ---
+
+  /** Created by this client's owner (the same job attempt and step). */
+  private owns(object: { description?: string }): boolean {
+    return ownedBy(object.description, this.owner);
+  }
 
   private requireNamespace(operation: string): void {
     if (this.multiUser && !this.namespace) {
@@ -313,12 +321,6 @@ class Client implements KfpClient {
   private isPlaceholder(id: string): boolean {
     return this.placeholder(id) !== undefined;
   }
-}
-
-/** True when `createdAt` (server time) is not before `since` (server time), or unknown. */
-function createdSince(createdAt: string | undefined, since: number): boolean {
-  const created = createdAt ? Date.parse(createdAt) : NaN;
-  return !Number.isFinite(created) || created >= since - CLOCK_TOLERANCE_MS;
 }
 
 function requireName(name: string, operation: string, what: string): void {

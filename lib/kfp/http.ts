@@ -8,7 +8,18 @@
  * Node 20 (task bundles) and Bun (tests).
  */
 
-import { FileReadError, ProxyError, sendRequest, speaksNoTls, TransportError, type TransportRequest } from "../net/mod.ts";
+import {
+  backoffMs,
+  FileReadError,
+  ProxyError,
+  RetrySchedule,
+  sendRequest,
+  sleep,
+  speaksNoTls,
+  TransportError,
+  type RetryPolicy,
+  type TransportRequest,
+} from "../net/mod.ts";
 import { KfpError } from "./error.ts";
 import type { KfpConnectOptions } from "./types.ts";
 import type { PipelineFile } from "./pipeline-file.ts";
@@ -50,10 +61,8 @@ export const DEFAULT_UPLOAD_TIMEOUT_MS = 5 * 60_000;
 /** Some gateways and WAFs refuse requests without one; it also tells KFP's access logs who called. */
 const USER_AGENT = "kubeflow-pipelines-azure-devops-tasks/1";
 
-const DEFAULT_RETRY = { attempts: 5, totalMs: 60_000, baseDelayMs: 500 };
-const MAX_BACKOFF_MS = 10_000;
-/** A server's Retry-After is honoured up to this long. */
-const MAX_RETRY_AFTER_MS = 30_000;
+/** One wait is at most 30 s: a server's Retry-After is honoured up to that. */
+const DEFAULT_RETRY: RetryPolicy = { attempts: 5, totalMs: 60_000, baseDelayMs: 500, maxDelayMs: 30_000 };
 
 type TransportFailure = "refused" | "timeout" | "reset" | "dns" | "tls" | "proxy" | "other";
 
@@ -74,53 +83,49 @@ const RETRIABLE = new Set<Verdict>(["refused", "throttled", "lost", "server"]);
 
 export class KfpHttp {
   readonly baseUrl: string;
-  private readonly retry: typeof DEFAULT_RETRY;
+  private readonly retry: RetryPolicy;
 
-  /** `clock` is shared with copies made by `with`: the server's clock does not change with the path. */
-  constructor(
-    private readonly options: HttpOptions,
-    private readonly clock = { serverOffsetMs: 0 },
-  ) {
+  constructor(private readonly options: HttpOptions) {
     this.baseUrl = options.baseUrl;
     this.retry = { ...DEFAULT_RETRY, ...definedOnly(options.retry ?? {}) };
   }
 
   /** The same client with some options changed (another base URL during prefix discovery). */
   with(changes: Partial<HttpOptions>): KfpHttp {
-    return new KfpHttp({ ...this.options, ...changes }, this.clock);
-  }
-
-  /** Our clock translated to the server's (from the Date headers seen), to compare with `created_at`. */
-  serverNow(localMs = Date.now()): number {
-    return localMs + this.clock.serverOffsetMs;
+    return new KfpHttp({ ...this.options, ...changes });
   }
 
   /** GET (or another side-effect-free request) with retries; returns the JSON answer. */
   async read(req: HttpRequest, ctx: RequestContext, signal?: AbortSignal): Promise<unknown> {
-    const started = Date.now();
+    const schedule = this.schedule(req);
     for (let attempt = 1; ; attempt++) {
       const result = await this.send(req, attempt, signal);
       const verdict = classify(result);
       if (verdict === "ok") return this.json(result, req, ctx);
-      const delay = RETRIABLE.has(verdict) ? this.delayBeforeRetry(result, attempt, started, req) : undefined;
-      if (delay === undefined) throw this.failure(result, req, ctx, attempt, started);
-      await sleep(delay, signal);
+      const next = RETRIABLE.has(verdict) ? schedule.next(attempt, retryAfterOf(result)) : { retry: false as const };
+      if (!next.retry) throw this.failure(result, req, ctx, attempt, schedule.elapsedMs());
+      await sleep(next.delayMs, signal);
     }
   }
 
   /**
    * A request that creates something, retried only where that cannot create it
-   * twice. After an ambiguous failure (timeout, reset, 5xx) `adopt` looks the
-   * object up and it is returned if there; the request is re-sent only when it is
-   * not. A refused connection or a 429 never reached KFP: re-sent directly. A
-   * name conflict after an ambiguous attempt means our own earlier attempt won.
+   * twice. A refused connection or a 429 never reached KFP: re-sent after the
+   * backoff. After an ambiguous failure (timeout, reset, 5xx) KFP may have acted
+   * on the request, or may still be acting on it: the rule is that it is not
+   * sent again while it may still be in flight, which is for one more request
+   * timeout after it failed (as long as we were willing to wait for its answer).
+   * Until then `adopt` looks for the object (by its owner marker) and returns
+   * it when there; only when it is still missing after that is the request
+   * re-sent. A name conflict after an ambiguous attempt means one of our
+   * attempts may have won: `adopt` decides.
    */
   async write<T>(
     req: HttpRequest,
     ctx: RequestContext,
     handlers: { parse: (body: unknown) => T; adopt?: () => Promise<T | undefined> },
   ): Promise<T> {
-    const started = Date.now();
+    const schedule = this.schedule(req);
     let mayHaveLanded = false;
     for (let attempt = 1; ; attempt++) {
       const result = await this.send(req, attempt);
@@ -128,16 +133,37 @@ export class KfpHttp {
       if (verdict === "ok") return handlers.parse(await this.json(result, req, ctx));
       const ambiguous = verdict === "lost" || verdict === "server";
       mayHaveLanded ||= ambiguous;
-      const delay = RETRIABLE.has(verdict) ? this.delayBeforeRetry(result, attempt, started, req) : undefined;
-      // Give KFP the backoff to finish what it may be doing before looking.
-      if (ambiguous && delay !== undefined) await sleep(delay);
-      // Looked for even after the last attempt: it may be the one that worked.
-      if (handlers.adopt && (ambiguous || (verdict === "conflict" && mayHaveLanded))) {
+      let waited = false;
+      if (handlers.adopt && ambiguous) {
+        const adopted = await this.adoptWhileInFlight(handlers.adopt, result, req, ctx, schedule);
+        if (adopted !== undefined) return adopted;
+        waited = true;
+      } else if (handlers.adopt && verdict === "conflict" && mayHaveLanded) {
         const adopted = await this.adopt(handlers.adopt, result, req, ctx);
         if (adopted !== undefined) return adopted;
       }
-      if (delay === undefined) throw this.failure(result, req, ctx, attempt, started);
-      if (!ambiguous) await sleep(delay);
+      const next = RETRIABLE.has(verdict) ? schedule.next(attempt, retryAfterOf(result)) : { retry: false as const };
+      if (!next.retry) throw this.failure(result, req, ctx, attempt, schedule.elapsedMs());
+      if (!waited) await sleep(next.delayMs);
+    }
+  }
+
+  /**
+   * Looks for what an ambiguous attempt may have created, with backoff, until
+   * one request timeout has passed since it failed (or the retry budget ends).
+   */
+  private async adoptWhileInFlight<T>(
+    lookup: () => Promise<T | undefined>,
+    result: Attempt,
+    req: HttpRequest,
+    ctx: RequestContext,
+    schedule: RetrySchedule,
+  ): Promise<T | undefined> {
+    const ends = Date.now() + Math.min(this.timeoutOf(req), Math.max(0, schedule.remainingMs()));
+    for (let look = 1; ; look++) {
+      await sleep(Math.min(backoffMs(look, this.retry.baseDelayMs), Math.max(0, ends - Date.now())));
+      const found = await this.adopt(lookup, result, req, ctx);
+      if (found !== undefined || Date.now() >= ends) return found;
     }
   }
 
@@ -195,7 +221,6 @@ export class KfpHttp {
         ca: this.options.ca,
         proxy: this.options.proxy,
       });
-      this.noteServerClock(response.headers.date);
       result = { kind: "response", ...response };
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
@@ -265,28 +290,16 @@ export class KfpHttp {
     }
   }
 
-  /** Delay before the next attempt, or undefined when the budget is spent. */
-  private delayBeforeRetry(result: Attempt, attempt: number, started: number, req: HttpRequest): number | undefined {
-    if (attempt >= this.retry.attempts) return undefined;
-    const backoff = Math.min(MAX_BACKOFF_MS, this.retry.baseDelayMs * 2 ** (attempt - 1));
-    let delay = backoff * (0.5 + Math.random() / 2);
-    const retryAfter = result.kind === "response" ? retryAfterMs(result.headers["retry-after"]) : undefined;
-    if (retryAfter !== undefined) delay = Math.min(retryAfter, MAX_RETRY_AFTER_MS);
-    if (Date.now() - started + delay > Math.min(this.retry.totalMs, req.withinMs ?? Infinity)) return undefined;
-    return delay;
-  }
-
-  private noteServerClock(date: string | undefined): void {
-    const serverMs = date ? Date.parse(date) : NaN;
-    // Date has one-second resolution: the server's clock is somewhere in [date, date + 1 s).
-    if (Number.isFinite(serverMs)) this.clock.serverOffsetMs = serverMs + 500 - Date.now();
+  /** The retries of one request, within the caller's bound when it gives one. */
+  private schedule(req: HttpRequest): RetrySchedule {
+    return new RetrySchedule({ ...this.retry, totalMs: Math.min(this.retry.totalMs, req.withinMs ?? Infinity) });
   }
 
   /** The KfpError for a final failure. */
-  failure(result: Attempt, req: HttpRequest, ctx: RequestContext, attempt = 1, started = Date.now()): KfpError {
+  failure(result: Attempt, req: HttpRequest, ctx: RequestContext, attempt = 1, elapsedMs = 0): KfpError {
     const path = this.pathOf(req);
     const where = `${req.method} ${path}`;
-    const tries = attempt > 1 ? ` (after ${attempt} attempts over ${duration(Date.now() - started)})` : "";
+    const tries = attempt > 1 ? ` (after ${attempt} attempts over ${duration(elapsedMs)})` : "";
     const base = { operation: ctx.operation, method: req.method, path };
     const verdict = classify(result);
     if (verdict === "login") return this.loginPageError(result, where, base);
@@ -524,12 +537,8 @@ function proxyProblem(error: TransportError): [string, string] {
   ];
 }
 
-function retryAfterMs(header: string | undefined): number | undefined {
-  if (!header) return undefined;
-  const seconds = Number(header.trim());
-  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
-  const date = Date.parse(header);
-  return Number.isFinite(date) ? Math.max(0, date - Date.now()) : undefined;
+function retryAfterOf(result: Attempt): string | undefined {
+  return result.kind === "response" ? result.headers["retry-after"] : undefined;
 }
 
 /** A redirect target without its query (login redirects carry state tokens). */
@@ -552,22 +561,6 @@ function truncate(text: string, max: number): string {
 
 function definedOnly<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
-/** Waits, or rejects with the signal's reason as soon as it aborts; leaves no timer behind. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal!.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
 }
 
 /**

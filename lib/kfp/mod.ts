@@ -12,6 +12,7 @@
 export { connectKfp } from "./client.ts";
 export { KfpError } from "./error.ts";
 export { convertParameters, type PipelineParam, PipelineParamsError, parsePipelineParams } from "./params.ts";
+export { ownerMarker, randomOwnerMarker } from "./ownership.ts";
 export { checkPipelineFile, PipelineFileError } from "./pipeline-file.ts";
 export { formatRequestLine, parseRequestLine } from "./request-line.ts";
 export type {

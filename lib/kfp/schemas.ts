@@ -61,6 +61,7 @@ export const V1Experiment = v.looseObject({
 export const V1Run = v.looseObject({
   id: v.string(),
   name: str,
+  description: str,
   status: str,
   error: str,
   created_at: str,
@@ -119,6 +120,7 @@ export const V2TaskDetail = v.looseObject({
 export const V2Run = v.looseObject({
   run_id: v.string(),
   display_name: str,
+  description: str,
   experiment_id: str,
   state: str,
   error: v.optional(V2Status),

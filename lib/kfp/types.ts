@@ -37,6 +37,12 @@ export interface KfpConnectOptions {
   ca?: readonly string[];
   /** An HTTP proxy to reach KFP through (the agent's; see agent-proxy.ts). */
   proxy?: TransportProxy;
+  /**
+   * The owner marker put at the end of the description of everything this client
+   * creates, and required of what it adopts after a lost answer (lib/kfp/ownership.ts).
+   * Default: a marker of this client alone.
+   */
+  owner?: string;
   /** Dry run: reads are made, writes are not sent but reported through `onPlannedWrite`. */
   dryRun?: boolean;
   onPlannedWrite?: (write: PlannedWrite) => void;
@@ -105,6 +111,8 @@ export interface RunSteps {
 export interface Run {
   id: string;
   name: string;
+  /** Ends with the owner marker of the task that created it (lib/kfp/ownership.ts). */
+  description?: string;
   /** The server's own word (`RUNNING`, `Succeeded`, ...); "" when the server has not reported one yet. */
   state: string;
   /** Set once the state is terminal. */

@@ -272,6 +272,7 @@ function toRun(r: v.InferOutput<typeof V1Run>): Run {
   return {
     id: r.id,
     name: r.name ?? "",
+    description: r.description,
     state,
     outcome: outcomeOf(state, TERMINAL),
     error: r.error || undefined,

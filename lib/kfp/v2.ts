@@ -235,6 +235,7 @@ function toRun(r: v.InferOutput<typeof V2Run>): Run {
   return {
     id: r.run_id,
     name: r.display_name ?? "",
+    description: r.description,
     state,
     outcome,
     error: r.error?.message || undefined,

@@ -5,7 +5,7 @@
  * An AbortSignal ends the wait at once, cancelling the poll in flight.
  */
 
-import { sleep } from "./http.ts";
+import { sleep } from "../net/mod.ts";
 import type { Run, WaitOptions, WaitTimeout } from "./types.ts";
 
 export async function waitForRun(getRun: (signal?: AbortSignal) => Promise<Run>, options: WaitOptions): Promise<Run | WaitTimeout> {

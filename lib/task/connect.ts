@@ -13,6 +13,7 @@ import { connectKfp, KfpError, type KfpClient, type KfpConnectOptions, type Plan
 import { connectOptions, type ConnectionSettings } from "./connection.ts";
 import { untrusted } from "./main.ts";
 import { writeStdoutLine } from "./stdout.ts";
+import { taskOwnerMarker } from "./owner.ts";
 
 /** Connects (detecting the API version unless given; through the agent's proxy, trusting its CA) and logs what it reached. */
 export async function connectTask(settings: ConnectionSettings, extra: Partial<KfpConnectOptions> = {}): Promise<KfpClient> {
@@ -20,7 +21,8 @@ export async function connectTask(settings: ConnectionSettings, extra: Partial<K
   const proxy = agentProxy(settings.endpoint);
   let kfp: KfpClient;
   try {
-    kfp = await connectKfp(connectOptions(settings, { ...extra, ...(ca && { ca }), ...(proxy && { proxy }) }));
+    const owner = taskOwnerMarker();
+    kfp = await connectKfp(connectOptions(settings, { owner, ...extra, ...(ca && { ca }), ...(proxy && { proxy }) }));
   } catch (error) {
     throw connectionProblem(error, settings) ?? unreachable(error, settings) ?? error;
   }

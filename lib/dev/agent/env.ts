@@ -27,6 +27,9 @@ export function defaultVariables(tempDir: string, workDir: string, workFolder: s
     "system.planId": "1b2c3d4e-5f60-4718-92a3-b4c5d6e7f809",
     "system.jobId": "2c3d4e5f-6071-4829-a3b4-c5d6e7f8091a",
     "system.taskInstanceId": "3d4e5f60-7182-493a-b4c5-d6e7f8091a2b",
+    // "Set to 1 the first time this job is attempted, and increments every time the job is retried"
+    // (MicrosoftDocs/azure-devops-docs, pipelines/build/variables.md, System.JobAttempt).
+    "system.jobAttempt": "1",
     "system.timelineId": "1b2c3d4e-5f60-4718-92a3-b4c5d6e7f809",
     "system.hostType": "build",
     "system.defaultWorkingDirectory": workDir,

@@ -71,8 +71,9 @@ export interface FakeAzdoFault {
   /**
    * `echoCredential`: the error body repeats the request's Authorization header and the credential in it, as an
    * intercepting proxy or a debugging gateway may (issue #13, fact 6): what a client prints of it must be scrubbed.
+   * Retry-After in seconds, sent as delta-seconds or (`retryAfterAs: "date"`) as an HTTP-date that far ahead (RFC 9110 §10.2.3).
    */
-  fault: { status: number; retryAfterSeconds?: number; echoCredential?: boolean } | { reset: true };
+  fault: { status: number; retryAfterSeconds?: number; retryAfterAs?: "seconds" | "date"; echoCredential?: boolean } | { reset: true };
   /** How many matching requests fail; Infinity for all. Default 1. */
   times?: number;
 }
@@ -180,7 +181,10 @@ export async function startFakeAzdo(options: FakeAzdoOptions = {}): Promise<Fake
         req.socket.destroy();
         return;
       }
-      if (fault.retryAfterSeconds !== undefined) res.setHeader("Retry-After", String(fault.retryAfterSeconds));
+      if (fault.retryAfterSeconds !== undefined) {
+        const date = new Date(Date.now() + fault.retryAfterSeconds * 1000).toUTCString();
+        res.setHeader("Retry-After", fault.retryAfterAs === "date" ? date : String(fault.retryAfterSeconds));
+      }
       const echo = fault.echoCredential ? ` You sent ${echoedCredential(req.headers.authorization)}.` : "";
       return answer(fault.status, vssError(`Injected fault ${fault.status}.${echo}`), "injected fault");
     }

@@ -158,6 +158,7 @@ export async function startFakeKfp(options: FakeKfpOptions = {}): Promise<FakeKf
     }
     const rawBody = await readBody(req);
     record.body = describeBody(rawBody, req.headers["content-type"]);
+    if (fault && "slowAcceptMs" in fault) await new Promise((resolve) => setTimeout(resolve, fault.slowAcceptMs));
     let reply: Answer;
     if (fault && "status" in fault) {
       reply = {
@@ -183,6 +184,7 @@ export async function startFakeKfp(options: FakeKfpOptions = {}): Promise<FakeKf
           ? { "content-type": "application/json" }
           : {}),
       "content-length": String(Buffer.byteLength(body)),
+      ...(options.gatewayClockSkewMs ? { date: new Date(Date.now() + options.gatewayClockSkewMs).toUTCString() } : {}),
       ...reply.headers,
     });
     res.end(body);

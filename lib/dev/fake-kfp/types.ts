@@ -33,6 +33,11 @@ export interface FakeKfpOptions {
    * on >= 2.1), and unknown body fields (ignored before 2.14, 400 after).
    */
   serverVersion?: string;
+  /**
+   * The clock of the gateway in front of KFP, as its Date header tells it, minus
+   * KFP's own (which stamps created_at): clocks of different machines disagree.
+   */
+  gatewayClockSkewMs?: number;
   /** TLS: serve https with this key and certificate (PEM). */
   tls?: { key: string; cert: string };
 }
@@ -56,7 +61,13 @@ export type FaultKind =
   /** Read and process the request, then destroy the socket without answering. */
   | { reset: "after-read" }
   /** Process the request, then wait this long before answering. */
-  | { delayMs: number };
+  | { delayMs: number }
+  /**
+   * Slow accept: read the request, act on it only after this long (the object
+   * appears then), then answer. A busy API server or database does this; the Go
+   * server goes on with a request whose client has gone.
+   */
+  | { slowAcceptMs: number };
 
 export interface FaultRule {
   /** HTTP method to match; any when omitted. */
