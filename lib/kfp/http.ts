@@ -151,6 +151,8 @@ export class KfpHttp {
   /**
    * Looks for what an ambiguous attempt may have created, with backoff, until
    * one request timeout has passed since it failed (or the retry budget ends).
+   * An upload's longer timeout is for sending the file, not for KFP to act on
+   * it: its window is the timeout of other requests.
    */
   private async adoptWhileInFlight<T>(
     lookup: () => Promise<T | undefined>,
@@ -159,7 +161,8 @@ export class KfpHttp {
     ctx: RequestContext,
     schedule: RetrySchedule,
   ): Promise<T | undefined> {
-    const ends = Date.now() + Math.min(this.timeoutOf(req), Math.max(0, schedule.remainingMs()));
+    const window = Math.min(this.timeoutOf(req), this.options.requestTimeoutMs ?? DEFAULT_TIMEOUT_MS);
+    const ends = Date.now() + Math.min(window, Math.max(0, schedule.remainingMs()));
     for (let look = 1; ; look++) {
       await sleep(Math.min(backoffMs(look, this.retry.baseDelayMs), Math.max(0, ends - Date.now())));
       const found = await this.adopt(lookup, result, req, ctx);
