@@ -345,7 +345,7 @@ describe("retries", () => {
     const p = await plan();
     // The configured backoff (60 s) would outlast the test: only the server's date keeps the wait short.
     p.azdo.fault({ on: "events", fault: { status: 503, retryAfterSeconds: 2, retryAfterAs: "date" }, times: 1 });
-    const exit = await run({ azdocallbackinfo: p.info(), retry_delay_seconds: "60" });
+    const exit = await run({ ...p.pinned, azdocallbackinfo: p.info(), retry_delay_seconds: "60" });
     expect(exit.code).toBe(0);
     expect(eventRequests(p.azdo).map((r) => r.status)).toEqual([503, 200]);
     expect(exit.stdout).toMatch(/\(attempt 1 of 6\); retrying in (\d+ ms|[0-2](\.\d)? s)/);

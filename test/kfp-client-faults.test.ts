@@ -96,7 +96,7 @@ const AMBIGUOUS: Record<string, FaultKind> = {
   "reset after processing": { reset: "after-read" },
   "answer slower than the timeout": { delayMs: REQUEST_TIMEOUT_MS * 4 },
   // KFP acts on the request only after the client gave up on it: it is still in flight when the client times out.
-  "slow accept (created after the client's timeout)": { slowAcceptMs: REQUEST_TIMEOUT_MS * 1.5 },
+  "slow accept (created after the client's timeout)": { slowAcceptMs: REQUEST_TIMEOUT_MS * 1.2 },
 };
 
 /** Faults that never reached KFP: re-sent directly. */
