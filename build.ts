@@ -231,6 +231,7 @@ export async function bundleFile(
   outfile: string,
   allowedRequires: readonly string[] = [],
   notices: LicenceNotices = "inline",
+  extraPlugins: esbuild.Plugin[] = [],
 ): Promise<BundleResult> {
   // Messages name files relative to the repository when the entry is in it.
   const workingDir = entry.startsWith(REPO + sep) ? REPO : dirname(entry);
@@ -243,7 +244,7 @@ export async function bundleFile(
       platform: "node",
       format: "cjs",
       target: "node20",
-      plugins: [englishOnlyTaskLibMessages, taskLibStandIns, taskLibPatches],
+      plugins: [englishOnlyTaskLibMessages, taskLibStandIns, taskLibPatches, ...extraPlugins],
       // Full minification keeps the vsix under 150 KB (whitespace+syntax only: 165 KB);
       // keepNames keeps function and class names, so stack traces stay readable.
       minify: true,
@@ -350,10 +351,37 @@ function formatEsbuildMessage(m: esbuild.Message): string {
   return `  ${where}${m.text}`;
 }
 
+/** The module through which a task inlines the exit handler's KFP component text. */
+export const EXIT_HANDLER_COMPONENT_MODULE = "kfp:exit-handler-component";
+
+/**
+ * Serves EXIT_HANDLER_COMPONENT_MODULE: the component text given (the one this
+ * build just made), or, for a task bundled on its own, the one made now from
+ * <root>/lib/exit-handler. Either way the task ships what the build generates.
+ */
+function exitHandlerComponentModule(root: string, componentText?: string): esbuild.Plugin {
+  return {
+    name: "exit-handler-component",
+    setup(build) {
+      build.onResolve({ filter: /^kfp:exit-handler-component$/ }, (args) => ({ path: args.path, namespace: "exit-handler-component" }));
+      build.onLoad({ filter: /.*/, namespace: "exit-handler-component" }, async () => {
+        let text = componentText;
+        if (text === undefined) {
+          const { componentFile } = await buildExitHandler(root);
+          if (!componentFile) throw new Error(`${root}/lib/exit-handler makes no component.yaml`);
+          text = readFileSync(componentFile, "utf8");
+        }
+        return { contents: text, loader: "text" };
+      });
+    },
+  };
+}
+
 /** Bundles tasks/<name>/<name>.ts into tasks/<name>/index.js. */
-export function bundleTask(taskDir: string): Promise<BundleResult> {
+export function bundleTask(taskDir: string, componentText?: string): Promise<BundleResult> {
   const name = basename(taskDir);
-  return bundleFile(join(taskDir, `${name}.ts`), join(taskDir, "index.js"), TASK_ALLOWED_REQUIRES, "listed");
+  const plugins = [exitHandlerComponentModule(resolve(taskDir, "..", ".."), componentText)];
+  return bundleFile(join(taskDir, `${name}.ts`), join(taskDir, "index.js"), TASK_ALLOWED_REQUIRES, "listed", plugins);
 }
 
 /** The task folders under <root>/tasks (every sub-folder is one task). */
@@ -738,10 +766,10 @@ export async function build(options: BuildOptions = {}): Promise<BuildReport> {
   const schemas = loadTaskSchemas(options.schemaFile);
 
   const dirs = taskDirs(root);
-  const [taskBundles, exitHandler] = await Promise.all([
-    Promise.all(dirs.filter(hasTaskSource).map(bundleTask)),
-    buildExitHandler(root, distDir),
-  ]);
+  // The exit handler first: a task may ship its component (tasks/exit-handler-component).
+  const exitHandler = await buildExitHandler(root, distDir);
+  const componentText = exitHandler.componentFile ? readFileSync(exitHandler.componentFile, "utf8") : undefined;
+  const taskBundles = await Promise.all(dirs.filter(hasTaskSource).map((dir) => bundleTask(dir, componentText)));
   const tasks = dirs.map((dir) => ({ dir: relative(root, dir), json: validateTaskJson(dir, schemas) }));
   checkUniqueTasks(tasks);
 

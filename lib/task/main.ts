@@ -6,11 +6,9 @@
 import * as tl from "azure-pipelines-task-lib/task";
 import { InputError } from "./input-error.ts";
 import { KfpError } from "../kfp/mod.ts";
+import { untrusted } from "./untrusted.ts";
 
-/** Neutralises `##vso[` and `##[` so text from KFP cannot issue agent commands. */
-export function untrusted(text: string): string {
-  return text.replace(/##vso\[/gi, "##_vso[").replace(/##\[/g, "##_[");
-}
+export { untrusted } from "./untrusted.ts";
 
 /** One line for the user: what failed, KFP's word on it, and how to fix it. */
 export function describeError(error: unknown): string {
