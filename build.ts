@@ -18,6 +18,7 @@ import { pathToFileURL } from "node:url";
 import * as esbuild from "esbuild";
 import Ajv from "ajv-draft-04";
 import type { ValidateFunction } from "ajv";
+import { CHANGELOG_FILE, readReleases, recordRelease, taskVersion, versionProblems, type TaskNow } from "./lib/dev/release/mod.ts";
 
 /** The repository that holds this file: its node_modules serve bundles built from any folder. */
 const REPO = import.meta.dir;
@@ -584,6 +585,28 @@ export function checkUniqueTasks(tasks: { dir: string; json: Record<string, any>
 }
 
 // ---------------------------------------------------------------------------
+// Versions (lib/dev/release/mod.ts has the rules)
+
+function readManifestVersion(root: string): string {
+  return String(JSON.parse(readFileSync(join(root, "vss-extension.json"), "utf8")).version);
+}
+
+/** Fails when a task moved without the extension, or its files without its version (see lib/dev/release). */
+export function checkVersions(root: string, tasks: { dir: string; json: Record<string, any> }[]): TaskNow[] {
+  const now: TaskNow[] = tasks.map(({ dir, json }) => ({
+    name: String(json.name),
+    dir: dir.split(sep).join("/"),
+    version: taskVersion(json),
+    files: ["task.json", "icon.png", ...handlerTargets(json)].map((f) => join(root, dir, f)).filter((f) => existsSync(f)),
+  }));
+  const changelogFile = join(root, CHANGELOG_FILE);
+  const changelog = existsSync(changelogFile) ? readFileSync(changelogFile, "utf8") : undefined;
+  const problems = versionProblems(readManifestVersion(root), readReleases(root), now, changelog);
+  if (problems.length > 0) throw new BuildError(`versions:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+  return now;
+}
+
+// ---------------------------------------------------------------------------
 // Staging and packaging
 
 const TASK_CONTRIBUTION = "ms.vss-distributed-task.task";
@@ -750,6 +773,8 @@ export interface BuildOptions {
   /** Where the stage folder and the vsix go (default <root>/dist). */
   distDir?: string;
   log?: (line: string) => void;
+  /** Record this version in releases.json (after publishing it). */
+  recordRelease?: boolean;
 }
 
 export interface BuildReport {
@@ -772,6 +797,8 @@ export async function build(options: BuildOptions = {}): Promise<BuildReport> {
   const taskBundles = await Promise.all(dirs.filter(hasTaskSource).map((dir) => bundleTask(dir, componentText)));
   const tasks = dirs.map((dir) => ({ dir: relative(root, dir), json: validateTaskJson(dir, schemas) }));
   checkUniqueTasks(tasks);
+  const tasksNow = checkVersions(root, tasks);
+  if (options.recordRelease) log(`recorded release ${recordRelease(root, readManifestVersion(root), tasksNow).version} in releases.json`);
 
   const stageDir = join(distDir, "stage");
   const staged = stageExtension(root, stageDir, undefined, { [NOTICES_FILE]: noticesText(taskBundles.flatMap((b) => b.packages)) });
@@ -795,13 +822,15 @@ function parseArgs(argv: string[]): BuildOptions {
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = argv[i + 1];
-    if ((flag === "--root" || flag === "--schema" || flag === "--dist") && value) {
+    if (flag === "--record-release") {
+      options.recordRelease = true;
+    } else if ((flag === "--root" || flag === "--schema" || flag === "--dist") && value) {
       if (flag === "--root") options.root = resolve(value);
       if (flag === "--schema") options.schemaFile = resolve(value);
       if (flag === "--dist") options.distDir = resolve(value);
       i++;
     } else {
-      throw new BuildError(`unknown argument ${flag} (usage: bun build.ts [--root DIR] [--dist DIR] [--schema FILE])`);
+      throw new BuildError(`unknown argument ${flag} (usage: bun build.ts [--root DIR] [--dist DIR] [--schema FILE] [--record-release])`);
     }
   }
   return options;
