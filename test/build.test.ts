@@ -356,7 +356,9 @@ function expectedVsixFiles(root: string): string[] {
   const manifest = readJson(join(root, "vss-extension.json"));
   // ThirdPartyNotices.txt: the licences of what the task bundles inline, made by the build.
   const files = [...TFX_FILES, manifest.icons.default, manifest.content.details.path, manifest.content.license.path, NOTICES_FILE];
-  const taskFolders = manifest.contributions.filter((c: any) => c.type === "ms.vss-distributed-task.task").map((c: any) => c.properties.name);
+  const taskFolders = manifest.contributions
+    .filter((c: any) => c.type === "ms.vss-distributed-task.task")
+    .map((c: any) => c.properties.name);
   // Files listed one by one (the Marketplace page's pictures).
   files.push(...manifest.files.map((f: any) => f.path).filter((path: string) => !taskFolders.includes(path)));
   for (const c of manifest.contributions.filter((c: any) => c.type === "ms.vss-distributed-task.task")) {
