@@ -345,7 +345,7 @@ function fixtureExtension(name: string): string {
   manifest.contributions = [...manifest.contributions.filter((c: any) => c.type !== "ms.vss-distributed-task.task"), ...taskContributions];
   manifest.files = taskContributions.map((c) => ({ path: c.properties.name }));
   writeFileSync(join(root, "vss-extension.json"), JSON.stringify(manifest, null, 2));
-  writeFileSync(join(root, "README.md"), "# Fixture extension\n");
+  writeFileSync(join(root, manifest.content.details.path), "# Fixture extension\n");
   cpSync(join(REPO_ROOT, "LICENSE"), join(root, "LICENSE"));
   cpSync(join(REPO_ROOT, "icon.png"), join(root, "icon.png"));
   return root;
@@ -397,9 +397,10 @@ describe("staging and packaging", () => {
   });
 
   test("a file the manifest names but the repository lacks fails the build", () => {
-    const root = fixtureExtension("no-readme");
-    rmSync(join(root, "README.md"));
-    expect(() => stageExtension(root, join(root, "dist", "stage"))).toThrow(/README\.md is missing \(needed by content\.details/);
+    const root = fixtureExtension("no-page");
+    const page = readJson(join(root, "vss-extension.json")).content.details.path;
+    rmSync(join(root, page));
+    expect(() => stageExtension(root, join(root, "dist", "stage"))).toThrow(`${page} is missing (needed by content.details`);
   });
 
   test.each([

@@ -8,7 +8,7 @@
  * a heading of the Marketplace page).
  */
 import { describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { REPO_ROOT } from "./harness.ts";
 
@@ -219,6 +219,16 @@ describe("the Marketplace page and the manifest", () => {
     expect(broken).toEqual([]);
     for (const file of ["CHANGELOG.md", "LICENSE"]) expect(links).toContain(`${repository}/blob/main/${file}`);
     expect(links).toContain(`${repository}/issues`);
+  });
+
+  test("every link into the repository from the manifest and the task.json files lands on a file (and a heading of the page)", () => {
+    const texts = [read("vss-extension.json"), ...contributions.map((c) => read(`${c.folder}/task.json`))];
+    const links = texts.flatMap((text) => [...text.matchAll(new RegExp(`${repository}/blob/main/([^)"#\\s]+)(?:#([\\w-]+))?`, "g"))]);
+    expect(links.length).toBeGreaterThan(0);
+    const broken = links.filter(
+      ([, file, anchor]) => !existsSync(join(REPO_ROOT, file!)) || (anchor && (file !== PAGE || !anchors.has(anchor))),
+    );
+    expect(broken.map((m) => m[0])).toEqual([]);
   });
 
   test.each(contributions.map((c) => [c.folder, c.task] as const))("%s: labels, instance name and Learn more link", (_folder, task) => {
