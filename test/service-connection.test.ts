@@ -7,8 +7,7 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { dataSourceRequest, renderDataSourceUrl, verifyConnection } from "../lib/dev/server-task/data-source.ts";
-import type { ServerTaskEndpoint } from "../lib/dev/server-task/mod.ts";
+import { dataSourceRequest, renderDataSourceUrl, type ServerTaskEndpoint, verifyConnection } from "../lib/dev/server-task/mod.ts";
 import { REPO_ROOT } from "./harness.ts";
 import { startFake } from "./support/fake.ts";
 

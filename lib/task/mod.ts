@@ -7,6 +7,10 @@
  *
  * `early-secrets.ts` is not re-exported: it must run before task-lib loads,
  * so each task imports it on its own, first.
+ * `agent-commands.ts` (logging commands written directly) is not re-exported
+ * either: it is for a task that loads no task-lib (tasks/exit-handler-component),
+ * which imports it and `input-error.ts` on their own, so this module's task-lib
+ * imports stay out of its bundle.
  *
  * May import: lib/kfp, lib/net. Imported by: tasks/, and the dev tools and tests.
  *

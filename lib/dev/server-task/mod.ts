@@ -264,3 +264,6 @@ export function parseTimeSpan(text: string): number {
 function lowerKeys(record: Record<string, string>): Map<string, string> {
   return new Map(Object.entries(record).map(([k, v]) => [k.toLowerCase(), v]));
 }
+
+// What Verify on a service connection does with the endpoint type's TestConnection data source.
+export { dataSourceRequest, renderDataSourceUrl, selectResult, verifyConnection } from "./data-source.ts";
