@@ -16,7 +16,7 @@ import * as v from "valibot";
 import component from "kfp:exit-handler-component";
 import { completeTask, writeOutput } from "../../lib/task/agent-commands.ts";
 import { InputError } from "../../lib/task/input-error.ts";
-import taskJson from "./task.json";
+import { name as taskName, version as taskVersion } from "./task.json";
 
 const OUTPUT_VARIABLE = "kf_exit_handler_component";
 
@@ -32,7 +32,7 @@ function readSettings(env: NodeJS.ProcessEnv): v.InferOutput<typeof settingsSche
 }
 
 function version(): string {
-  const { Major, Minor, Patch } = taskJson.version;
+  const { Major, Minor, Patch } = taskVersion;
   return `${Major}.${Minor}.${Patch}`;
 }
 
@@ -43,7 +43,7 @@ function writeComponent(outputFile: string, env: NodeJS.ProcessEnv): string {
     throw new InputError("outputFile", `is a folder (${file}).`, "Give a file name in it, e.g. component.yaml.");
   }
   const header =
-    `# The "Azure DevOps callback" exit handler for Kubeflow Experiment Run Async, written by ${taskJson.name} ${version()}.\n` +
+    `# The "Azure DevOps callback" exit handler for Kubeflow Experiment Run Async, written by ${taskName} ${version()}.\n` +
     "# Generated: load it with components.load_component_from_file; do not edit.\n";
   try {
     mkdirSync(dirname(file), { recursive: true });
@@ -60,7 +60,7 @@ function main(env: NodeJS.ProcessEnv): void {
     const settings = readSettings(env);
     const file = writeComponent(settings.outputFile, env);
     writeOutput(OUTPUT_VARIABLE, file);
-    completeTask("Succeeded", `Wrote the Kubeflow exit handler component (${taskJson.name} ${version()}) to ${file}.`);
+    completeTask("Succeeded", `Wrote the Kubeflow exit handler component (${taskName} ${version()}) to ${file}.`);
   } catch (error) {
     completeTask("Failed", error instanceof InputError ? error.message : `Unexpected error: ${(error as Error).message}`);
   }
