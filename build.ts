@@ -798,11 +798,12 @@ export async function build(options: BuildOptions = {}): Promise<BuildReport> {
   const tasks = dirs.map((dir) => ({ dir: relative(root, dir), json: validateTaskJson(dir, schemas) }));
   checkUniqueTasks(tasks);
   const tasksNow = checkVersions(root, tasks);
-  if (options.recordRelease) log(`recorded release ${recordRelease(root, readManifestVersion(root), tasksNow).version} in releases.json`);
 
   const stageDir = join(distDir, "stage");
   const staged = stageExtension(root, stageDir, undefined, { [NOTICES_FILE]: noticesText(taskBundles.flatMap((b) => b.packages)) });
   const vsix = packageVsix(stageDir, distDir);
+  // Only a build that packaged is recorded: what was published is this vsix.
+  if (options.recordRelease) log(`recorded release ${recordRelease(root, readManifestVersion(root), tasksNow).version} in releases.json`);
 
   const bundles = exitHandler.bundle ? [...taskBundles, exitHandler.bundle] : taskBundles;
   const rows: [string, string][] = bundles.map((b) => [relative(root, b.outfile), kb(b.bytes)]);

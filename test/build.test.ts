@@ -390,6 +390,26 @@ describe("staging and packaging", () => {
     expect(lines.some((l) => vsixLine.test(l))).toBe(true);
   });
 
+  test("a recorded release holds the versions: a task changed since then fails the build until its and the extension's versions move", async () => {
+    const root = fixtureExtension("released");
+    writeFileSync(join(root, "CHANGELOG.md"), "# Changelog\n\n## 1.0.0\n\n- first\n");
+    const manifest = readJson(join(root, "vss-extension.json"));
+    writeFileSync(join(root, "vss-extension.json"), JSON.stringify({ ...manifest, version: "1.0.0" }, null, 2));
+    await build({ root, recordRelease: true, log: () => {} });
+    expect(readJson(join(root, "releases.json")).releases.map((r: any) => r.version)).toEqual(["1.0.0"]);
+
+    const taskJson = join(root, "tasks", "fixture-task", "task.json");
+    writeFileSync(taskJson, JSON.stringify({ ...readJson(taskJson), helpMarkDown: "changed" }, null, 2));
+    await expect(build({ root, log: () => {} })).rejects.toThrow("tasks/fixture-task changed since 1.0.0 was released");
+
+    const task = readJson(taskJson);
+    writeFileSync(taskJson, JSON.stringify({ ...task, version: { ...task.version, Patch: task.version.Patch + 1 } }, null, 2));
+    writeFileSync(join(root, "vss-extension.json"), JSON.stringify({ ...manifest, version: "1.0.1" }, null, 2));
+    await expect(build({ root, log: () => {} })).rejects.toThrow('CHANGELOG.md has no "## 1.0.1" section');
+    writeFileSync(join(root, "CHANGELOG.md"), "# Changelog\n\n## 1.0.1\n\n- changed help\n\n## 1.0.0\n\n- first\n");
+    expect((await build({ root, log: () => {} })).vsix.vsix).toEndWith("-1.0.1.vsix");
+  });
+
   test("a task folder the manifest does not contribute fails the build", async () => {
     const root = fixtureExtension("uncontributed");
     cpSync(join(root, "tasks", "fixture-task"), join(root, "tasks", "stray-task"), { recursive: true });
