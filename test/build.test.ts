@@ -408,7 +408,7 @@ describe("staging and packaging", () => {
     await expect(build({ root, log: () => {} })).rejects.toThrow('CHANGELOG.md has no "## 1.0.1" section');
     writeFileSync(join(root, "CHANGELOG.md"), "# Changelog\n\n## 1.0.1\n\n- changed help\n\n## 1.0.0\n\n- first\n");
     expect((await build({ root, log: () => {} })).vsix.vsix).toEndWith("-1.0.1.vsix");
-  });
+  }, 60_000); // four builds, three of them packaged by tfx: seconds each on a loaded machine
 
   test("a task folder the manifest does not contribute fails the build", async () => {
     const root = fixtureExtension("uncontributed");
