@@ -13,38 +13,50 @@ import type { ApiVersion } from "./types.ts";
 /** The Kubeflow dashboard serves KFP under this prefix. */
 const DASHBOARD_PREFIX = "/pipeline";
 
+/** What is wrong with an endpoint, and how to fix it: for a message that names where the endpoint came from. */
+export interface EndpointProblem {
+  /** Ends a sentence about the endpoint: "is empty", "uses ftp://; only http and https work". */
+  problem: string;
+  fix: string;
+}
+
+const FIX_ADDRESS = "Give the address of KFP, e.g. https://kubeflow.example.com/pipeline or http://ml-pipeline.kubeflow:8888.";
+
+/**
+ * THE check of an endpoint a user wrote (a task input, a service connection's
+ * URL, the client's option): an absolute http(s) URL without credentials in it.
+ */
+export function endpointProblem(endpoint: string): EndpointProblem | undefined {
+  const text = endpoint.trim();
+  if (text === "") return { problem: "is empty", fix: FIX_ADDRESS };
+  if (!URL.canParse(text)) return { problem: `${JSON.stringify(text)} is not a URL`, fix: FIX_ADDRESS };
+  const url = new URL(text);
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    const problem = /^[a-z][a-z0-9+.-]*:\/\//i.test(text)
+      ? `uses ${url.protocol.slice(0, -1)}://; only http and https work`
+      : `${JSON.stringify(text)} has no http:// or https:// scheme`;
+    return { problem, fix: FIX_ADDRESS };
+  }
+  if (url.username || url.password) {
+    // Said without repeating the URL: it holds a password.
+    return {
+      problem: "contains a user name or password (user:pass@host)",
+      fix: "Remove it from the URL and give the credential as a token (bearerToken or the service connection) or a session cookie.",
+    };
+  }
+  return undefined;
+}
+
 /**
  * The base URL without a trailing slash, query or fragment (pasted UI addresses
  * like `https://host/pipeline/#/runs` work), and without a pasted `/apis/...` tail.
  */
 export function normalizeEndpoint(endpoint: string): string {
-  const text = endpoint.trim();
-  const invalid = (problem: string) =>
-    new KfpError({
-      kind: "invalid",
-      operation: "read the KFP endpoint",
-      message: `The KFP endpoint ${problem}. Write it like http://ml-pipeline.kubeflow:8888, http://localhost:3000 or https://kubeflow.example.com/pipeline.`,
-    });
-  if (text === "") throw invalid("is empty");
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw invalid(`'${text}' is not a URL`);
+  const wrong = endpointProblem(endpoint);
+  if (wrong) {
+    throw new KfpError({ kind: "invalid", operation: "read the KFP endpoint", message: `The KFP endpoint ${wrong.problem}. ${wrong.fix}` });
   }
-  if (url.protocol !== "http:" && url.protocol !== "https:") {
-    throw invalid(
-      /^[a-z][a-z0-9+.-]*:\/\//i.test(text)
-        ? `'${text}' uses ${url.protocol.slice(0, -1)}; only http and https work`
-        : `'${text}' has no http:// or https:// scheme`,
-    );
-  }
-  if (url.username || url.password) {
-    // Say so without repeating the URL: it holds a password.
-    throw invalid(
-      `contains a user name or password (user:pass@host); credentials don't belong in the URL: give a bearer token or session cookie instead, and remove them from the endpoint`,
-    );
-  }
+  const url = new URL(endpoint.trim());
   let path = url.pathname.replace(/\/apis(\/(v1beta1|v2beta1)(\/.*)?)?\/?$/, "").replace(/\/+$/, "");
   if (path === "/") path = "";
   return `${url.protocol}//${url.host}${path}`;

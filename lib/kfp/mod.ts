@@ -10,6 +10,7 @@
  * @module
  */
 export { connectKfp } from "./client.ts";
+export { endpointProblem } from "./endpoint.ts";
 export { KfpError } from "./error.ts";
 export { convertParameters, type PipelineParam, PipelineParamsError, parsePipelineParams } from "./params.ts";
 export { ownerMarker, randomOwnerMarker } from "./ownership.ts";

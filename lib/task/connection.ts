@@ -10,7 +10,7 @@ import * as v from "valibot";
 import { InputError } from "./input-error.ts";
 import { readTaskBudget, type TaskBudget } from "./budget.ts";
 import { choiceInput, optionalText, parseInputs, readRawInputs } from "./inputs.ts";
-import { type ApiVersion, formatRequestLine, type KfpAuth, type KfpConnectOptions } from "../kfp/mod.ts";
+import { type ApiVersion, endpointProblem, formatRequestLine, type KfpAuth, type KfpConnectOptions } from "../kfp/mod.ts";
 
 export const CONNECTION_INPUTS = [
   "kfpConnection",
@@ -34,30 +34,10 @@ export interface ConnectionSettings {
   budget?: TaskBudget;
 }
 
-const ENDPOINT_EXAMPLE = "e.g. https://kubeflow.example.com/pipeline or http://ml-pipeline.kubeflow:8888";
-
-/** Checks an endpoint is an absolute http(s) URL without credentials in it. */
-export function checkEndpoint(input: string, value: string): string {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new InputError(input, `${JSON.stringify(value)} is not a URL.`, `Give the address of KFP, ${ENDPOINT_EXAMPLE}.`);
-  }
-  if (url.protocol !== "http:" && url.protocol !== "https:") {
-    throw new InputError(
-      input,
-      `uses ${url.protocol.replace(":", "")}://; only http and https are supported.`,
-      `Give the address of KFP, ${ENDPOINT_EXAMPLE}.`,
-    );
-  }
-  if (url.username || url.password) {
-    throw new InputError(
-      input,
-      "contains a user name or password.",
-      "Remove it from the URL and pass the credential as a token (bearerToken or the service connection).",
-    );
-  }
+/** The endpoint as given, once lib/kfp's one check of endpoints has passed it; else the input's error. */
+function checkedEndpoint(input: string, value: string): string {
+  const wrong = endpointProblem(value);
+  if (wrong) throw new InputError(input, `${wrong.problem}.`, wrong.fix);
   return value;
 }
 
@@ -96,7 +76,7 @@ export function readConnectionSettings(): ConnectionSettings {
         "Check the connection exists and this pipeline is authorized to use it.",
       );
     }
-    endpoint = checkEndpoint("kfpConnection", url);
+    endpoint = checkedEndpoint("kfpConnection", url);
     endpointInput = "kfpConnection";
     const scheme = (tl.getEndpointAuthorizationScheme(id, true) ?? "None").toLowerCase();
     if (scheme === "token") auth = bearerAuth(tl.getEndpointAuthorizationParameter(id, "apitoken", true));
@@ -116,7 +96,7 @@ export function readConnectionSettings(): ConnectionSettings {
       );
     }
   } else if (inputs.kubeflowEndpoint) {
-    endpoint = checkEndpoint("kubeflowEndpoint", inputs.kubeflowEndpoint);
+    endpoint = checkedEndpoint("kubeflowEndpoint", inputs.kubeflowEndpoint);
   } else {
     throw new InputError(
       "kfpConnection",
