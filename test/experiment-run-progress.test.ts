@@ -4,7 +4,8 @@
  */
 import { describe, expect, test } from "bun:test";
 import type { Run } from "../lib/kfp/types.ts";
-import { describeSteps, formatDuration, RunProgress } from "../lib/task/run-progress.ts";
+import { formatDuration } from "../lib/net/mod.ts";
+import { describeSteps, RunProgress } from "../lib/task/run-progress.ts";
 
 const run = (state: string, steps?: Run["steps"]): Run => ({ id: "r1", name: "run", state, steps });
 const MIN = 60_000;
@@ -69,9 +70,14 @@ describe("run progress", () => {
 });
 
 describe("durations and steps in words", () => {
-  test("formats seconds, minutes and hours", () => {
+  test("formats milliseconds, seconds, minutes and hours", () => {
     expect(formatDuration(0)).toBe("0s");
-    expect(formatDuration(59_400)).toBe("59s");
+    expect(formatDuration(30)).toBe("30ms");
+    expect(formatDuration(999.6)).toBe("1s");
+    expect(formatDuration(1_000)).toBe("1s");
+    expect(formatDuration(1_540)).toBe("1.5s");
+    expect(formatDuration(59_400)).toBe("59.4s");
+    expect(formatDuration(59_960)).toBe("1m 00s");
     expect(formatDuration(60_000)).toBe("1m 00s");
     expect(formatDuration(7_265_000)).toBe("2h 01m 05s");
   });

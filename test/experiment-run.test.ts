@@ -150,7 +150,7 @@ describe.each(APIS)("on KFP %s", (api) => {
     const { kfp } = await seeded(api);
     const r = await run(kfp, { ...WAIT, runTimeoutMinutes: "0.03" });
     expect(r.result).toBe("Failed");
-    expect(r.message).toMatch(/did not finish within 2s/);
+    expect(r.message).toMatch(/did not finish within 1.8s/);
     expect(r.message).toContain("terminated");
     expect(terminateCalls(kfp)).toHaveLength(1);
     expect(kfp.state.runs[0]!.terminated).toBe(true);

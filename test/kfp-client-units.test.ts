@@ -324,7 +324,7 @@ describe("HTTP retries", () => {
       http({ requestTimeoutMs: 30, retry: { attempts: 2, totalMs: 5_000, baseDelayMs: 1 } }).read(get, { operation: "get run r1" }),
     );
     expect(error.kind).toBe("network");
-    expect(error.message).toContain("no answer within 30 ms");
+    expect(error.message).toContain("no answer within 30ms");
     expect(error.message).toContain("after 2 attempts");
     expect(seen.length).toBe(2);
   });

@@ -272,7 +272,7 @@ describe("the readable log", () => {
       "  outputs",
       "    kf_run_id     r1",
       "    secret_thing  ***",
-      "  result  Failed (1.2 s)",
+      "  result  Failed (1.2s)",
     ]);
   });
 });

@@ -10,7 +10,7 @@
  * line or an error message.
  */
 import type { CallbackInfo } from "./callback-info.ts";
-import { RetrySchedule, sendRequest, sleep, TransportError } from "../net/mod.ts";
+import { formatDuration, RetrySchedule, sendRequest, sleep, TransportError } from "../net/mod.ts";
 import { Scrubber } from "./scrub.ts";
 
 /** api-version of the samples that document these calls (InvokeRESTAPI FAQ, ServerTaskHelper). */
@@ -123,7 +123,7 @@ export async function postJson(
         "status" in outcome ? outcome.status : undefined,
       );
     }
-    log(`POST ${where} -> ${said} (attempt ${attempt} of ${policy.attempts}); retrying in ${formatSeconds(next.delayMs)}`);
+    log(`POST ${where} -> ${said} (attempt ${attempt} of ${policy.attempts}); retrying in ${formatDuration(next.delayMs)}`);
     await sleep(next.delayMs);
   }
 }
@@ -146,7 +146,7 @@ async function postOnce(url: string, body: unknown, credential: AzdoCredential, 
     return { status: response.status, detail, retryAfter: response.headers["retry-after"] };
   } catch (error) {
     if (!(error instanceof TransportError)) throw error;
-    if (error.kind === "timeout") return { error: `no answer within ${formatSeconds(timeoutMs)}` };
+    if (error.kind === "timeout") return { error: `no answer within ${formatDuration(timeoutMs)}` };
     return { error: scrubber.scrub(networkProblem(error)) };
   }
 }
@@ -188,8 +188,4 @@ function hintFor(outcome: Outcome): string {
   if (outcome.status === 404) return " (no such plan or job: was the Azure DevOps job cancelled or did it time out?)";
   if (outcome.status >= 300 && outcome.status < 400) return " (redirected, usually to a sign-in page: the credential was not accepted)";
   return "";
-}
-
-function formatSeconds(ms: number): string {
-  return ms >= 1000 ? `${(ms / 1000).toFixed(ms % 1000 === 0 ? 0 : 1)} s` : `${ms} ms`;
 }

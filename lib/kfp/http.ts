@@ -11,6 +11,7 @@
 import {
   backoffMs,
   FileReadError,
+  formatDuration,
   ProxyError,
   RetrySchedule,
   sendRequest,
@@ -302,7 +303,7 @@ export class KfpHttp {
   failure(result: Attempt, req: HttpRequest, ctx: RequestContext, attempt = 1, elapsedMs = 0): KfpError {
     const path = this.pathOf(req);
     const where = `${req.method} ${path}`;
-    const tries = attempt > 1 ? ` (after ${attempt} attempts over ${duration(elapsedMs)})` : "";
+    const tries = attempt > 1 ? ` (after ${attempt} attempts over ${formatDuration(elapsedMs)})` : "";
     const base = { operation: ctx.operation, method: req.method, path };
     const verdict = classify(result);
     if (verdict === "login") return this.loginPageError(result, where, base);
@@ -318,7 +319,7 @@ export class KfpHttp {
               "Check that KFP is running and the endpoint's host and port are right (is the port-forward still running?).",
             ],
         timeout: [
-          `no answer within ${duration(this.timeoutOf(req))}`,
+          `no answer within ${formatDuration(this.timeoutOf(req))}`,
           "Check that the endpoint is reachable from the agent and that KFP is healthy.",
         ],
         reset: [
@@ -552,10 +553,6 @@ function withoutQuery(location: string, base: string): string {
   } catch {
     return "another page";
   }
-}
-
-function duration(ms: number): string {
-  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
 }
 
 function truncate(text: string, max: number): string {

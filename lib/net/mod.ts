@@ -1,7 +1,8 @@
 /**
  * The HTTP transport: one request over node:http(s), through an agent's proxy
- * when asked, its failures sorted by what a caller may conclude; and the one
- * retry policy (backoff with jitter, Retry-After, a time budget). It ships in
+ * when asked, its failures sorted by what a caller may conclude; the one
+ * retry policy (backoff with jitter, Retry-After, a time budget); and how a
+ * length of time is written, for every message about waiting. It ships in
  * every bundle (tasks and exit handler) and knows no service.
  *
  * May import: nothing of ours. Imported by: lib/kfp, lib/task (proxy settings),
@@ -9,6 +10,7 @@
  *
  * @module
  */
+export { formatDuration } from "./duration.ts";
 export { FileReadError, ProxyError, sendRequest, speaksNoTls, TransportError } from "./transport.ts";
 export type { TransportProxy, TransportRequest } from "./transport.ts";
 export { backoffMs, type RetryPolicy, RetrySchedule, sleep } from "./retry.ts";

@@ -23,6 +23,6 @@ export { InputError } from "./input-error.ts";
 export { booleanInput, choiceInput, nameText, optionalText, parseInputs, readRawInputs, requiredText, secondsInput } from "./inputs.ts";
 export { runMain, untrusted } from "./main.ts";
 export { setOutputs } from "./outputs.ts";
-export { formatDuration, RunProgress } from "./run-progress.ts";
+export { RunProgress } from "./run-progress.ts";
 export { md, mdLink, mdTable, uploadSummary } from "./summary.ts";
 export { writeStdoutLine } from "./stdout.ts";

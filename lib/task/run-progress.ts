@@ -7,21 +7,10 @@
  * Pure: lines go to the writer given, times are the caller's elapsed times.
  */
 import type { Run, RunSteps } from "../kfp/mod.ts";
+import { formatDuration } from "../net/mod.ts";
 
 /** Longest silence while waiting. */
 export const HEARTBEAT_MS = 5 * 60_000;
-
-/** "45s", "3m 05s", "2h 03m 10s". */
-export function formatDuration(ms: number): string {
-  const total = Math.max(0, Math.round(ms / 1000));
-  const h = Math.floor(total / 3600);
-  const m = Math.floor((total % 3600) / 60);
-  const s = total % 60;
-  const two = (n: number) => String(n).padStart(2, "0");
-  if (h > 0) return `${h}h ${two(m)}m ${two(s)}s`;
-  if (m > 0) return `${m}m ${two(s)}s`;
-  return `${s}s`;
-}
 
 /** "4/7 steps done; running: train; failed: lint". */
 export function describeSteps(steps: RunSteps): string {

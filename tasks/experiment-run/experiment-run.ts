@@ -16,7 +16,6 @@ import {
   watchCancel,
   type CancelWatch,
   InputError,
-  formatDuration,
   RunProgress,
   connectionProblem,
   connectTask,
@@ -51,6 +50,7 @@ import {
   PipelineParamsError,
   type PipelineParam,
 } from "../../lib/kfp/mod.ts";
+import { formatDuration } from "../../lib/net/mod.ts";
 
 // ---------------------------------------------------------------------------
 // Settings

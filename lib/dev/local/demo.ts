@@ -14,6 +14,7 @@ import { type TaskRunResult, defaultVariables, maskSecrets } from "../agent/mod.
 import { startFakeAzdo, type FakeAzdo } from "../fake-azdo/mod.ts";
 import { startFakeKfp, type FakeKfp } from "../fake-kfp/mod.ts";
 import { connectKfp } from "../../kfp/mod.ts";
+import { formatDuration } from "../../net/mod.ts";
 import { componentArgv, readComponent, runComponent } from "./component.ts";
 import { LocalLog, succeeded } from "./log.ts";
 import { findTask, LOCAL_CONNECTION_ID, REPO_ROOT, runLocalTask } from "./run.ts";
@@ -299,7 +300,7 @@ if (import.meta.main) {
   const log = new LocalLog();
   const result = await runDemo({ log });
   if (result.ok) {
-    log.heading(log.green(`Demo done in ${result.seconds.toFixed(1)} s: every task worked end to end.`));
+    log.heading(log.green(`Demo done in ${formatDuration(result.seconds * 1000)}: every task worked end to end.`));
     log.line(`The extension, ready to upload to the Marketplace: ${relative(process.cwd(), result.vsix)}`);
   } else {
     log.line();

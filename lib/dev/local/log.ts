@@ -7,6 +7,7 @@
 import { type TaskRunResult, maskSecrets } from "../agent/mod.ts";
 import type { RecordedRequest } from "../fake-kfp/mod.ts";
 import { parseRequestLine } from "../../kfp/mod.ts";
+import { formatDuration } from "../../net/mod.ts";
 
 type Paint = (text: string) => string;
 
@@ -105,12 +106,11 @@ export class LocalLog {
       "outputs",
       Object.entries(result.outputs).map(([name, value]) => [name, secret.has(name) ? "***" : oneLine(value)]),
     );
-    const seconds = `${(result.ms / 1000).toFixed(1)} s`;
     const word = result.timedOut ? "TimedOut" : (result.result ?? `no result (exit code ${result.exitCode ?? result.signal})`);
     const paint = succeeded(result) ? this.green : this.red;
     // A failure's message was just printed as the error it is.
     const message = result.message && result.message !== result.errors.at(-1) ? `: ${result.message}` : "";
-    this.out(`  ${this.dim("result")}  ${paint(word)}${message} ${this.dim(`(${seconds})`)}`);
+    this.out(`  ${this.dim("result")}  ${paint(word)}${message} ${this.dim(`(${formatDuration(result.ms)})`)}`);
   }
 
   /** What a fake KFP received: the count, and each write with its status. */
