@@ -204,6 +204,26 @@ const taskLibPatches: esbuild.Plugin = {
   },
 };
 
+/**
+ * Our modules do nothing when loaded but define things, so a bundle keeps only
+ * the ones whose exports it uses: a task that imports one name from a folder's
+ * mod.ts does not carry the folder's other modules (nor task-lib, which
+ * lib/task/main.ts loads). The one module that acts when loaded,
+ * early-secrets.ts, keeps its effects; any other bare import of ours would be
+ * dropped, and esbuild's warning about that fails the build (bundleFile).
+ */
+const ACTS_WHEN_LOADED = /[\\/]lib[\\/]task[\\/]early-secrets\.ts$/;
+const ownModulesArePure: esbuild.Plugin = {
+  name: "own-modules-are-pure",
+  setup(build) {
+    build.onResolve({ filter: /^\.\.?\/.*\.ts$/ }, (args) => {
+      const path = resolve(args.resolveDir, args.path);
+      if (path.includes(`${sep}node_modules${sep}`) || ACTS_WHEN_LOADED.test(path)) return undefined;
+      return { path, sideEffects: false };
+    });
+  },
+};
+
 /** Literal `require("x")` calls left in bundled code. */
 export function requiredModules(code: string): string[] {
   return [...code.matchAll(/\brequire\(\s*(["'`])([^"'`]+)\1\s*\)/g)].map((m) => m[2]!);
@@ -245,7 +265,7 @@ export async function bundleFile(
       platform: "node",
       format: "cjs",
       target: "node20",
-      plugins: [englishOnlyTaskLibMessages, taskLibStandIns, taskLibPatches, ...extraPlugins],
+      plugins: [ownModulesArePure, englishOnlyTaskLibMessages, taskLibStandIns, taskLibPatches, ...extraPlugins],
       // Full minification keeps the vsix under 150 KB (whitespace+syntax only: 165 KB);
       // keepNames keeps function and class names, so stack traces stay readable.
       minify: true,
@@ -263,6 +283,11 @@ export async function bundleFile(
     const errors = (error as { errors?: esbuild.Message[] }).errors;
     const detail = errors?.length ? errors.map(formatEsbuildMessage).join("\n") : String(error);
     throw new BuildError(`bundling ${entry} failed:\n${detail}`);
+  }
+  const dropped = result.warnings.filter((w) => w.id === "ignored-bare-import");
+  if (dropped.length > 0) {
+    const detail = dropped.map(formatEsbuildMessage).join("\n");
+    throw new BuildError(`${entry}: a bare import of ours would be dropped (see ownModulesArePure in build.ts):\n${detail}`);
   }
   const output = result.outputFiles.find((f) => f.path.endsWith(".js"));
   if (!output) throw new BuildError(`bundling ${entry} produced no JavaScript`);

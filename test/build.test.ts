@@ -146,6 +146,22 @@ describe("bundling", () => {
     expect((await bundleTask(dir)).bytes).toBeGreaterThan(0);
   });
 
+  test("a task carries only the modules of ours it uses through a mod.ts; a bare import of ours that would be dropped fails", async () => {
+    const root = folder("pure-modules");
+    const dir = join(root, "tasks", "lean-task");
+    mkdirSync(join(root, "lib", "task"), { recursive: true });
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(root, "lib", "task", "used.ts"), `export const used = "used-value";\n`);
+    writeFileSync(join(root, "lib", "task", "unused.ts"), `console.log("unused-loaded");\nexport const unused = 1;\n`);
+    writeFileSync(join(root, "lib", "task", "mod.ts"), `export { used } from "./used.ts";\nexport { unused } from "./unused.ts";\n`);
+    writeFileSync(join(dir, "lean-task.ts"), `import { used } from "../../lib/task/mod.ts";\nconsole.log(used);\n`);
+    const code = readFileSync((await bundleTask(dir)).outfile, "utf8");
+    expect(code).toContain("used-value");
+    expect(code).not.toContain("unused-loaded");
+    writeFileSync(join(dir, "lean-task.ts"), `import "../../lib/task/unused.ts";\n`);
+    await expect(bundleTask(dir)).rejects.toThrow(/a bare import of ours would be dropped[\s\S]*lean-task\.ts/);
+  });
+
   test("the exit handler may not reach lib/dev/ either", async () => {
     const root = folder("exit-handler-dev");
     for (const sub of ["lib/dev/fake-azdo", "lib/exit-handler"]) mkdirSync(join(root, sub), { recursive: true });

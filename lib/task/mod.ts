@@ -16,6 +16,7 @@
  *
  * @module
  */
+export { completeTask, writeOutput } from "./agent-commands.ts";
 export { CancelledError, type CancelWatch, watchCancel } from "./cancel.ts";
 export { connectionProblem, connectTask, logPlannedWrite, sentence } from "./connect.ts";
 export { type ConnectionSettings, readConnectionSettings } from "./connection.ts";

@@ -14,8 +14,7 @@ import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import * as v from "valibot";
 import component from "kfp:exit-handler-component";
-import { completeTask, writeOutput } from "../../lib/task/agent-commands.ts";
-import { InputError } from "../../lib/task/input-error.ts";
+import { completeTask, InputError, writeOutput } from "../../lib/task/mod.ts";
 import { name as taskName, version as taskVersion } from "./task.json";
 
 const OUTPUT_VARIABLE = "kf_exit_handler_component";
