@@ -531,7 +531,7 @@ describe("2021 YAML", () => {
   });
 });
 
-test("KFP before 2.14 refuses a pipeline whose exit task takes the final status: the task fails saying 2.14 is needed", async () => {
+test("KFP before 2.14 refuses a pipeline whose exit task takes the final status: the task fails at once saying 2.14 is needed", async () => {
   const kfp = await fakeKfp({ api: "v2", serverVersion: "2.13.0" });
   const file = join(import.meta.dir, "fixtures", "async", "sdk-2.17-exit-handler.yaml");
   await kfp.seedPipeline({ name: "hello", file });
@@ -540,4 +540,6 @@ test("KFP before 2.14 refuses a pipeline whose exit task takes the final status:
   expect(r.message).toContain("task final status not supported yet");
   expect(r.message).toContain("KFP 2.14");
   expect(kfp.state.runs).toHaveLength(0);
-}, 60_000);
+  // A compile error is final: sending the run again cannot change it.
+  expect(kfp.writes().filter((w) => /\/runs$/.test(w.path))).toHaveLength(1);
+});

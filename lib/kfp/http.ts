@@ -515,6 +515,9 @@ function classify(result: Attempt): Verdict {
   if (status >= 300 && status < 400) return "login";
   if (status >= 200 && status < 300) return isHtml(result) ? "login" : "ok";
   if (status === 409 || (status === 500 && /already exist/i.test(result.text))) return "conflict";
+  // KFP compiles a run before storing it: a compile error (e.g. "task final status not supported yet" before 2.14,
+  // kubeflow/pipelines backend/src/v2/compiler/argocompiler/dag.go) is a 500 that no retry changes, and no run exists.
+  if (status === 500 && /Failed to compile job/i.test(result.text)) return "fatal";
   if (status === 429) return "throttled";
   if (status === 500 || status === 502 || status === 503 || status === 504) return "server";
   return "fatal";
