@@ -26,7 +26,7 @@ describe("the manifest's TestConnection data source", () => {
     const type = MANIFEST.contributions.find((c: any) => c.properties?.name === TYPE).properties;
     const sources = type.dataSources.filter((d: any) => d.name === "TestConnection");
     expect(sources).toHaveLength(1);
-    expect(sources[0].endpointUrl).toContain("endpoint.url}}}/apis/v1beta1/healthz");
+    expect(sources[0].endpointUrl).toEndWith("apis/v1beta1/healthz");
     expect(sources[0].resultSelector).toBe("jsonpath:$.tag_name");
   });
 
@@ -39,7 +39,7 @@ describe("the manifest's TestConnection data source", () => {
   });
 
   test("the model renders only what it knows", () => {
-    expect(() => renderDataSourceUrl("{{endpoint.url}}/{{other}}", "http://h")).toThrow("a template the model does not know");
+    expect(() => renderDataSourceUrl("{{#other endpoint.url}}x{{/other}}", "http://h")).toThrow("no helper other is registered");
   });
 });
 

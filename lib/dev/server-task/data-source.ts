@@ -8,13 +8,12 @@
  *                `{{endpoint.url}}` in `endpointUrl`, `resultSelector` `jsonpath:`
  *   [ServiceNow] microsoft/azure-pipelines-extensions Extensions/ServiceNow/Src/vss-extension.json: a data source
  *                named TestConnection, `{{endpoint.url}}/api/...`, `resultSelector: "jsonpath:$.result"`
- *   [decompiled] mjwrona/decompiled (Azure DevOps Server 2022) Microsoft.VisualStudio.Services.WebApi:
- *                MustacheTemplateParser registers CommonMustacheHelpers (stringReplace: block form replaces in the
- *                block's text); `{{x}}` HTML-encodes, `{{{x}}}` does not
+ *   [decompiled] mjwrona/decompiled (Azure DevOps Server 2022): ServiceEndpoints.Common MustacheTemplateEngine
+ *                renders data sources with the WebApi parser and the helpers server tasks get (endsWith among them)
  *   [real-systems] `$(endpoint.url)` is .NET Uri.AbsoluteUri: a host-only URL gains a trailing `/`
  */
 import { absoluteUri, ServerTaskError, endpointAuthHeaders, type ServerTaskEndpoint } from "./mod.ts";
-import { htmlEncode } from "./mustache.ts";
+import { renderTemplate } from "./mustache.ts";
 
 export interface DataSourceRequest {
   url: string;
@@ -52,16 +51,12 @@ export function dataSourceRequest(manifest: Record<string, any>, endpoint: Serve
   };
 }
 
-/** Renders `{{{endpoint.url}}}`, `{{endpoint.url}}` and `{{#stringReplace 'a' 'b'}}…{{/stringReplace}}` [decompiled]. */
+/**
+ * The data source's URL, rendered by the server's Mustache engine (./mustache.ts) with the connection's URL in the
+ * context as `endpoint.url`, as .NET's Uri.AbsoluteUri gives it [real-systems].
+ */
 export function renderDataSourceUrl(template: string, endpointUrl: string): string {
-  const url = absoluteUri(endpointUrl);
-  const block = /\{\{#stringReplace\s+'([^']*)'\s+'([^']*)'\s*\}\}([\s\S]*?)\{\{\/stringReplace\}\}/g;
-  const values = (text: string) =>
-    text.replace(/\{\{\{\s*endpoint\.url\s*\}\}\}|\{\{\s*endpoint\.url\s*\}\}/g, (tag) => (tag.startsWith("{{{") ? url : htmlEncode(url)));
-  const rendered = template.replace(block, (_whole, from: string, to: string, inner: string) => values(inner).split(from).join(to));
-  const out = values(rendered);
-  if (out.includes("{{")) throw new ServerTaskError(`data source URL ${template}: a template the model does not know`);
-  return out;
+  return renderTemplate(template, new Map([["endpoint.url", absoluteUri(endpointUrl)]]));
 }
 
 /** `jsonpath:$.a.b` on a JSON text: the value, or undefined. Only dotted member paths are modelled. */
