@@ -23,7 +23,7 @@ import { CHANGELOG_FILE, readReleases, recordRelease, taskVersion, versionProble
 /** The repository that holds this file: its node_modules serve bundles built from any folder. */
 const REPO = import.meta.dir;
 /** The official task.json schema, vendored unmodified (lib/dev/vendor/README.md). */
-export const DEFAULT_SCHEMA_FILE = join(REPO, "lib", "dev", "vendor", "task-schema", "task.schema.json");
+const DEFAULT_SCHEMA_FILE = join(REPO, "lib", "dev", "vendor", "task-schema", "task.schema.json");
 
 /** A failure the build reports as a plain message (no stack trace). */
 export class BuildError extends Error {
@@ -225,7 +225,7 @@ const ownModulesArePure: esbuild.Plugin = {
 };
 
 /** Literal `require("x")` calls left in bundled code. */
-export function requiredModules(code: string): string[] {
+function requiredModules(code: string): string[] {
   return [...code.matchAll(/\brequire\(\s*(["'`])([^"'`]+)\1\s*\)/g)].map((m) => m[2]!);
 }
 
@@ -352,7 +352,7 @@ function bundledPackages(metafile: esbuild.Metafile): BundledPackage[] {
 }
 
 /** The licences of many bundles' packages, once each: the text of ThirdPartyNotices.txt. */
-export function noticesText(packages: BundledPackage[]): string {
+function noticesText(packages: BundledPackage[]): string {
   const unique = [...new Map(packages.map((p) => [`${p.name}@${p.version}`, p])).values()].sort((a, b) => a.name.localeCompare(b.name));
   return `${unique.map((p) => `${p.name} ${p.version}\n\n${p.text}`).join("\n\n---\n\n")}\n`;
 }
@@ -421,7 +421,7 @@ export function taskDirs(root: string): string[] {
 }
 
 /** Agent tasks are those with a TypeScript entry named after the folder. */
-export function hasTaskSource(taskDir: string): boolean {
+function hasTaskSource(taskDir: string): boolean {
   return existsSync(join(taskDir, `${basename(taskDir)}.ts`));
 }
 
@@ -478,7 +478,7 @@ const eventTimeout = {
  * Its pattern forbids them, but the agent's own docs declare `MY_OUTPUTVARIABLE_1`
  * and our tasks keep the 2021 extension's `kf_*` names.
  */
-export function agentTaskSchema(official: Record<string, any>): Record<string, any> {
+function agentTaskSchema(official: Record<string, any>): Record<string, any> {
   const overlay = structuredClone(official);
   overlay.id = "kfp-devops:agent-task.schema.json";
   overlay.properties.outputVariables.items.properties.name.pattern = "^[A-Za-z][A-Za-z0-9_]*$";
@@ -489,7 +489,7 @@ export function agentTaskSchema(official: Record<string, any>): Record<string, a
  * The official schema rejects every agentless handler; a server task is checked
  * against a copy whose `execution` holds exactly one HttpRequest handler.
  */
-export function serverTaskSchema(official: Record<string, any>): Record<string, any> {
+function serverTaskSchema(official: Record<string, any>): Record<string, any> {
   const overlay = agentTaskSchema(official);
   overlay.id = "kfp-devops:server-task.schema.json";
   overlay.properties.execution = {
@@ -542,7 +542,7 @@ const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const EXECUTION_SECTIONS = ["prejobexecution", "execution", "postjobexecution"] as const;
 
 /** A server (agentless) task: runs on the server and is validated with the overlay. */
-export function isServerTask(task: { runsOn?: unknown }): boolean {
+function isServerTask(task: { runsOn?: unknown }): boolean {
   return Array.isArray(task.runsOn) && task.runsOn.some((r) => r === "Server" || r === "ServerGate");
 }
 
@@ -597,7 +597,7 @@ export function validateTaskJson(taskDir: string, schemas: TaskSchemas | undefin
 }
 
 /** ADO silently ignores the second of two tasks sharing an id or a name. */
-export function checkUniqueTasks(tasks: { dir: string; json: Record<string, any> }[]): void {
+function checkUniqueTasks(tasks: { dir: string; json: Record<string, any> }[]): void {
   for (const key of ["id", "name"] as const) {
     const seen = new Map<string, string>();
     for (const { dir, json } of tasks) {

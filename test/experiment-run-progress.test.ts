@@ -33,7 +33,7 @@ describe("run progress", () => {
     ]);
   });
 
-  test("is harmless when told the same poll twice (onChange and onPoll)", () => {
+  test("is harmless when told the same poll twice", () => {
     const { lines, progress } = recorder();
     progress.observe(run("RUNNING"), 1000);
     progress.observe(run("RUNNING"), 1000);

@@ -332,8 +332,10 @@ for (const api of ["v1", "v2"] as const) {
         const result = await client.waitForRun(run.id, {
           intervalMs: 1,
           timeoutMs: 10_000,
-          onChange: (r) => changes.push(r.state),
-          onPoll: () => polls++,
+          onPoll: (r) => {
+            polls++;
+            if (changes.at(-1) !== r.state) changes.push(r.state);
+          },
         });
         const [state, outcome] = expected[api][end];
         expect(result).toMatchObject({ id: run.id, state, outcome });

@@ -14,8 +14,8 @@ import { formatDuration, RetrySchedule, sendRequest, sleep, TransportError } fro
 import { Scrubber } from "./scrub.ts";
 
 /** api-version of the samples that document these calls (InvokeRESTAPI FAQ, ServerTaskHelper). */
-export const EVENTS_API_VERSION = "2.0-preview.1";
-export const FEED_API_VERSION = "4.1";
+const EVENTS_API_VERSION = "2.0-preview.1";
+const FEED_API_VERSION = "4.1";
 
 export type AzdoCredential =
   /** A personal access token: `Basic base64(":" + pat)`. */
@@ -49,12 +49,12 @@ export class CallbackError extends Error {
   }
 }
 
-export function authorizationHeader(credential: AzdoCredential): string {
+function authorizationHeader(credential: AzdoCredential): string {
   return credential.kind === "pat" ? `Basic ${Buffer.from(`:${credential.pat}`).toString("base64")}` : `Bearer ${credential.token}`;
 }
 
 /** `{collection}/{project}/_apis/distributedtask/hubs/{hub}/plans/{plan}`, with exactly one slash at each joint. */
-export function planUrl(info: CallbackInfo): string {
+function planUrl(info: CallbackInfo): string {
   const collection = info.planUri.replace(/\/+$/, "");
   const [project, hub, plan] = [info.projectId, info.hubName, info.planId].map(encodeURIComponent);
   return `${collection}/${project}/_apis/distributedtask/hubs/${hub}/plans/${plan}`;
@@ -96,7 +96,7 @@ export function postFeedLines(
 const RETRYABLE_STATUS = (status: number) => status >= 500 || status === 408 || status === 429;
 
 /** POSTs JSON until a 2xx, a final answer, or the tries run out. */
-export async function postJson(
+async function postJson(
   url: string,
   body: unknown,
   credential: AzdoCredential,

@@ -28,7 +28,7 @@ interface ComponentInput {
   option: string;
 }
 
-export const COMPONENT_INPUTS: ComponentInput[] = [
+const COMPONENT_INPUTS: ComponentInput[] = [
   {
     name: "azdocallbackinfo",
     type: "String",
@@ -144,7 +144,7 @@ export function componentYaml(script: string): string {
  * A YAML double-quoted scalar in plain ASCII: JSON-style escapes, and \u/\U for
  * anything else, so no parser can mistake a character of the script for a line break.
  */
-export function yamlString(text: string): string {
+function yamlString(text: string): string {
   let out = '"';
   for (const char of text) {
     const code = char.codePointAt(0)!;

@@ -20,7 +20,7 @@ import { checkPlanUri, parsePinnedUrl, PinnedUrlError } from "./pinned-url.ts";
 import { Scrubber } from "./scrub.ts";
 
 /** The environment variable holding a PAT when `--pat-env` is not given. */
-export const DEFAULT_PAT_ENV = "AZDO_PAT";
+const DEFAULT_PAT_ENV = "AZDO_PAT";
 
 const OPTIONS = [
   "callback-info",

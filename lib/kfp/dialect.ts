@@ -71,7 +71,7 @@ export function checkedParser<S extends v.GenericSchema, T>(
 }
 
 /** A filtered list call that finds objects by exact name. */
-export interface NamedListing<S extends v.GenericSchema<unknown, { next_page_token?: string }>, T extends { name: string }> {
+interface NamedListing<S extends v.GenericSchema<unknown, { next_page_token?: string }>, T extends { name: string }> {
   operation: string;
   name: string;
   path: string;

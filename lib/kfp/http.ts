@@ -58,7 +58,7 @@ export type HttpOptions = Pick<
 };
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
-export const DEFAULT_UPLOAD_TIMEOUT_MS = 5 * 60_000;
+const DEFAULT_UPLOAD_TIMEOUT_MS = 5 * 60_000;
 /** Some gateways and WAFs refuse requests without one; it also tells KFP's access logs who called. */
 const USER_AGENT = "kubeflow-pipelines-azure-devops-tasks/1";
 
@@ -68,7 +68,7 @@ const DEFAULT_RETRY: RetryPolicy = { attempts: 5, totalMs: 60_000, baseDelayMs: 
 type TransportFailure = "refused" | "timeout" | "reset" | "dns" | "tls" | "proxy" | "other";
 
 /** The result of one attempt. */
-export type Attempt =
+type Attempt =
   | { kind: "response"; status: number; headers: Record<string, string>; text: string }
   | { kind: "transport"; failure: TransportFailure; error: TransportError };
 

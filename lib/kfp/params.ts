@@ -20,7 +20,7 @@ export class PipelineParamsError extends KfpError {
   }
 }
 
-export const ACCEPTED_PARAM_FORMS =
+const ACCEPTED_PARAM_FORMS =
   'Accepted forms: name=value lines (one per line, # comments allowed); a JSON object {"name": value, ...}; ' +
   'a JSON array [{"name": "n1", "value": "v1"}, ...]; or the list without brackets {"name": "n1", "value": "v1"}, {"name": "n2", "value": "v2"}.';
 

@@ -13,7 +13,7 @@ import { KfpError } from "./error.ts";
 /** KFP's `common.MaxFileLength` (32 << 20). */
 export const MAX_PIPELINE_FILE_BYTES = 32 * 1024 * 1024;
 
-export type PipelineFormat = "tar.gz" | "zip" | "yaml" | "json";
+type PipelineFormat = "tar.gz" | "zip" | "yaml" | "json";
 
 export interface PipelineFile {
   /** The path as given. */

@@ -109,7 +109,7 @@ export const V2Experiment = v.looseObject({
 
 const V2Status = v.looseObject({ message: str });
 
-export const V2TaskDetail = v.looseObject({
+const V2TaskDetail = v.looseObject({
   task_id: str,
   display_name: str,
   state: str,
@@ -136,7 +136,7 @@ export const V2RunList = v.looseObject({ runs: v.optional(v.array(V2Run)), next_
 
 // --- pipeline spec (IR) parameters, as the server returns a version's spec ---
 
-export const IrParameter = v.looseObject({
+const IrParameter = v.looseObject({
   parameterType: str,
   /** Pre-2.0 IR used `type`: STRING, INT, DOUBLE. */
   type: str,
@@ -169,7 +169,7 @@ export function checkAnswer<S extends v.GenericSchema>(
   return protocolError(where, `${field}: ${issue.message}`);
 }
 
-export function protocolError(where: { operation: string; method: string; path: string }, problem: string): never {
+function protocolError(where: { operation: string; method: string; path: string }, problem: string): never {
   throw new KfpError({
     kind: "protocol",
     operation: where.operation,

@@ -140,9 +140,7 @@ export interface CreateRunRequest {
 export interface WaitOptions {
   intervalMs: number;
   timeoutMs: number;
-  /** Called once per change of state (not once per poll), with the time since waiting began. */
-  onChange?: (run: Run, elapsedMs: number) => void;
-  /** Called on every poll, for heartbeats. */
+  /** Called on every poll with the run and the time since waiting began (progress lines, heartbeats). */
   onPoll?: (run: Run, elapsedMs: number) => void;
   signal?: AbortSignal;
 }

@@ -12,15 +12,10 @@ export async function waitForRun(getRun: (signal?: AbortSignal) => Promise<Run>,
   const { signal } = options;
   const started = Date.now();
   const deadline = started + options.timeoutMs;
-  let lastState: string | undefined;
   for (;;) {
     signal?.throwIfAborted();
     const run = await getRun(signal);
     const elapsed = Date.now() - started;
-    if (run.state !== lastState) {
-      lastState = run.state;
-      options.onChange?.(run, elapsed);
-    }
     options.onPoll?.(run, elapsed);
     if (run.outcome) return run;
     const remaining = deadline - Date.now();

@@ -13,8 +13,8 @@ import * as tl from "azure-pipelines-task-lib/task";
 import { VariableError } from "./input-error.ts";
 import type { KfpConnectOptions } from "../kfp/mod.ts";
 
-export const REQUEST_TIMEOUT_VARIABLE = "KFP.RequestTimeoutSeconds";
-export const RETRY_VARIABLE = "KFP.RetrySeconds";
+const REQUEST_TIMEOUT_VARIABLE = "KFP.RequestTimeoutSeconds";
+const RETRY_VARIABLE = "KFP.RetrySeconds";
 
 /** An hour: longer than any request or outage a CI step should sit through. */
 const MAX_SECONDS = 3600;

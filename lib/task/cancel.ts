@@ -20,16 +20,12 @@ export class CancelledError extends Error {
 export interface CancelWatch {
   /** Aborted by the first cancel signal. */
   readonly signal: AbortSignal;
-  /** The signal that cancelled the task, if one has. */
-  readonly cancelledBy: NodeJS.Signals | undefined;
   /** Throws CancelledError if the task has been cancelled. */
   throwIfCancelled(): void;
   /** Settles like `work`, unless a cancel comes first: then rejects with CancelledError at once. */
   race<T>(work: Promise<T>): Promise<T>;
   /** If cancelled, exits (work still pending, like a poll timer, must not keep us alive; stdout is written synchronously). */
   exitIfCancelled(): Promise<void>;
-  /** Stops watching: Node's default handling applies again. */
-  dispose(): void;
 }
 
 export function watchCancel(signals: readonly NodeJS.Signals[] = ["SIGINT", "SIGTERM"]): CancelWatch {
@@ -49,9 +45,6 @@ export function watchCancel(signals: readonly NodeJS.Signals[] = ["SIGINT", "SIG
 
   return {
     signal: controller.signal,
-    get cancelledBy() {
-      return cancelledBy;
-    },
     throwIfCancelled,
     race<T>(work: Promise<T>): Promise<T> {
       throwIfCancelled();
@@ -64,9 +57,6 @@ export function watchCancel(signals: readonly NodeJS.Signals[] = ["SIGINT", "SIG
     async exitIfCancelled() {
       if (!cancelledBy) return;
       process.exit(0);
-    },
-    dispose() {
-      for (const sig of signals) process.off(sig, onSignal);
     },
   };
 }

@@ -36,7 +36,7 @@ export function logPlannedWrite(write: PlannedWrite): void {
 }
 
 /** "Connected to KFP 2.5.0 at <url> (API v2beta1, multi-user, namespace team-a)." */
-export function describeServer(kfp: KfpClient): string {
+function describeServer(kfp: KfpClient): string {
   const mode = kfp.multiUser ? `multi-user, namespace ${kfp.namespace ?? "none (shared)"}` : "single-user";
   return `Connected to KFP ${kfp.serverVersion ?? "(version not reported)"} at ${kfp.baseUrl} (API ${kfp.apiVersion}, ${mode}).`;
 }

@@ -12,7 +12,7 @@ import { readTaskBudget, type TaskBudget } from "./budget.ts";
 import { choiceInput, optionalText, parseInputs, readRawInputs } from "./inputs.ts";
 import { type ApiVersion, endpointProblem, formatRequestLine, type KfpAuth, type KfpConnectOptions } from "../kfp/mod.ts";
 
-export const CONNECTION_INPUTS = [
+const CONNECTION_INPUTS = [
   "kfpConnection",
   "kubeflowEndpoint",
   "bearerToken",

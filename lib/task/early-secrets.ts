@@ -38,7 +38,7 @@ function maskableParts(value: string): string[] {
 }
 
 /** Every credential value found in an agent-style environment. */
-export function findCredentials(env: NodeJS.ProcessEnv): string[] {
+function findCredentials(env: NodeJS.ProcessEnv): string[] {
   const found: string[] = [];
   for (const [key, value] of Object.entries(env)) {
     if (!value) continue;
@@ -67,7 +67,7 @@ function authParameterValues(json: string): string[] {
 }
 
 /** Emits `##vso[task.setsecret]` for each value, once. */
-export function registerSecrets(values: Iterable<string>, write: (line: string) => void): void {
+function registerSecrets(values: Iterable<string>, write: (line: string) => void): void {
   const seen = new Set<string>();
   for (const value of values) {
     if (seen.has(value)) continue;

@@ -10,7 +10,7 @@ import type { Run, RunSteps } from "../kfp/mod.ts";
 import { formatDuration } from "../net/mod.ts";
 
 /** Longest silence while waiting. */
-export const HEARTBEAT_MS = 5 * 60_000;
+const HEARTBEAT_MS = 5 * 60_000;
 
 /** "4/7 steps done; running: train; failed: lint". */
 export function describeSteps(steps: RunSteps): string {
@@ -21,7 +21,7 @@ export function describeSteps(steps: RunSteps): string {
 }
 
 /** The state as a word people can read; "" means KFP has not reported one yet. */
-export function stateWord(state: string): string {
+function stateWord(state: string): string {
   return state === "" ? "not reported yet" : state;
 }
 

@@ -317,7 +317,6 @@ async function startAndWait(kfp: KfpClient, settings: Settings, cancel: CancelWa
     kfp.waitForRun(done.run.id, {
       intervalMs: settings.pollIntervalSeconds * 1000,
       timeoutMs,
-      onChange: seen,
       onPoll: seen,
       signal: cancel.signal,
     }),

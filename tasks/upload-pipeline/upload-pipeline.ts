@@ -14,6 +14,7 @@ import {
   InputError,
   connectionProblem,
   connectTask,
+  logPlannedWrite,
   sentence,
   readConnectionSettings,
   type ConnectionSettings,
@@ -33,15 +34,7 @@ import {
   uploadSummary,
   writeStdoutLine,
 } from "../../lib/task/mod.ts";
-import {
-  KfpError,
-  type KfpClient,
-  type Pipeline,
-  type PipelineVersion,
-  type PlannedWrite,
-  checkPipelineFile,
-  PipelineFileError,
-} from "../../lib/kfp/mod.ts";
+import { KfpError, type KfpClient, type Pipeline, type PipelineVersion, checkPipelineFile, PipelineFileError } from "../../lib/kfp/mod.ts";
 
 // ---------------------------------------------------------------------------
 // Settings: every input, read and checked in one place.
@@ -308,10 +301,6 @@ function packageRejected(error: unknown): unknown {
 
 // ---------------------------------------------------------------------------
 // Reporting.
-
-function logPlannedWrite(write: PlannedWrite): void {
-  writeStdoutLine(untrusted(`Dry run: would ${write.method} ${write.path} with ${JSON.stringify(write.body)}`));
-}
 
 function describe(o: Outcome): string {
   const version = `version '${o.version.name}' (${o.version.id})`;

@@ -3,7 +3,7 @@
  * output line, as the Azure Pipelines agent does, undoing task-lib's escaping.
  */
 
-export interface AgentCommand {
+interface AgentCommand {
   /** `area.event`, lower-cased: `task.setvariable`, `task.complete`, ... */
   name: string;
   /** Property names lower-cased (the agent reads them case-insensitively), values unescaped. */
@@ -14,7 +14,7 @@ export interface AgentCommand {
 const PREFIX = "##vso[";
 
 /** task-lib escapes `%`, CR and LF in a message (`%` last on the way back). */
-export function unescapeMessage(value: string): string {
+function unescapeMessage(value: string): string {
   return value
     .replace(/%0D/g, "\r")
     .replace(/%0A/g, "\n")

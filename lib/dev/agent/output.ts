@@ -55,7 +55,7 @@ function globMatches(glob: string, name: string): boolean {
 }
 
 /** What the agent learned from the output: the command-derived part of a TaskRunResult. */
-export type AgentOutputResult = Pick<
+type AgentOutputResult = Pick<
   TaskRunResult,
   "result" | "message" | "variables" | "outputs" | "secrets" | "summaries" | "errors" | "warnings" | "log"
 >;

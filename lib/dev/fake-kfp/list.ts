@@ -7,7 +7,7 @@
 
 import { FakeHttpError, badRequest, goQueryUnescape } from "./http.ts";
 
-export type ListKey<T> = (item: T) => string | number | undefined;
+type ListKey<T> = (item: T) => string | number | undefined;
 
 /** The filterable and sortable keys of one resource, API field name to value. */
 export type ListKeys<T> = Record<string, ListKey<T>>;
@@ -137,7 +137,7 @@ function parseSort<T>(sortBy: string, keys: ListKeys<T>): { key: ListKey<T>; dir
 }
 
 /** Parses the filter query value: Go-unescaped once more, then strict proto JSON. */
-export function parseFilter<T>(filterText: string, api: "v1" | "v2", keys: ListKeys<T>): Predicate[] {
+function parseFilter<T>(filterText: string, api: "v1" | "v2", keys: ListKeys<T>): Predicate[] {
   const message = api === "v1" ? "api.Predicate" : "v2beta1.Predicate";
   const opField = api === "v1" ? "op" : "operation";
   const fail = (why: string) => badRequest(`Failed to parse valid filter from ${JSON.stringify(filterText)}: ${why}`);

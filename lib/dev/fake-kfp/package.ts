@@ -8,9 +8,9 @@
 
 import { gunzipSync, inflateRawSync } from "node:zlib";
 
-export type ParameterType = "STRING" | "NUMBER_INTEGER" | "NUMBER_DOUBLE" | "BOOLEAN" | "LIST" | "STRUCT";
+type ParameterType = "STRING" | "NUMBER_INTEGER" | "NUMBER_DOUBLE" | "BOOLEAN" | "LIST" | "STRUCT";
 
-export interface DeclaredParameter {
+interface DeclaredParameter {
   name: string;
   type: ParameterType;
   /** True when the pipeline marks it optional or gives a default. */
@@ -35,10 +35,10 @@ export class PipelinePackageError extends Error {
 
 export const MAX_PACKAGE_BYTES = 32 << 20;
 
-export type PackageFormat = "yaml" | "json" | "zip" | "tar.gz";
+type PackageFormat = "yaml" | "json" | "zip" | "tar.gz";
 
 /** The format KFP would read the file as, or undefined when it would refuse it. */
-export function packageFormat(fileName: string, bytes: Uint8Array): PackageFormat | undefined {
+function packageFormat(fileName: string, bytes: Uint8Array): PackageFormat | undefined {
   const lower = fileName.toLowerCase();
   if (lower.endsWith(".yaml") || lower.endsWith(".yml")) return "yaml";
   if (lower.endsWith(".json")) return "json";

@@ -36,7 +36,7 @@ export function normalizeState(word: string): string {
   return state;
 }
 
-export interface StateChange {
+interface StateChange {
   time: string;
   state: string;
   error?: string;

@@ -10,7 +10,7 @@ import type { FakeExperiment, FakeKfpState, FakePipeline, FakeVersion } from "./
 import { FakeHttpError, badRequest, notFound, versionAtLeast } from "./http.ts";
 import type { PipelinePackage } from "./package.ts";
 
-export interface StoreOptions {
+interface StoreOptions {
   api: "v1" | "v2";
   serverVersion: string;
   multiUser: boolean;

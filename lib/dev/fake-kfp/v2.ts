@@ -117,7 +117,7 @@ export function v2Pipeline(ctx: FakeContext, p: FakePipeline) {
   });
 }
 
-export function v2Version(ctx: FakeContext, v: StoredVersion) {
+function v2Version(ctx: FakeContext, v: StoredVersion) {
   const separateNames = versionAtLeast(ctx.serverVersion, "2.14");
   return omitEmpty({
     pipeline_id: v.pipelineId,

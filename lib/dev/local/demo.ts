@@ -248,10 +248,14 @@ async function agentlessSteps(demo: Demo, v2: Kfp, azdo: FakeAzdo): Promise<void
   const callbackInfo = created.parameters.azdocallbackinfo;
   check(typeof callbackInfo === "string" && callbackInfo !== "", "the run has no azdocallbackinfo parameter");
   const kfp = await connectKfp({ endpoint: v2.fake.url, auth: { kind: "bearer", token: KFP_TOKEN } });
+  let lastState: string | undefined;
   const ended = await kfp.waitForRun(created.id, {
     intervalMs: 250,
     timeoutMs: STEP_TIMEOUT_MS,
-    onChange: (run) => log.line(`  ${log.dim("run")}  ${run.id} ${run.state}`),
+    onPoll: (run) => {
+      if (run.state !== lastState) log.line(`  ${log.dim("run")}  ${run.id} ${run.state}`);
+      lastState = run.state;
+    },
   });
   check(!("timedOut" in ended), "the run did not end");
 

@@ -17,28 +17,28 @@ export const REPO_ROOT = resolve(import.meta.dir, "../../..");
 export const LOCAL_CONNECTION_ID = "local-kfp";
 
 /** Inputs that hold credentials: taken from the environment only, never from a command line. */
-export const CREDENTIAL_INPUTS: Record<string, string> = { bearerToken: "KFP_TOKEN", sessionCookie: "KFP_SESSION_COOKIE" };
+const CREDENTIAL_INPUTS: Record<string, string> = { bearerToken: "KFP_TOKEN", sessionCookie: "KFP_SESSION_COOKIE" };
 
 /** The secret pipeline variables the credentials travel in, as a YAML pipeline would pass them. */
 const TOKEN_VARIABLE = "kfp.token";
 const COOKIE_VARIABLE = "kfp.sessionCookie";
 
 /** The longest timer Node allows (about 24 days): a local run waits as long as the task does. */
-export const NO_TIMEOUT_MS = 2 ** 31 - 1;
+const NO_TIMEOUT_MS = 2 ** 31 - 1;
 
 /**
  * A build number of its own for each local run, in Azure's default shape
  * (`$(Date:yyyyMMdd).$(Rev:r)`): the tasks name versions and runs after it, so a
  * second run must not reuse the first one's name ("already taken").
  */
-export function freshBuildNumber(now = new Date()): string {
+function freshBuildNumber(now = new Date()): string {
   const day = now.toISOString().slice(0, 10).replace(/-/g, "");
   const msToday = now.getTime() % 86_400_000;
   return `${day}.${msToday}`;
 }
 
 /** The pipeline variables of a local run: the given ones, plus a fresh build number and id unless one is given. */
-export function localVariables(given: Record<string, string> = {}, now = new Date()): Record<string, string> {
+function localVariables(given: Record<string, string> = {}, now = new Date()): Record<string, string> {
   if (variableValue(given, "build.buildNumber") !== undefined) return { ...given };
   return { "build.buildNumber": freshBuildNumber(now), "build.buildId": String(now.getTime()), ...given };
 }
