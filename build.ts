@@ -125,7 +125,7 @@ const IN_MEMORY_VAULT = `
  * (rmRF on Windows), crypto (handing the proxy password to a tool) and its
  * external-output filters (with node:stream). Its vault keeps values in memory.
  */
-const TASK_LIB_STAND_INS: Record<string, () => string> = {
+export const TASK_LIB_STAND_INS: Record<string, () => string> = {
   semver: () => `
     const parts = (v) => String(v).split(/[.+-]/).slice(0, 3).map((n) => parseInt(n, 10) || 0);
     exports.lt = (a, b) => {
