@@ -15,7 +15,7 @@ import { startFakeAzdo, type FakeAzdo } from "../fake-azdo/mod.ts";
 import { startFakeKfp, type FakeKfp } from "../fake-kfp/mod.ts";
 import { connectKfp } from "../../kfp/mod.ts";
 import { formatDuration } from "../../net/mod.ts";
-import { componentArgv, readComponent, runComponent } from "./component.ts";
+import { componentArgv, readComponent, runComponent, type ComponentSpec } from "./component.ts";
 import { LocalLog, succeeded } from "./log.ts";
 import { findTask, LOCAL_CONNECTION_ID, REPO_ROOT, runLocalTask } from "./run.ts";
 import { executeServerTask } from "../server-task/mod.ts";
@@ -284,6 +284,24 @@ async function agentlessSteps(demo: Demo, v2: Kfp, azdo: FakeAzdo): Promise<void
   log.line(
     `  ${log.dim("result")}  ${log.green("Succeeded")}: Azure DevOps received TaskCompleted (result ${completed.result}) for task ${completed.taskId}`,
   );
+  await foreignPlanUri(demo, component, values);
+}
+
+/** A run started with someone else's PlanUri: the pinned exit handler sends that server nothing, not even its PAT. */
+async function foreignPlanUri(demo: Demo, component: ComponentSpec, values: Record<string, string>): Promise<void> {
+  const { log } = demo;
+  const foreign = await startFakeAzdo({ pats: [AZDO_PAT] });
+  try {
+    const info = { ...JSON.parse(values.azdocallbackinfo!), PlanUri: foreign.collectionUri };
+    const refused = await runComponent(component, { ...values, azdocallbackinfo: JSON.stringify(info) }, { AZDO_PAT });
+    check(refused.code === 2, `with a foreign PlanUri the exit handler exited ${refused.code}`);
+    check(foreign.requests.length === 0, `a foreign PlanUri received ${foreign.requests.length} request(s)`);
+    const said = refused.stderr.split("\n").find((line) => line.startsWith("error: "));
+    log.line(`  ${log.dim("pinned")}  a run naming PlanUri ${foreign.collectionUri}: exit 2, nothing sent`);
+    if (said) log.line(`    ${maskSecrets(said, [AZDO_PAT])}`);
+  } finally {
+    await foreign.close();
+  }
 }
 
 /** An argument as a shell would need it, long ones shortened. */
