@@ -11,7 +11,7 @@
  * warning, since the task would send its token to a server it cannot identify.
  */
 import { readFileSync } from "node:fs";
-import * as tl from "azure-pipelines-task-lib/task";
+import * as tl from "./task-lib.ts";
 import { VariableError } from "./input-error.ts";
 
 const CA_VARIABLE = "Agent.CAInfo";

@@ -10,7 +10,7 @@
  * done so before task-lib could print it (task-lib debug-prints every variable
  * it reads).
  */
-import * as tl from "azure-pipelines-task-lib/task";
+import * as tl from "./task-lib.ts";
 import type { TransportProxy } from "../net/mod.ts";
 import { VariableError } from "./input-error.ts";
 

@@ -9,7 +9,7 @@
  * fast than wait out an outage can ask for less. A value that is not a whole
  * number of seconds in range fails the task before any request, naming the variable.
  */
-import * as tl from "azure-pipelines-task-lib/task";
+import * as tl from "./task-lib.ts";
 import { VariableError } from "./input-error.ts";
 import type { KfpConnectOptions } from "../kfp/mod.ts";
 

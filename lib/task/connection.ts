@@ -5,7 +5,7 @@
  * (`kfpConnection`), or the 2021 inputs `kubeflowEndpoint` and `bearerToken` so
  * that old YAML keeps working. Both given is fine only when they agree.
  */
-import * as tl from "azure-pipelines-task-lib/task";
+import * as tl from "./task-lib.ts";
 import * as v from "valibot";
 import { InputError } from "./input-error.ts";
 import { readTaskBudget, type TaskBudget } from "./budget.ts";

@@ -6,7 +6,7 @@
  * becomes an InputError that names the input (the record key), so a task fails
  * with one clear message before it sends anything.
  */
-import * as tl from "azure-pipelines-task-lib/task";
+import * as tl from "./task-lib.ts";
 import * as v from "valibot";
 import { InputError } from "./input-error.ts";
 

@@ -3,7 +3,7 @@
  * `task.complete` with one clear message, and keeps untrusted text (KFP's own
  * messages) from being read by the agent as logging commands.
  */
-import * as tl from "azure-pipelines-task-lib/task";
+import * as tl from "./task-lib.ts";
 import { InputError } from "./input-error.ts";
 import { KfpError } from "../kfp/mod.ts";
 import { untrusted } from "./untrusted.ts";

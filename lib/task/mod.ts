@@ -27,3 +27,4 @@ export { setOutputs } from "./outputs.ts";
 export { RunProgress } from "./run-progress.ts";
 export { md, mdLink, mdTable, uploadSummary } from "./summary.ts";
 export { writeStdoutLine } from "./stdout.ts";
+export * as tl from "./task-lib.ts";

@@ -3,7 +3,7 @@
  * in later steps, as the 2021 tasks allowed, and `$(step.kf_run_id)` or
  * `dependencies.<job>.outputs['step.kf_run_id']` in other jobs and stages.
  */
-import * as tl from "azure-pipelines-task-lib/task";
+import * as tl from "./task-lib.ts";
 
 export function setOutputs(values: Record<string, string | undefined>): void {
   for (const [name, value] of Object.entries(values)) {

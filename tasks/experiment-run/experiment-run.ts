@@ -9,7 +9,6 @@
  * variables and the Markdown summary are written on every path, cancel included.
  */
 import "../../lib/task/early-secrets.ts";
-import * as tl from "azure-pipelines-task-lib/task";
 import * as v from "valibot";
 import {
   CancelledError,
@@ -37,6 +36,7 @@ import {
   mdTable,
   uploadSummary,
   writeStdoutLine,
+  tl,
 } from "../../lib/task/mod.ts";
 import {
   KfpError,

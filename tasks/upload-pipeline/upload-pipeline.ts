@@ -8,7 +8,6 @@
  * taken name instead) -> upload -> outputs, summary.
  */
 import "../../lib/task/early-secrets.ts";
-import * as tl from "azure-pipelines-task-lib/task";
 import * as v from "valibot";
 import {
   InputError,
@@ -33,6 +32,7 @@ import {
   mdTable,
   uploadSummary,
   writeStdoutLine,
+  tl,
 } from "../../lib/task/mod.ts";
 import { KfpError, type KfpClient, type Pipeline, type PipelineVersion, checkPipelineFile, PipelineFileError } from "../../lib/kfp/mod.ts";
 
