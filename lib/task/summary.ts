@@ -1,10 +1,10 @@
 /**
  * Markdown summaries on the run page's Extensions tab.
  */
-import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
-import * as tl from "azure-pipelines-task-lib/task";
+import { writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import * as tl from "./task-lib.ts";
 
 /** Escapes text for a Markdown table cell or line. */
 export function md(text: string): string {
@@ -24,8 +24,8 @@ export function mdTable(rows: [string, string | undefined][]): string {
 
 /** Writes the summary to the agent's temp folder and attaches it to the run. */
 export function uploadSummary(fileName: string, markdown: string): void {
-  const folder = tl.getVariable("Agent.TempDirectory") || os.tmpdir();
-  const file = path.join(folder, fileName);
-  fs.writeFileSync(file, markdown);
+  const folder = tl.getVariable("Agent.TempDirectory") || tmpdir();
+  const file = join(folder, fileName);
+  writeFileSync(file, markdown);
   tl.uploadSummary(file);
 }
