@@ -8,7 +8,12 @@
  * An agent task's owner is one attempt of one step of one job
  * (lib/task/owner.ts); a client given no owner is its own (a random marker).
  */
-import { createHash, randomBytes } from "node:crypto";
+
+/**
+ * node:crypto, loaded on first use: a task failing on its inputs never needs it,
+ * and loading it (it pulls in node:stream) costs ~2 ms of every start.
+ */
+const crypto = (): typeof import("node:crypto") => require("node:crypto");
 
 /** What identifies one attempt of one step; the marker is a hash of it. */
 export interface OwnerIdentity {
@@ -26,13 +31,13 @@ const TRAILING_MARKER = /\[azp:[0-9a-f]{16}\]\s*$/;
 /** `[azp:` + 16 hex digits of SHA-256 over the identity + `]`: short, and the same on every look-up. */
 export function ownerMarker(identity: OwnerIdentity): string {
   const { planId, jobId, jobAttempt, taskInstanceId } = identity;
-  const digest = createHash("sha256").update([planId, jobId, jobAttempt, taskInstanceId].join("/").toLowerCase()).digest("hex");
+  const digest = crypto().createHash("sha256").update([planId, jobId, jobAttempt, taskInstanceId].join("/").toLowerCase()).digest("hex");
   return `[azp:${digest.slice(0, 16)}]`;
 }
 
 /** A marker no one else has: for a client used outside an agent job. */
 export function randomOwnerMarker(): string {
-  return `[azp:${randomBytes(8).toString("hex")}]`;
+  return `[azp:${crypto().randomBytes(8).toString("hex")}]`;
 }
 
 /** The description to send: the caller's text, then the marker on its own line. */

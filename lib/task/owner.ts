@@ -6,7 +6,7 @@
  * System.TaskInstanceId (the step). Outside an agent (no such variables) the
  * marker is this process's own.
  */
-import * as tl from "azure-pipelines-task-lib/task";
+import * as tl from "./task-lib.ts";
 import { ownerMarker, randomOwnerMarker } from "../kfp/mod.ts";
 
 export function taskOwnerMarker(): string {
