@@ -11,15 +11,16 @@
  * goal is a result, not an error.
  */
 import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { startFakeKfp, type FakeKfp } from "../lib/dev/fake-kfp/mod.ts";
 import { findArtefacts, REPO_ROOT, runBuild, type Artefacts } from "./artefacts.ts";
 import { measureColdStart } from "./cold-start.ts";
 import type { Figure, Unmeasured } from "./figure.ts";
-import { MiB, writePaddedPipeline } from "./packages.ts";
+import { MiB, writePaddedPipeline, writePaddedTarGz } from "./packages.ts";
 import { peakRssMeter } from "./processes.ts";
 import { describeCommit, describeMachine, idlePercent, machineLine, markdownTable, writeResults, type Results } from "./report.ts";
+import { nodeRuntimes } from "./runtimes.ts";
 import { measureSize } from "./size.ts";
 import type { Rounds } from "./stats.ts";
 import { measureThroughput, measureUpload, measureUploadMemory } from "./upload.ts";
@@ -38,8 +39,8 @@ export interface BenchSettings {
 
 /** The figures to quote: about a minute on 2 cores. */
 export const FULL: BenchSettings = {
-  coldStart: { runs: 15, warmups: 2 },
-  upload: { runs: 10, warmups: 1 },
+  coldStart: { runs: 40, warmups: 3 },
+  upload: { runs: 20, warmups: 2 },
   memory: { runs: 5, warmups: 1 },
   waiting: { runs: 3, warmups: 1, polls: 3, intervalSeconds: 1 },
   throughput: { runs: 3, warmups: 1, concurrency: 20 },
@@ -94,12 +95,15 @@ export async function runBenchmarks(
   try {
     const small = { file: writePaddedPipeline(work, "small", settings.smallMiB * MiB), label: `${settings.smallMiB} MiB` };
     const large = { file: writePaddedPipeline(work, "large", settings.largeMiB * MiB), label: `${settings.largeMiB} MiB` };
+    const archive = { file: writePaddedTarGz(work, "archive", settings.smallMiB * MiB), label: `${settings.smallMiB} MiB .tar.gz` };
     const upload = (fake: FakeKfp) => ({ fake, taskDir: task("upload-pipeline") });
     const meter = peakRssMeter(work);
 
     await group("size", () => measureSize(artefacts));
-    await group("cold-start", () => measureColdStart(artefacts, settings.coldStart, work));
-    await group("upload", (fake) => measureUpload(upload(fake), small.file, small.label, settings.upload));
+    const { runtimes, missing } = nodeRuntimes();
+    if (missing) unmeasured.push({ id: "cold-start/node24", reason: missing });
+    await group("cold-start", () => measureColdStart(artefacts, settings.coldStart, work, runtimes));
+    await group("upload", (fake) => measureUpload(upload(fake), archive.file, archive.label, settings.upload));
     await group("upload-memory", (fake) => measureUploadMemory(upload(fake), meter, small, large, settings.memory));
     await group("waiting", (fake) => measureWaiting(fake, task("experiment-run"), settings.waiting, settings.waiting));
     await group("throughput", async (fake) => [
@@ -133,11 +137,12 @@ async function main(argv: string[]): Promise<number> {
     return 1;
   }
 
+  const loadAtStart = loadavg();
   const idleAtStart = await idlePercent();
   if (idleAtStart !== undefined && idleAtStart < 90)
     log(`warning: the CPUs were only ${idleAtStart}% idle before the run: other work will skew the figures`);
   const { figures, unmeasured } = await runBenchmarks(artefacts, settings, log);
-  const machine = describeMachine(idleAtStart);
+  const machine = describeMachine(idleAtStart, loadAtStart);
   const results: Results = {
     date: new Date().toISOString(),
     commit: describeCommit(REPO_ROOT),
@@ -153,7 +158,8 @@ async function main(argv: string[]): Promise<number> {
   console.log();
   console.log(`Machine: ${machineLine(machine)}. Commit ${results.commit}, ${results.date}.`);
   console.log(
-    "Each figure is the median of the samples in bench/results.json, taken after warm-up rounds, with the baseline interleaved in the same rounds. KB and MB are 1024-based.",
+    "Each figure is the median of the samples in bench/results.json, taken after warm-up rounds, with the baseline interleaved in the same rounds; " +
+      "cold-start and upload ratios are paired (the median of each round's ratio to node -e 0 run in that round). KB and MB are 1024-based.",
   );
   log(`bench done in ${((performance.now() - started) / 1000).toFixed(0)} s; results in bench/results.json`);
   return unmeasured.length ? 1 : 0;

@@ -2,19 +2,19 @@
  * Figure 1, cold start: each bundle run to its first decision with an input
  * missing (an agent task ends Failed naming the input; the exit handler,
  * given no callback info, says there is nothing to report), against
- * `node -e 0`. Reading the bundle, task-lib's start-up and input parsing are
- * what is measured: no request is made.
+ * `node -e 0` on the same Node, on each Node the tasks declare a handler for.
+ * Reading the bundle, task-lib's start-up and input parsing are what is
+ * measured: no request is made. Output is read through a pipe, as an agent does.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { delimiter, join } from "node:path";
 import { bundleFile } from "../build.ts";
 import type { Artefacts } from "./artefacts.ts";
 import { figure, ratioAtMost, type Figure } from "./figure.ts";
 import { timeCommand, timeNodeBaseline, timeTask } from "./processes.ts";
+import type { NodeRuntime } from "./runtimes.ts";
 import { interleaved, type Rounds } from "./stats.ts";
-
-export const COLD_START_GOAL = 1.5;
 
 const TASK_LIB_ALONE = "task-lib alone";
 
@@ -34,55 +34,75 @@ async function buildTaskLibAlone(workDir: string): Promise<string> {
   return dir;
 }
 
-export async function measureColdStart(artefacts: Artefacts, rounds: Rounds, workDir: string): Promise<Figure[]> {
+/**
+ * Every subject on every runtime, interleaved in the same rounds, each runtime's
+ * subjects paired with `node -e 0` on that runtime in the same round.
+ */
+export async function measureColdStart(artefacts: Artefacts, rounds: Rounds, workDir: string, runtimes: NodeRuntime[]): Promise<Figure[]> {
   const messages: Record<string, string> = {};
   const controlDir = await buildTaskLibAlone(workDir);
-  const subjects: Record<string, () => Promise<number>> = {
-    "node -e 0": timeNodeBaseline,
-    [TASK_LIB_ALONE]: async () => (await timeTask({ taskDir: controlDir }, "Failed", "the task-lib-only control")).ms,
-  };
-  for (const task of artefacts.agentTasks) {
-    subjects[task.name] = async () => {
-      // No inputs: task.json defaults only, so the connection input is missing.
-      const { ms, result } = await timeTask({ taskDir: task.dir, timeoutMs: 30_000 }, "Failed", `${task.name} with no inputs`);
-      messages[task.name] = result.message ?? "";
-      return ms;
-    };
+  const subjects: Record<string, () => Promise<number>> = {};
+  const key = (runtime: NodeRuntime, name: string) => `${runtime.label}|${name}`;
+  for (const runtime of runtimes) {
+    const env = { PATH: `${runtime.pathDir}${delimiter}${process.env.PATH ?? ""}` };
+    subjects[key(runtime, BASELINE)] = () => timeNodeBaseline(runtime.node);
+    subjects[key(runtime, TASK_LIB_ALONE)] = async () =>
+      (await timeTask({ taskDir: controlDir, env }, "Failed", "the task-lib-only control")).ms;
+    for (const task of artefacts.agentTasks) {
+      subjects[key(runtime, task.name)] = async () => {
+        // No inputs: task.json defaults only, so the connection input is missing.
+        const { ms, result } = await timeTask({ taskDir: task.dir, timeoutMs: 30_000, env }, "Failed", `${task.name} with no inputs`);
+        messages[task.name] = result.message ?? "";
+        return ms;
+      };
+    }
+    const exitHandler = artefacts.exitHandler;
+    if (exitHandler) subjects[key(runtime, "exit-handler")] = () => timeScript(runtime.node, exitHandler);
   }
-  const exitHandler = artefacts.exitHandler;
-  if (exitHandler) subjects["exit-handler"] = () => timeScript(exitHandler);
 
   const samples = await interleaved(rounds, subjects);
-  const baseline = { label: "node -e 0", samples: samples["node -e 0"]! };
-  const control = figure({
-    id: "cold-start/task-lib-alone",
-    figure: "Cold start, control: a bundle that only loads task-lib and fails",
-    unit: "ms",
-    samples: samples[TASK_LIB_ALONE]!,
-    baseline,
-    details: { why: "the floor every agent task starts from, bundled as the build bundles tasks" },
+  return runtimes.flatMap((runtime, index) => {
+    // The first runtime (the PATH's node) keeps the plain ids; the others are prefixed with their major version.
+    const idPrefix = index === 0 ? "cold-start" : `cold-start/node${runtime.label.replace(/^Node (\d+).*$/, "$1")}`;
+    const baseline = { label: `${BASELINE}, ${runtime.label}`, samples: samples[key(runtime, BASELINE)]! };
+    const names = Object.keys(subjects)
+      .filter((k) => k.startsWith(`${runtime.label}|`))
+      .map((k) => k.slice(runtime.label.length + 1))
+      .filter((name) => name !== BASELINE && name !== TASK_LIB_ALONE);
+    return names
+      .map((name) =>
+        figure({
+          id: `${idPrefix}/${name}`,
+          figure: `Cold start, ${runtime.label}: ${name} to a clean failure on a missing input`,
+          unit: "ms",
+          samples: samples[key(runtime, name)]!,
+          baseline,
+          paired: true,
+          ...ratioAtMost(runtime.coldStartGoal),
+          details: name in messages ? { message: messages[name] } : { arguments: "none (no callback info)" },
+        }),
+      )
+      .concat(
+        figure({
+          id: `${idPrefix}/task-lib-alone`,
+          figure: `Cold start, ${runtime.label}, control: a bundle that only loads task-lib and fails`,
+          unit: "ms",
+          samples: samples[key(runtime, TASK_LIB_ALONE)]!,
+          baseline,
+          paired: true,
+          details: { why: "the floor every agent task starts from, bundled as the build bundles tasks" },
+        }),
+      );
   });
-  return Object.keys(subjects)
-    .filter((name) => name !== "node -e 0" && name !== TASK_LIB_ALONE)
-    .map((name) =>
-      figure({
-        id: `cold-start/${name}`,
-        figure: `Cold start: ${name} to a clean failure on a missing input`,
-        unit: "ms",
-        samples: samples[name]!,
-        baseline,
-        ...ratioAtMost(COLD_START_GOAL),
-        details: name in messages ? { message: messages[name] } : { arguments: "none (no callback info)" },
-      }),
-    )
-    .concat(control);
 }
 
+const BASELINE = "node -e 0";
+
 /** Runs a bundled script with no arguments in an empty folder; it must exit 0. */
-async function timeScript(file: string): Promise<number> {
+async function timeScript(node: string, file: string): Promise<number> {
   const cwd = mkdtempSync(join(tmpdir(), "kfp-bench-script-"));
   try {
-    return await timeCommand(["node", file], cwd);
+    return await timeCommand([node, file], cwd);
   } finally {
     rmSync(cwd, { recursive: true, force: true });
   }

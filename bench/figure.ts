@@ -23,8 +23,13 @@ export interface Figure {
   unit: Unit;
   samples: number[];
   baseline?: Baseline;
-  /** value / baseline.value, when both are in the same unit. */
+  /**
+   * value / baseline.value, when both are in the same unit; for a `paired` figure,
+   * the median of each round's sample / baseline sample instead.
+   */
   ratio?: number;
+  /** The samples were taken interleaved with the baseline's, one pair per round. */
+  paired?: true;
   goal: string;
   /** Undefined when the figure has no goal of its own. */
   met?: boolean;
@@ -38,6 +43,12 @@ interface FigureInit {
   unit: Unit;
   samples: number[];
   baseline?: { label: string; samples: number[] };
+  /**
+   * Each sample was taken in the same round as the baseline sample at its index:
+   * the ratio is the median of the rounds' ratios, so a round slowed by other
+   * work on the machine slows both sides of its pair.
+   */
+  paired?: boolean;
   goal?: string;
   /** Decides `met` from the value, the baseline value and the ratio. */
   check?: (value: number, ratio: number | undefined, baseline: number | undefined) => boolean;
@@ -48,7 +59,9 @@ interface FigureInit {
 export function figure(init: FigureInit): Figure {
   const value = median(init.samples);
   const baseline = init.baseline && { label: init.baseline.label, value: median(init.baseline.samples), unit: init.unit };
-  const ratio = baseline && baseline.value > 0 ? value / baseline.value : undefined;
+  const paired = init.paired === true && init.baseline !== undefined && init.baseline.samples.length === init.samples.length;
+  const ratio =
+    !baseline || baseline.value <= 0 ? undefined : paired ? pairedRatio(init.samples, init.baseline!.samples) : value / baseline.value;
   return {
     id: init.id,
     figure: init.figure,
@@ -57,10 +70,16 @@ export function figure(init: FigureInit): Figure {
     samples: init.samples,
     ...(baseline ? { baseline } : {}),
     ...(ratio !== undefined ? { ratio } : {}),
+    ...(paired ? { paired: true as const } : {}),
     goal: init.goal ?? "",
     ...(init.check ? { met: init.check(value, ratio, baseline?.value) } : {}),
     ...(init.details ? { details: init.details } : {}),
   };
+}
+
+/** The median of samples[i] / baseline[i]. */
+export function pairedRatio(samples: readonly number[], baseline: readonly number[]): number {
+  return median(samples.map((sample, i) => sample / baseline[i]!));
 }
 
 /** A goal on the ratio: `<= limit×`. */

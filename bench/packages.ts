@@ -2,9 +2,13 @@
  * Pipeline packages of a given size for the upload benchmarks: the KFP v2
  * sample pipeline from the test fixtures, padded with a YAML comment to the
  * exact byte count, so KFP (and the fake, which reads every package it
- * receives) accepts it and the bytes on the wire are the size asked for.
+ * receives) accepts it and the bytes on the wire are the size asked for; or
+ * the same in a .tar.gz, padded with random text so that the archive (what
+ * the task checks by decompressing it, and sends) is about the size asked for.
  */
+import { randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
+import { gzipSync } from "node:zlib";
 import { join, resolve } from "node:path";
 
 export const SAMPLE_PIPELINE = resolve(import.meta.dir, "..", "test", "fixtures", "pipelines", "hello-v2.yaml");
@@ -20,5 +24,53 @@ export function writePaddedPipeline(dir: string, name: string, bytes: number): s
   // One long comment line: YAML parsers skip it without building anything.
   const file = join(dir, `${name}.yaml`);
   writeFileSync(file, `${spec}${header}${"x".repeat(room)}\n`);
+  return file;
+}
+
+const TAR_BLOCK = 512;
+
+/** A ustar archive holding one regular file. */
+function tarOf(name: string, content: Buffer): Buffer {
+  const header = Buffer.alloc(TAR_BLOCK);
+  header.write(name, 0, 100, "utf8");
+  header.write("0000644\0", 100, "latin1"); // mode
+  header.write("0000000\0", 108, "latin1"); // uid
+  header.write("0000000\0", 116, "latin1"); // gid
+  header.write(`${content.length.toString(8).padStart(11, "0")}\0`, 124, "latin1");
+  header.write(
+    `${Math.floor(Date.now() / 1000)
+      .toString(8)
+      .padStart(11, "0")}\0`,
+    136,
+    "latin1",
+  );
+  header.write("0", 156, "latin1"); // a regular file
+  header.write("ustar\0" + "00", 257, "latin1");
+  // The checksum is summed with its own field counted as eight spaces.
+  header.fill(0x20, 148, 156);
+  const sum = header.reduce((total, byte) => total + byte, 0);
+  header.write(`${sum.toString(8).padStart(6, "0")}\0 `, 148, "latin1");
+  const padding = Buffer.alloc((TAR_BLOCK - (content.length % TAR_BLOCK)) % TAR_BLOCK);
+  return Buffer.concat([header, content, padding, Buffer.alloc(2 * TAR_BLOCK)]);
+}
+
+/** Writes `<dir>/<name>.tar.gz`, the sample pipeline with a comment of random text, within 1% of `bytes`; returns its path. */
+export function writePaddedTarGz(dir: string, name: string, bytes: number): string {
+  const spec = readFileSync(SAMPLE_PIPELINE, "utf8").replace(/\n*$/, "\n");
+  const archive = (paddingChars: number) => {
+    // Base64 compresses to about 3/4: random, so gzip cannot shrink it further.
+    const padding = randomBytes(Math.ceil((paddingChars * 3) / 4))
+      .toString("base64")
+      .slice(0, paddingChars);
+    return gzipSync(tarOf("pipeline.yaml", Buffer.from(`${spec}# padding:${padding}\n`)));
+  };
+  let chars = Math.round((bytes * 4) / 3);
+  let gz = archive(chars);
+  for (let attempt = 0; attempt < 5 && Math.abs(gz.length - bytes) > bytes / 100; attempt++) {
+    chars = Math.max(0, Math.round((chars * bytes) / gz.length));
+    gz = archive(chars);
+  }
+  const file = join(dir, `${name}.tar.gz`);
+  writeFileSync(file, gz);
   return file;
 }

@@ -47,7 +47,8 @@ export async function timeCommand(argv: readonly string[], cwd?: string): Promis
   return since(started);
 }
 
-export const timeNodeBaseline = () => timeCommand(NODE_BASELINE);
+/** `node -e 0` with the PATH's node, or with the given binary. */
+export const timeNodeBaseline = (node = "node") => timeCommand([node, "-e", "0"]);
 
 /** A task run that did not end as the benchmark needs: the figure cannot be measured. */
 export class UnexpectedTaskResult extends Error {

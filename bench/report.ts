@@ -4,7 +4,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
-import { arch, availableParallelism, release, totalmem, type } from "node:os";
+import { arch, availableParallelism, loadavg, release, totalmem, type } from "node:os";
 import type { Figure, Unit, Unmeasured } from "./figure.ts";
 
 export interface Machine {
@@ -16,6 +16,8 @@ export interface Machine {
   memoryGB: number;
   /** Share of CPU time idle in the second before measuring (/proc/stat): well under 100, other work competed. */
   idlePercentAtStart?: number;
+  /** The 1, 5 and 15 minute load averages before and after measuring: above the CPU count, processes queued. */
+  loadAverage?: { start: number[]; end?: number[] };
 }
 
 export interface Results {
@@ -47,7 +49,7 @@ export async function idlePercent(ms = 1000): Promise<number | undefined> {
   return Math.round((100 * (after.idle - before.idle)) / (after.total - before.total));
 }
 
-export function describeMachine(idlePercentAtStart: number | undefined): Machine {
+export function describeMachine(idlePercentAtStart: number | undefined, loadAverageAtStart?: number[]): Machine {
   const cpuinfo = (() => {
     try {
       return readFileSync("/proc/cpuinfo", "utf8");
@@ -63,6 +65,7 @@ export function describeMachine(idlePercentAtStart: number | undefined): Machine
     os: `${type()} ${release()} ${arch()}`,
     memoryGB: Math.round(totalmem() / 2 ** 30),
     ...(idlePercentAtStart !== undefined ? { idlePercentAtStart } : {}),
+    ...(loadAverageAtStart ? { loadAverage: { start: loadAverageAtStart, end: loadavg() } } : {}),
   };
 }
 
@@ -120,7 +123,11 @@ export function markdownTable(figures: readonly Figure[], unmeasured: readonly U
 
 export function machineLine(m: Machine): string {
   const idle = m.idlePercentAtStart !== undefined ? `; CPUs ${m.idlePercentAtStart}% idle before the run` : "";
-  return `${m.cpus} CPUs (nproc), ${m.cpuModel}, ${m.memoryGB} GB RAM, ${m.os}; Node ${m.node}, Bun ${m.bun}${idle}`;
+  const loads = (l: number[]) => l.map((n) => n.toFixed(2)).join(" ");
+  const load = m.loadAverage
+    ? `; load average ${loads(m.loadAverage.start)} before, ${m.loadAverage.end ? loads(m.loadAverage.end) : "?"} after`
+    : "";
+  return `${m.cpus} CPUs (nproc), ${m.cpuModel}, ${m.memoryGB} GB RAM, ${m.os}; Node ${m.node}, Bun ${m.bun}${idle}${load}`;
 }
 
 export function writeResults(file: string, results: Results): void {

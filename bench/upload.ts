@@ -77,6 +77,7 @@ export async function measureUpload(setup: UploadSetup, file: string, sizeLabel:
       unit: "ms",
       samples: samples.upload,
       baseline: { label: "node -e 0", samples: samples.baseline },
+      paired: true,
       ...ratioAtMost(UPLOAD_GOAL),
     }),
     figure({
