@@ -6,6 +6,7 @@
  * (microsoft/azure-pipelines-task-lib node/taskcommand.ts; agent
  * src/Agent.Worker/Command.cs unescapes %AZP25 %0D %0A %5D %3B).
  */
+import { writeStdoutLine } from "./stdout.ts";
 import { untrusted } from "./untrusted.ts";
 
 const escapeMessage = (text: string) => text.replace(/%/g, "%AZP25").replace(/\r/g, "%0D").replace(/\n/g, "%0A");
@@ -21,13 +22,13 @@ export function agentCommand(command: string, properties: Record<string, string>
 
 /** Sets a variable for later steps (`$(name)`) and as an output (`$(step.name)`, other jobs), as lib/task/outputs.ts does. */
 export function writeOutput(name: string, value: string): void {
-  console.log(agentCommand("task.setvariable", { variable: name, issecret: "false" }, value));
-  console.log(agentCommand("task.setvariable", { variable: name, isOutput: "true", issecret: "false" }, value));
+  writeStdoutLine(agentCommand("task.setvariable", { variable: name, issecret: "false" }, value));
+  writeStdoutLine(agentCommand("task.setvariable", { variable: name, isOutput: "true", issecret: "false" }, value));
 }
 
 /** Ends the task as task-lib's setResult does: a failure also logs its message as an error issue. */
 export function completeTask(result: "Succeeded" | "Failed", message: string): void {
   const text = untrusted(message);
-  if (result === "Failed") console.log(agentCommand("task.logissue", { type: "error" }, text));
-  console.log(agentCommand("task.complete", { result }, text));
+  if (result === "Failed") writeStdoutLine(agentCommand("task.logissue", { type: "error" }, text));
+  writeStdoutLine(agentCommand("task.complete", { result }, text));
 }
