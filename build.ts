@@ -209,17 +209,16 @@ const taskLibPatches: esbuild.Plugin = {
  * the ones whose exports it uses: a task that imports one name from a folder's
  * mod.ts does not carry the folder's other modules (nor task-lib, which
  * lib/task/main.ts loads). The one module that acts when loaded,
- * early-secrets.ts, keeps its effects; any other bare import of ours would be
- * dropped, and esbuild's warning about that fails the build (bundleFile).
+ * early-secrets.ts, is put first in each task by the build itself (taskPrelude,
+ * by absolute path, which this leaves alone). Any other bare import of ours
+ * would be dropped, and esbuild's warning about that fails the build (bundleFile).
  */
-const ACTS_WHEN_LOADED = /[\\/]lib[\\/]task[\\/]early-secrets\.ts$/;
 const ownModulesArePure: esbuild.Plugin = {
   name: "own-modules-are-pure",
   setup(build) {
     build.onResolve({ filter: /^\.\.?\/.*\.ts$/ }, (args) => {
       const path = resolve(args.resolveDir, args.path);
-      if (path.includes(`${sep}node_modules${sep}`) || ACTS_WHEN_LOADED.test(path)) return undefined;
-      return { path, sideEffects: false };
+      return path.includes(`${sep}node_modules${sep}`) ? undefined : { path, sideEffects: false };
     });
   },
 };
@@ -253,13 +252,14 @@ export async function bundleFile(
   allowedRequires: readonly string[] = [],
   notices: LicenceNotices = "inline",
   extraPlugins: esbuild.Plugin[] = [],
+  first: readonly string[] = [],
 ): Promise<BundleResult> {
   // Messages name files relative to the repository when the entry is in it.
   const workingDir = entry.startsWith(REPO + sep) ? REPO : dirname(entry);
   let result: esbuild.BuildResult<{ write: false; metafile: true }>;
   try {
     result = await esbuild.build({
-      entryPoints: [entry],
+      ...entryPoint(entry, first),
       outfile,
       bundle: true,
       platform: "node",
@@ -405,11 +405,33 @@ function exitHandlerComponentModule(root: string, componentText?: string): esbui
   };
 }
 
-/** Bundles tasks/<name>/<name>.ts into tasks/<name>/index.js. */
+/**
+ * The bundle's entry: the file itself, or, when modules must run `first`, a
+ * synthetic entry that imports them and then the file, in that order (ES
+ * modules run in import order), so no edit of the file can reorder them.
+ */
+function entryPoint(entry: string, first: readonly string[]): esbuild.BuildOptions {
+  if (first.length === 0) return { entryPoints: [entry] };
+  // Absolute paths: ownModulesArePure leaves them alone, so these bare imports keep their effects.
+  const contents = [...first, entry].map((file) => `import ${JSON.stringify(file)};`).join("\n");
+  return { stdin: { contents, resolveDir: dirname(entry), sourcefile: `${basename(entry)} (entry)`, loader: "ts" } };
+}
+
+/**
+ * What every agent task runs before its own code: the registration of its
+ * credentials as secrets, which must come before task-lib loads (early-secrets.ts).
+ */
+function taskPrelude(root: string): string[] {
+  const secrets = join(root, "lib", "task", "early-secrets.ts");
+  return existsSync(secrets) ? [secrets] : [];
+}
+
+/** Bundles tasks/<name>/<name>.ts, after the task prelude, into tasks/<name>/index.js. */
 export function bundleTask(taskDir: string, componentText?: string): Promise<BundleResult> {
   const name = basename(taskDir);
-  const plugins = [exitHandlerComponentModule(resolve(taskDir, "..", ".."), componentText)];
-  return bundleFile(join(taskDir, `${name}.ts`), join(taskDir, "index.js"), TASK_ALLOWED_REQUIRES, "listed", plugins);
+  const root = resolve(taskDir, "..", "..");
+  const plugins = [exitHandlerComponentModule(root, componentText)];
+  return bundleFile(join(taskDir, `${name}.ts`), join(taskDir, "index.js"), TASK_ALLOWED_REQUIRES, "listed", plugins, taskPrelude(root));
 }
 
 /** The task folders under <root>/tasks (every sub-folder is one task). */

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { basename, join } from "node:path";
+import { basename, dirname, join, sep } from "node:path";
 import {
   BuildError,
   TASK_ALLOWED_REQUIRES,
@@ -537,6 +537,31 @@ describe("the real build", () => {
     const agentTasks = taskDirs(REPO_ROOT).filter((dir) => handlerTargets(readJson(join(dir, "task.json"))).length > 0);
     if (agentTasks.length === 0) throw new Error("no agent task is built (tasks/*/index.js): nothing to check");
     for (const dir of agentTasks) await expectCleanFailureWithoutInputs(dir);
+  });
+
+  test("every task registers credentials as secrets first, before task-lib's first line, whatever the task file imports", async () => {
+    const tasks = real().bundles.filter((b) => b.outfile.endsWith(`${sep}index.js`));
+    // The build puts lib/task/early-secrets.ts ahead of each task's own file.
+    for (const bundle of tasks)
+      expect({ bundle: bundle.outfile, registers: readFileSync(bundle.outfile, "utf8").includes("task.setsecret") }).toEqual({
+        bundle: bundle.outfile,
+        registers: true,
+      });
+    const withToken = tasks.filter((b) =>
+      readJson(join(dirname(b.outfile), "task.json")).inputs?.some((i: any) => i.name === "bearerToken"),
+    );
+    if (withToken.length === 0) throw new Error("no task takes a bearerToken: nothing to run");
+    const token = "early-secret-7f3a9c";
+    for (const bundle of withToken) {
+      const r = await runTask({ taskDir: dirname(bundle.outfile), inputs: { bearerToken: token }, variables: { "system.debug": "true" } });
+      const lines = r.stdout.split("\n");
+      const secret = lines.findIndex((l) => l.startsWith("##vso[task.setsecret]") && l.includes(token));
+      const taskLib = lines.findIndex((l) => l.startsWith("##vso[task.debug]"));
+      expect({ task: basename(dirname(bundle.outfile)), secretFirst: secret >= 0 && taskLib > secret }).toEqual({
+        task: basename(dirname(bundle.outfile)),
+        secretFirst: true,
+      });
+    }
   });
 
   test("the fixture task's bundle also runs alone and fails cleanly without inputs", async () => {

@@ -6,11 +6,10 @@
  * and cancellation.
  *
  * `early-secrets.ts` is not re-exported: it must run before task-lib loads,
- * so each task imports it on its own, first.
- * `agent-commands.ts` (logging commands written directly) is not re-exported
- * either: it is for a task that loads no task-lib (tasks/exit-handler-component),
- * which imports it and `input-error.ts` on their own, so this module's task-lib
- * imports stay out of its bundle.
+ * so the build puts it ahead of each task's own file (build.ts, taskPrelude).
+ * A task that loads no task-lib (tasks/exit-handler-component) imports from
+ * here too: a bundle keeps only the modules whose exports it uses (build.ts,
+ * ownModulesArePure), so task-lib stays out of it.
  *
  * May import: lib/kfp, lib/net. Imported by: tasks/, and the dev tools and tests.
  *

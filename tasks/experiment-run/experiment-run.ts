@@ -7,8 +7,10 @@
  * version -> parameters checked against the version -> experiment -> run ->
  * wait -> result. Every bad input fails before the first write. Output
  * variables and the Markdown summary are written on every path, cancel included.
+ *
+ * Its credentials are registered as secrets before this file runs: the build
+ * puts lib/task/early-secrets.ts first in the bundle.
  */
-import "../../lib/task/early-secrets.ts";
 import * as v from "valibot";
 import {
   CancelledError,

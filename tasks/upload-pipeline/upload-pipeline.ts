@@ -6,8 +6,10 @@
  * Flow: read and check every input and the file (no request before that) ->
  * connect -> look the pipeline and version up (uploadNew lets KFP refuse a
  * taken name instead) -> upload -> outputs, summary.
+ *
+ * Its credentials are registered as secrets before this file runs: the build
+ * puts lib/task/early-secrets.ts first in the bundle.
  */
-import "../../lib/task/early-secrets.ts";
 import * as v from "valibot";
 import {
   InputError,
