@@ -5,7 +5,7 @@
  * that includes lib/dev/ (test/build.test.ts); this catches the rest at once.
  */
 import { describe, expect, test } from "bun:test";
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { REPO_ROOT } from "./harness.ts";
 
@@ -87,6 +87,21 @@ describe("lib/ layout", () => {
       return rule !== "lib/dev" && !MAY_IMPORT[rule]!.includes(folderOf(i.target));
     });
     expect(forbidden.map((i) => `${i.file} imports ${i.specifier}`)).toEqual([]);
+  });
+
+  test("every folder of lib/ with code has a documented mod.ts, and lib/README.md maps it", () => {
+    const map = readFileSync(join(REPO_ROOT, "lib", "README.md"), "utf8");
+    const folders = [...new Set(sources("lib").map(folderOf))].sort();
+    const problems = folders.flatMap((folder) => {
+      const entry = join(REPO_ROOT, folder, "mod.ts");
+      const name = `\`${folder.slice("lib/".length)}/\``;
+      return [
+        ...(existsSync(entry) && readFileSync(entry, "utf8").startsWith("/**") ? [] : [`${folder} has no mod.ts with a doc comment`]),
+        ...(map.includes(name) ? [] : [`lib/README.md does not list ${name}`]),
+      ];
+    });
+    expect(folders.length).toBeGreaterThan(5);
+    expect(problems).toEqual([]);
   });
 
   test("the dev tools use only build.ts's small API", () => {
