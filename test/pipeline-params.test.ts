@@ -284,3 +284,31 @@ describe("convertParameters on v1beta1", () => {
     });
   });
 });
+
+describe("deeply nested JSON", () => {
+  const deep = (levels: number) => `${"[".repeat(levels)}1${"]".repeat(levels)}`;
+
+  test("nesting past the limit is a parameter error with line and column, not a stack overflow", () => {
+    for (const text of [`{"tags": ${deep(200_000)}}`, `[{"name": "tags", "value": ${deep(200_000)}}]`]) {
+      let error: unknown;
+      try {
+        parsePipelineParams(text);
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(PipelineParamsError);
+      expect((error as Error).message).toMatch(/broken at line 1, column \d+: values nested more than 100 levels deep/);
+    }
+  });
+
+  test("a deep value typed as name=value text is refused when converted, naming the parameter", () => {
+    const params = parsePipelineParams(`tags=${deep(200_000)}`);
+    expect(() => convertParameters(params, [{ name: "tags", type: "LIST", optional: false }], "v2beta1")).toThrow(
+      /parameter "tags" is LIST .*nested more than 100 levels deep/,
+    );
+  });
+
+  test("nesting up to the limit is read as it is", () => {
+    expect(parsePipelineParams(`{"tags": ${deep(99)}}`)[0]!.name).toBe("tags");
+  });
+});

@@ -55,6 +55,8 @@ interface AgentCase {
   /** The 2021 inputs (default) or a service connection, possibly with another URL. */
   connection?: { url?: string; via?: "service connection" };
   fake?: FakeKfpOptions;
+  /** The credential given (default: the one the fake expects). */
+  token?: string;
 }
 
 const UPLOAD_BASE = { kubeflowPipelineTask: "uploadNew", pipelineFilePath: HELLO, newPipelineName: "new pipeline" };
@@ -124,6 +126,7 @@ function agentCases(): AgentCase[] {
       pipelineParams: '{"name": "message", "value": "hi"}, {"name": "epochs", "value": }',
     }),
     run("a parameter given twice", "pipelineParams", { pipelineParams: "message=a\nmessage=b" }),
+    run("JSON nested 30 000 levels deep", "pipelineParams", { pipelineParams: `{"tags": ${"[".repeat(30_000)}${"]".repeat(30_000)}}` }),
     run("an integer parameter given a word", "pipelineParams", { pipelineParams: "message=hi\nepochs=many" }),
     run("a list parameter given plain text", "pipelineParams", { pipelineParams: "message=hi\ntags=a,b" }),
     run("a parameter the pipeline does not declare", "pipelineParams", { pipelineParams: "message=hi\nlearning_rat=0.1" }),
@@ -172,6 +175,20 @@ function agentCases(): AgentCase[] {
       { connection: { via: "service connection" } },
     ),
     run("a session cookie that is not name=value", "sessionCookie", { bearerToken: "", sessionCookie: "abcdef123456" }),
+    // Values sent as HTTP headers
+    run("a bearer token with a line break inside", "bearerToken", { bearerToken: "eyJhbGciOi\r\nJSUzI1NiJ9.abc" }),
+    upload("a session cookie with a line break inside", "sessionCookie", {
+      bearerToken: "",
+      sessionCookie: "oauth2_proxy_kubeflow=abc\ndef",
+    }),
+    run("a kubeflow user id with a control character", "kubeflowUserId", { kubeflowUserId: "alice@example.com\u0007" }),
+    run("a kubeflow user id with an emoji", "kubeflowUserId", { kubeflowUserId: "alice\u{1F600}@example.com" }),
+    upload(
+      "a service connection token with a line break inside",
+      "kfpConnection",
+      {},
+      { connection: { via: "service connection" }, token: "line-one\nline-two" },
+    ),
     upload("an API version that does not exist", "apiVersion", { apiVersion: "v3" }),
   ];
 }
@@ -202,7 +219,7 @@ describe("agent tasks", () => {
       const r = await runAgentTask({
         task: c.task,
         url,
-        token: TOKEN,
+        token: c.token ?? TOKEN,
         via: c.connection?.via,
         inputs: c.inputs ?? {},
         variables: c.variables,

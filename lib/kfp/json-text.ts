@@ -1,6 +1,8 @@
 /**
  * A strict JSON parser for text people type (pipeline parameters), which says
- * where the text broke as line and column, and rejects duplicate keys.
+ * where the text broke as line and column, rejects duplicate keys, and refuses
+ * nesting deeper than MAX_JSON_DEPTH (a recursive reader would otherwise run
+ * out of stack on a few thousand brackets).
  * `JSON.parse` reports positions differently in Node and Bun (and sometimes
  * not at all), and silently keeps the last of two equal keys.
  */
@@ -40,10 +42,14 @@ export function lineAndColumn(text: string, offset: number): { line: number; col
   return { line, column: offset - lineStart + 1 };
 }
 
+/** Deeper than any pipeline parameter needs, and far from where the stack runs out. */
+export const MAX_JSON_DEPTH = 100;
+
 const ESCAPES: Record<string, string> = { '"': '"', "\\": "\\", "/": "/", b: "\b", f: "\f", n: "\n", r: "\r", t: "\t" };
 
 class Parser {
   private pos = 0;
+  private depth = 0;
 
   constructor(private readonly text: string) {}
 
@@ -57,8 +63,7 @@ class Parser {
 
   private value(): unknown {
     const c = this.text[this.pos];
-    if (c === "{") return this.object();
-    if (c === "[") return this.array();
+    if (c === "{" || c === "[") return this.nested(c);
     if (c === '"') return this.string();
     if (c === "-" || (c !== undefined && c >= "0" && c <= "9")) return this.number();
     for (const [word, value] of [
@@ -72,6 +77,13 @@ class Parser {
       }
     }
     this.fail(`expected a value but found ${this.describe()}`);
+  }
+
+  private nested(open: "{" | "["): unknown {
+    if (++this.depth > MAX_JSON_DEPTH) this.fail(`values nested more than ${MAX_JSON_DEPTH} levels deep; flatten the value`);
+    const value = open === "{" ? this.object() : this.array();
+    this.depth--;
+    return value;
   }
 
   private object(): Record<string, unknown> {

@@ -124,6 +124,12 @@ export function readConnectionSettings(): ConnectionSettings {
     auth = { kind: "cookie", cookie: inputs.sessionCookie };
   }
 
+  // The credential and the user id travel as header values.
+  const tokenInput = inputs.kfpConnection && !inputs.bearerToken ? "kfpConnection" : "bearerToken";
+  if (auth?.kind === "bearer") checkHeaderValue(tokenInput, auth.token);
+  if (auth?.kind === "cookie") checkHeaderValue("sessionCookie", auth.cookie);
+  if (inputs.kubeflowUserId) checkHeaderValue("kubeflowUserId", inputs.kubeflowUserId);
+
   return {
     endpoint,
     auth: auth ?? { kind: "none" },
@@ -133,6 +139,23 @@ export function readConnectionSettings(): ConnectionSettings {
     endpointInput,
     budget: readTaskBudget(),
   };
+}
+
+/** What an HTTP header value may not hold (RFC 9110 §5.5: visible ASCII, space, tab, and bytes 0x80-0xFF). */
+const NOT_IN_A_HEADER = /[^\t\x20-\x7e\x80-\xff]/;
+
+/** Fails naming the input when its value cannot be sent as a header; never shows the value (it may be a secret). */
+function checkHeaderValue(input: string, value: string): void {
+  const at = value.search(NOT_IN_A_HEADER);
+  if (at < 0) return;
+  const code = value.charCodeAt(at);
+  const what =
+    code === 10 || code === 13 ? "a line break" : code < 0x20 || code === 0x7f ? "a control character" : "a character outside Latin-1";
+  throw new InputError(
+    input,
+    `contains ${what} (character ${at + 1}), which an HTTP header cannot carry, and this value is sent as one.`,
+    "Give the value on one line as it was issued: a copy from a file or a terminal may have brought a line break or other characters with it.",
+  );
 }
 
 /** Client options for these settings, with request lines going to the debug log. */
