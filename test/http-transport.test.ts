@@ -17,7 +17,14 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as tls from "node:tls";
-import { FileReadError, sendRequest, TransportError, transportError, type TransportRequest } from "../lib/net/transport.ts";
+import {
+  AnswerTooLargeError,
+  FileReadError,
+  sendRequest,
+  TransportError,
+  transportError,
+  type TransportRequest,
+} from "../lib/net/transport.ts";
 import { makePki, OPENSSL, type Pki } from "./support/pki.ts";
 
 // --- a local server whose answers each test sets ---
@@ -255,6 +262,56 @@ describe("requests and answers", () => {
     expect(error).toBeInstanceOf(FileReadError);
     expect(error).toMatchObject({ path, reason: "ENOENT" });
     expect(server.received).toHaveLength(0);
+  });
+});
+
+describe("the answer-size cap", () => {
+  /** Writes `total` bytes in 64 KiB chunks until done or the client goes; counts what it wrote. */
+  function streamer(total: number, declare: boolean, written: { bytes: number }): Handler {
+    return async (_req, res) => {
+      res.writeHead(200, { "content-type": "application/json", ...(declare ? { "content-length": String(total) } : {}) });
+      const chunk = Buffer.alloc(64 * 1024, 0x20);
+      while (written.bytes < total && !res.destroyed) {
+        const ok = res.write(chunk);
+        written.bytes += chunk.length;
+        if (!ok) await new Promise((resolve) => (res.once("drain", resolve), res.once("close", resolve)));
+      }
+      if (!res.destroyed) res.end();
+    };
+  }
+
+  async function tooLarge(request: TransportRequest): Promise<AnswerTooLargeError> {
+    const error = await sendRequest(request).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(AnswerTooLargeError);
+    return error as AnswerTooLargeError;
+  }
+
+  test("an announced Content-Length past the cap fails before the body is read", async () => {
+    const written = { bytes: 0 };
+    server.handler = streamer(100 * 1024 * 1024, true, written);
+    const error = await tooLarge({ method: "GET", url: server.url, maxAnswerBytes: 1024 * 1024 });
+    expect(error).toMatchObject({ limit: 1024 * 1024, declared: 100 * 1024 * 1024 });
+    // The connection was closed at once: the server could not send more than its socket buffers took.
+    expect(written.bytes).toBeLessThan(20 * 1024 * 1024);
+  });
+
+  test("a chunked answer that grows past the cap fails as soon as it does", async () => {
+    const written = { bytes: 0 };
+    server.handler = streamer(100 * 1024 * 1024, false, written);
+    const error = await tooLarge({ method: "GET", url: server.url, maxAnswerBytes: 1024 * 1024 });
+    expect(error.declared).toBeUndefined();
+    expect(written.bytes).toBeLessThan(20 * 1024 * 1024);
+  });
+
+  test("an answer at the cap is read whole", async () => {
+    server.handler = (_req, res) => {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(" ".repeat(1024));
+    };
+    expect((await sendRequest({ method: "GET", url: server.url, maxAnswerBytes: 1024 })).text.length).toBe(1024);
   });
 });
 

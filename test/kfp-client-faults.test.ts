@@ -12,6 +12,7 @@ import { KfpError } from "../lib/kfp/error.ts";
 import { KfpHttp } from "../lib/kfp/http.ts";
 import type { KfpClient } from "../lib/kfp/types.ts";
 import { startFake } from "./support/fake.ts";
+import { rejection } from "./support/rejection.ts";
 
 const PIPELINES = join(import.meta.dir, "fixtures", "pipelines");
 const packageFor = (api: FakeApi) => join(PIPELINES, api === "v1" ? "hello-v1.yaml" : "hello-v2.yaml");
@@ -226,6 +227,26 @@ for (const api of ["v1", "v2"] as const) {
     w.fake.fault({ method: "POST", path, fault: { status: 503 } });
     await w.client.terminateRun(run.id);
     expect(w.fake.state.runs[0]!.terminated).toBe(true);
+  });
+
+  test(`${api}: a 100 MiB answer is not read: the read fails at once, naming the request, and is not retried`, async () => {
+    const w = await world(api);
+    const run = await w.client.createRun({
+      name: "big",
+      experimentId: w.experimentId,
+      pipelineId: w.pipelineId,
+      versionId: w.versionId,
+      parameters: { message: "x" },
+    });
+    const path = `${versionPath(api)}/runs/${run.id}`;
+    w.fake.fault({ method: "GET", path, fault: { oversizedAnswerBytes: 100 * 1024 * 1024 }, times: Infinity });
+    const error = await rejection(w.client.getRun(run.id));
+    expect(error.kind).toBe("protocol");
+    expect(error.message).toBe(
+      `get run ${run.id} failed: GET ${path} answered with more than 64 MiB (it announced 100 MiB), far more than KFP sends; ` +
+        "it was not read. Check that the endpoint points at Kubeflow Pipelines, not at another service or a proxy's error page.",
+    );
+    expect(w.fake.requests.filter((r) => r.path === path)).toHaveLength(1);
   });
 }
 

@@ -196,6 +196,30 @@ describe("discovery", () => {
     expect(error.message).not.toContain("SECRETSTATE");
   });
 
+  test("a redirect from http to https on the same host says to use https, not to log in", async () => {
+    handler = (_req, url) => new Response(null, { status: 301, headers: { location: `https://${url.host}${url.pathname}` } });
+    const error = await rejection(connect());
+    expect(error.kind).toBe("redirect");
+    expect(error.message).toContain("was redirected to https (HTTP 301 to https://");
+    expect(error.message).toContain(`Write the endpoint with https, e.g. https://${new URL(base).host}.`);
+    expect(error.message).not.toContain("authentication proxy");
+  });
+
+  test("a redirect to another host names that host, and is not taken for a login page", async () => {
+    handler = () => new Response(null, { status: 302, headers: { location: "https://kfp.example.com/apis/v2beta1/healthz?x=1" } });
+    const error = await rejection(connect());
+    expect(error.kind).toBe("redirect");
+    expect(error.message).toContain(
+      "was redirected to another host, kfp.example.com (HTTP 302 to https://kfp.example.com/apis/v2beta1/healthz)",
+    );
+    expect(error.message).not.toContain("x=1");
+  });
+
+  test("a redirect to a login page on another host (an identity provider) is still a login page", async () => {
+    handler = () => new Response(null, { status: 302, headers: { location: "https://login.microsoftonline.com/tenant/oauth2/authorize" } });
+    expect((await rejection(connect())).kind).toBe("login-page");
+  });
+
   test("a login page (HTML 200) with a token says the token was not accepted", async () => {
     handler = () => new Response("<html><body>Sign in</body></html>", { headers: { "content-type": "text/html" } });
     const error = await rejection(connect({ auth: { kind: "bearer", token: "tok-abcdef-123" } }));

@@ -9,6 +9,8 @@ export type KfpErrorKind =
   | "http"
   /** An authentication proxy (Dex, oauth2-proxy) answered instead of KFP: HTML or a redirect. */
   | "login-page"
+  /** A redirect that is not to a login page: to https, to another host, or to another path. */
+  | "redirect"
   /** No answer: connection refused, reset, DNS failure, TLS failure or timeout. */
   | "network"
   /** The answer was not what the API documents (bad JSON, missing IDs). */

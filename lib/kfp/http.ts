@@ -9,6 +9,7 @@
  */
 
 import {
+  AnswerTooLargeError,
   backoffMs,
   FileReadError,
   formatDuration,
@@ -70,7 +71,9 @@ type TransportFailure = "refused" | "timeout" | "reset" | "dns" | "tls" | "proxy
 /** The result of one attempt. */
 type Attempt =
   | { kind: "response"; status: number; headers: Record<string, string>; text: string }
-  | { kind: "transport"; failure: TransportFailure; error: TransportError };
+  | { kind: "transport"; failure: TransportFailure; error: TransportError }
+  /** An answer past the transport's size cap, not read. */
+  | { kind: "too-large"; error: AnswerTooLargeError };
 
 /**
  * How an attempt ended, as far as retrying is concerned:
@@ -78,7 +81,7 @@ type Attempt =
  * - refused, throttled: the request never reached KFP, re-sending is safe;
  * - lost (timeout, reset) and server (5xx): KFP may have acted on it.
  */
-type Verdict = "ok" | "login" | "conflict" | "fatal" | "refused" | "throttled" | "lost" | "server";
+type Verdict = "ok" | "login" | "redirect" | "conflict" | "fatal" | "refused" | "throttled" | "lost" | "server";
 
 const RETRIABLE = new Set<Verdict>(["refused", "throttled", "lost", "server"]);
 
@@ -236,8 +239,9 @@ export class KfpHttp {
           cause: error,
         });
       }
-      if (!(error instanceof TransportError)) throw error;
-      result = { kind: "transport", failure: transportFailure(error), error };
+      if (error instanceof AnswerTooLargeError) result = { kind: "too-large", error };
+      else if (error instanceof TransportError) result = { kind: "transport", failure: transportFailure(error), error };
+      else throw error;
     }
     this.options.onRequest?.({
       method: req.method,
@@ -307,6 +311,19 @@ export class KfpHttp {
     const base = { operation: ctx.operation, method: req.method, path };
     const verdict = classify(result);
     if (verdict === "login") return this.loginPageError(result, where, base);
+    if (verdict === "redirect") return this.redirectError(result, where, base);
+    if (result.kind === "too-large") {
+      const { limit, declared } = result.error;
+      const announced = declared !== undefined ? ` (it announced ${mebibytes(declared)})` : "";
+      const hint = "Check that the endpoint points at Kubeflow Pipelines, not at another service or a proxy's error page.";
+      return new KfpError({
+        kind: "protocol",
+        ...base,
+        message: `${ctx.operation} failed: ${where} answered with more than ${mebibytes(limit)}${announced}, far more than KFP sends; it was not read. ${hint}`,
+        hint,
+        cause: result.error,
+      });
+    }
     if (result.kind === "transport") {
       const host = new URL(this.baseUrl).host;
       // Through a proxy, only the proxy can refuse a connection or have a name that does not resolve.
@@ -402,6 +419,35 @@ export class KfpHttp {
     });
   }
 
+  /** A redirect, told apart by where it goes: a login page, https, another host, another path. */
+  private redirectError(result: Attempt, where: string, base: { operation: string; method: string; path: string }): KfpError {
+    const location = result.kind === "response" ? result.headers.location : undefined;
+    const status = result.kind === "response" ? result.status : undefined;
+    let target: URL | undefined;
+    try {
+      target = location ? new URL(location, this.baseUrl + base.path) : undefined;
+    } catch {
+      target = undefined;
+    }
+    if (!target || looksLikeLogin(target)) return this.loginPageError(result, where, base);
+    const from = new URL(this.baseUrl);
+    const prefix = from.pathname.replace(/\/$/, "");
+    const to = `HTTP ${status} to ${withoutQuery(target.href, this.baseUrl)}`;
+    let problem: string;
+    let hint: string;
+    if (target.hostname === from.hostname && from.protocol === "http:" && target.protocol === "https:") {
+      problem = `${where} was redirected to https (${to}): KFP is served over https here`;
+      hint = `Write the endpoint with https, e.g. ${target.origin}${prefix}.`;
+    } else if (target.host !== from.host) {
+      problem = `${where} was redirected to another host, ${target.host} (${to}): KFP is not served at this endpoint, or it moved`;
+      hint = `Point the endpoint at KFP itself (${target.origin}${prefix} if that is KFP); a gateway that redirects API calls cannot be used.`;
+    } else {
+      problem = `${where} was redirected to ${target.pathname} on the same host (${to})`;
+      hint = "Check the endpoint's path: the KFP UI, the API server, or the Kubeflow dashboard's /pipeline.";
+    }
+    return new KfpError({ kind: "redirect", ...base, status, message: `${base.operation} failed: ${problem}. ${hint}`, hint });
+  }
+
   private loginPageError(result: Attempt, where: string, base: { operation: string; method: string; path: string }): KfpError {
     let answered = "a login page (HTML)";
     if (result.kind === "response" && result.status >= 300 && result.status < 400) {
@@ -493,6 +539,7 @@ export function readablePath(url: URL): string {
 }
 
 function classify(result: Attempt): Verdict {
+  if (result.kind === "too-large") return "fatal";
   if (result.kind === "transport") {
     switch (result.failure) {
       case "refused":
@@ -512,7 +559,7 @@ function classify(result: Attempt): Verdict {
     }
   }
   const { status } = result;
-  if (status >= 300 && status < 400) return "login";
+  if (status >= 300 && status < 400) return "redirect";
   if (status >= 200 && status < 300) return isHtml(result) ? "login" : "ok";
   if (status === 409 || (status === 500 && /already exist/i.test(result.text))) return "conflict";
   // KFP compiles a run before storing it: a compile error (e.g. "task final status not supported yet" before 2.14,
@@ -546,6 +593,18 @@ function proxyProblem(error: TransportError): [string, string] {
 
 function retryAfterOf(result: Attempt): string | undefined {
   return result.kind === "response" ? result.headers["retry-after"] : undefined;
+}
+
+/** Where identity providers and auth proxies send a browser to log in (Dex, oauth2-proxy, oidc-authservice, IAP, Entra ID). */
+function looksLikeLogin(target: URL): boolean {
+  return (
+    /\/(dex|oauth2|oidc|authservice|auth|login|signin|sign-in|sso|saml)(\/|$|\?)/i.test(target.pathname) ||
+    /^(login|accounts|auth|sso|signin)\./i.test(target.hostname)
+  );
+}
+
+function mebibytes(bytes: number): string {
+  return `${Math.round(bytes / (1024 * 1024))} MiB`;
 }
 
 /** A redirect target without its query (login redirects carry state tokens). */

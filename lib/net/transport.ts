@@ -53,7 +53,12 @@ export interface TransportRequest {
   ca?: readonly string[];
   /** Go through this HTTP proxy instead of connecting to the server directly. */
   proxy?: TransportProxy;
+  /** An answer longer than this is not read into memory: AnswerTooLargeError. Default MAX_ANSWER_BYTES. */
+  maxAnswerBytes?: number;
 }
+
+/** 64 MiB: twice the largest pipeline package KFP accepts, far above any answer it sends (list pages included). */
+export const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
 
 /** An HTTP proxy, spoken to in plain HTTP; Basic credentials when it asks for them. */
 export interface TransportProxy {
@@ -101,6 +106,21 @@ export class ProxyError extends TransportError {
   }
 }
 
+/**
+ * The answer was longer than the caller's cap: the connection is closed as soon
+ * as that is known (from Content-Length, or while reading), so it never fills memory.
+ */
+export class AnswerTooLargeError extends Error {
+  override name = "AnswerTooLargeError";
+  constructor(
+    readonly limit: number,
+    /** The Content-Length announced, when the server gave one. */
+    readonly declared?: number,
+  ) {
+    super(`the answer is larger than ${limit} bytes${declared !== undefined ? ` (Content-Length ${declared})` : ""}`);
+  }
+}
+
 /** The file to upload could not be read (before or while sending it): a local problem, not the network's. */
 export class FileReadError extends Error {
   override name = "FileReadError";
@@ -127,7 +147,7 @@ const REFUSED = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN"]);
 const RESET = new Set(["ECONNRESET", "EPIPE", "ECONNABORTED"]);
 const TLS_CODE = /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/i;
 
-/** Sends the request and reads the whole answer; throws TransportError, FileReadError or the signal's own reason. */
+/** Sends the request and reads the whole answer; throws TransportError, AnswerTooLargeError, FileReadError or the signal's own reason. */
 export async function sendRequest(request: TransportRequest): Promise<TransportResponse> {
   const url = typeof request.url === "string" ? new URL(request.url) : request.url;
   if (request.signal?.aborted) throw abortError(request.signal);
@@ -247,8 +267,16 @@ function exchange(
     req.on("response", (res) => {
       if (forwarded && res.statusCode === 407) return fail(new ProxyError(proxy.name, 407, res.statusMessage ?? ""));
       answered = true;
+      const limit = request.maxAnswerBytes ?? MAX_ANSWER_BYTES;
+      const declared = Number(res.headers["content-length"]);
+      if (declared > limit) return fail(new AnswerTooLargeError(limit, declared));
       const chunks: Buffer[] = [];
-      res.on("data", (chunk: Buffer) => chunks.push(chunk));
+      let received = 0;
+      res.on("data", (chunk: Buffer) => {
+        received += chunk.length;
+        if (received > limit) return fail(new AnswerTooLargeError(limit));
+        chunks.push(chunk);
+      });
       res.on("end", () =>
         settle(() => {
           // A server may answer before it has read the whole body (a 413, a login redirect): stop sending.

@@ -73,6 +73,7 @@ export function connectionProblem(error: unknown, settings: ConnectionSettings):
       error.hint ?? LOGIN_FIX,
     );
   }
+  if (error.kind === "redirect") return new InputError(endpoint, `leads to a redirect: ${sentence(untrusted(error.message))}`);
   if (error.kind === "http" && (error.status === 401 || error.status === 403)) {
     const input = credentialInput(settings);
     if (settings.auth.kind === "none" && input === "kfpConnection") {

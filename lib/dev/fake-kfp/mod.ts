@@ -174,6 +174,10 @@ export async function startFakeKfp(options: FakeKfpOptions = {}): Promise<FakeKf
       return;
     }
     if (fault && "delayMs" in fault) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
+    if (fault && "oversizedAnswerBytes" in fault) {
+      record.status = 200;
+      return streamOversized(res, fault.oversizedAnswerBytes);
+    }
     record.status = reply.status;
     if (reply.json !== undefined) record.response = JSON.parse(JSON.stringify(reply.json));
     const body = reply.html ?? (reply.json !== undefined ? JSON.stringify(reply.json) : "");
@@ -246,6 +250,19 @@ export async function startFakeKfp(options: FakeKfpOptions = {}): Promise<FakeKf
         server.closeAllConnections?.();
       })),
   };
+}
+
+/** `bytes` of valid JSON (spaces, then `{}`) with its Content-Length, written until done or the client hangs up. */
+async function streamOversized(res: http.ServerResponse, bytes: number): Promise<void> {
+  res.writeHead(200, { "content-type": "application/json", "content-length": String(bytes) });
+  const chunk = Buffer.alloc(1024 * 1024, 0x20);
+  let left = bytes - 2;
+  while (left > 0 && !res.destroyed) {
+    const part = left >= chunk.length ? chunk : chunk.subarray(0, left);
+    left -= part.length;
+    if (!res.write(part)) await new Promise((resolve) => (res.once("drain", resolve), res.once("close", resolve)));
+  }
+  if (!res.destroyed) res.end("{}");
 }
 
 function readBody(req: http.IncomingMessage): Promise<Buffer> {

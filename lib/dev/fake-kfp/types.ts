@@ -67,7 +67,13 @@ export type FaultKind =
    * appears then), then answer. A busy API server or database does this; the Go
    * server goes on with a request whose client has gone.
    */
-  | { slowAcceptMs: number };
+  | { slowAcceptMs: number }
+  /**
+   * An answer of this many bytes (spaces, then `{}`: valid JSON), with its
+   * Content-Length, streamed until done or the client hangs up: a broken gateway
+   * or a wrong endpoint serving a huge file.
+   */
+  | { oversizedAnswerBytes: number };
 
 export interface FaultRule {
   /** HTTP method to match; any when omitted. */
