@@ -57,6 +57,8 @@ interface AgentCase {
   fake?: FakeKfpOptions;
   /** The credential given (default: the one the fake expects). */
   token?: string;
+  /** What the message must also say. */
+  says?: RegExp;
 }
 
 const UPLOAD_BASE = { kubeflowPipelineTask: "uploadNew", pipelineFilePath: HELLO, newPipelineName: "new pipeline" };
@@ -157,6 +159,29 @@ function agentCases(): AgentCase[] {
     upload("a login page (HTML) instead of KFP", "kubeflowEndpoint", {}, { fake: { loginPage: "html" } }),
     run("a login redirect instead of KFP", "kubeflowEndpoint", {}, { fake: { loginPage: "redirect" } }),
     upload(
+      "an http endpoint redirected to https",
+      "kubeflowEndpoint",
+      {},
+      { fake: { redirect: "https" }, says: /redirected to https .*Write the endpoint with https/ },
+    ),
+    run(
+      "an endpoint redirected to another host",
+      "kubeflowEndpoint",
+      {},
+      {
+        fake: { redirect: "https://kfp.example.com" },
+        says: /redirected to another host, kfp\.example\.com/,
+      },
+    ),
+    run("a login redirect says log in, not https", "kubeflowEndpoint", {}, { fake: { loginPage: "redirect" }, says: /login page/ }),
+    run("a bearer token with a line break says so", "bearerToken", { bearerToken: "abc\ndef" }, { says: /line break \(character 4\)/ }),
+    run(
+      "deep JSON says how deep",
+      "pipelineParams",
+      { pipelineParams: `[${"[".repeat(500)}${"]".repeat(500)}]` },
+      { says: /nested more than 100/ },
+    ),
+    upload(
       "a service connection and kubeflowEndpoint that disagree",
       "kubeflowEndpoint",
       { kubeflowEndpoint: "https://other.example.com/pipeline" },
@@ -225,6 +250,7 @@ describe("agent tasks", () => {
         variables: c.variables,
       });
       const found = clarityProblems(r, c.input);
+      if (c.says && !c.says.test(r.message ?? "")) found.push(`the message does not say ${c.says}: ${r.message}`);
       const writes = kfp.writes().length;
       tally.tried++;
       tally.writes += writes;

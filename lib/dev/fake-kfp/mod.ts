@@ -90,6 +90,10 @@ export async function startFakeKfp(options: FakeKfpOptions = {}): Promise<FakeKf
     headers: http.IncomingHttpHeaders,
   ): Answer {
     const auth = credentials(headers);
+    if (options.redirect) {
+      const to = options.redirect === "https" ? `https://${headers.host}` : options.redirect.replace(/\/+$/, "");
+      return { status: 301, headers: { location: `${to}${prefix}${path}` } };
+    }
     // An auth proxy in front of KFP: it answers everything, whatever the request carries.
     if (options.loginPage) {
       if (options.loginPage === "redirect") return { status: 302, headers: { location: LOGIN_LOCATION } };

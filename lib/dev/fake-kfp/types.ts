@@ -16,6 +16,12 @@ export interface FakeKfpOptions {
   cookie?: string;
   /** Multi-user mode: identity required (token, cookie or `kubeflow-userid`), namespace required. */
   multiUser?: boolean;
+  /**
+   * Answer every request with a 301 elsewhere, as a gateway does: `https` to the
+   * same host and path over https (an http listener that only redirects), or a
+   * base URL on another host that the path is appended to.
+   */
+  redirect?: "https" | string;
   /** Answer every API request with a Dex-style login page (302 to /dex/auth, or 200 HTML). */
   loginPage?: "redirect" | "html";
   port?: number;
