@@ -19,6 +19,7 @@ import * as esbuild from "esbuild";
 import Ajv from "ajv-draft-04";
 import type { ValidateFunction } from "ajv";
 import { CHANGELOG_FILE, readReleases, recordRelease, taskVersion, versionProblems, type TaskNow } from "./lib/dev/release/mod.ts";
+import { type ZipEntry, zipEntries } from "./lib/kfp/mod.ts";
 
 /** The repository that holds this file: its node_modules serve bundles built from any folder. */
 const REPO = import.meta.dir;
@@ -776,40 +777,13 @@ export function packageVsix(stageDir: string, outDir: string, manifestName = "vs
   };
 }
 
-export interface ZipEntry {
-  name: string;
-  size: number;
-  compressedSize: number;
-}
-
-/** Lists a zip's entries from its central directory (no unzip needed). */
+/** Lists a zip's entries from its central directory (no unzip needed), with the shipped zip reader. */
 export function listZip(file: string): ZipEntry[] {
-  const zip = readFileSync(file);
-  const EOCD = 0x06054b50;
-  let end = -1;
-  for (let i = zip.length - 22; i >= Math.max(0, zip.length - 22 - 0xffff); i--) {
-    if (zip.readUInt32LE(i) === EOCD) {
-      end = i;
-      break;
-    }
+  try {
+    return zipEntries(readFileSync(file));
+  } catch (error) {
+    throw new Error(`${file}: ${(error as Error).message}`);
   }
-  if (end < 0) throw new Error(`${file} is not a zip file (no end of central directory)`);
-  const count = zip.readUInt16LE(end + 10);
-  let at = zip.readUInt32LE(end + 16);
-  const entries: ZipEntry[] = [];
-  for (let n = 0; n < count; n++) {
-    if (zip.readUInt32LE(at) !== 0x02014b50) throw new Error(`${file}: corrupt central directory entry ${n}`);
-    const nameLength = zip.readUInt16LE(at + 28);
-    const extraLength = zip.readUInt16LE(at + 30);
-    const commentLength = zip.readUInt16LE(at + 32);
-    entries.push({
-      name: zip.toString("utf8", at + 46, at + 46 + nameLength),
-      compressedSize: zip.readUInt32LE(at + 20),
-      size: zip.readUInt32LE(at + 24),
-    });
-    at += 46 + nameLength + extraLength + commentLength;
-  }
-  return entries;
 }
 
 // ---------------------------------------------------------------------------

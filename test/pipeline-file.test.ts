@@ -4,6 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { KfpError } from "../lib/kfp/error.ts";
 import { checkPipelineFile, MAX_PIPELINE_FILE_BYTES, PipelineFileError, type PipelineFileProblem } from "../lib/kfp/pipeline-file.ts";
+import { readPipelinePackage } from "../lib/dev/fake-kfp/package.ts";
+import { gzipSync } from "node:zlib";
+import { tar, tarGzBomb, zip } from "./fixtures/pipelines/make.ts";
 
 let dir: string;
 const fixtures = join(import.meta.dir, "fixtures", "pipelines");
@@ -127,5 +130,39 @@ describe("checkPipelineFile rejects", () => {
     expect((await problem(await file("archive.json", "PK\x03\x04xx"))).message).toContain("Rename it to .zip");
     expect((await problem(await file("binary.yml", new Uint8Array([0x61, 0, 0x62])))).message).toContain("binary");
     expect((await problem(await file("list.json", "[1,2]"))).message).toContain("'{'");
+  });
+});
+
+describe("archive caps (lib/kfp/archive.ts, shared with the fake KFP)", () => {
+  const yaml = (n: number) => ({ name: `pipeline-${n}.yaml`, data: Buffer.from(`a: ${n}\n`) });
+
+  test("a 32 MiB .tar.gz bomb fails on its ratio after a few MiB, not after unpacking 32 GiB", async () => {
+    const bomb = tarGzBomb(32 * 1024 * 1024);
+    expect(bomb.length).toBeGreaterThan(31 * 1024 * 1024);
+    const result = await problem(await file("bomb.tar.gz", bomb));
+    expect(result.problem).toBe("content");
+    expect(result.message).toContain("unpacks to more than 200 times its packed size");
+    expect(result.message).toContain("bomb.tar.gz");
+  });
+
+  test("more than 1000 entries fail, in a .tar.gz and in a .zip", async () => {
+    const entries = Array.from({ length: 1001 }, (_, n) => yaml(n));
+    for (const path of [await file("many.tar.gz", gzipSync(tar(entries))), await file("many.zip", zip(entries))]) {
+      expect((await problem(path)).message).toContain("holds more than 1000 entries");
+    }
+  });
+
+  test("a zip declaring more than it can hold fails on its declared sizes, before anything is inflated", async () => {
+    const archive = zip([yaml(1)], 0);
+    const central = archive.indexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02]));
+    archive.writeUInt32LE(0xf0000000, central + 24); // uncompressed size: 3.75 GiB
+    const result = await problem(await file("liar.zip", archive));
+    expect(result.message).toMatch(/unpacks to more than (200 times its packed size|128 MiB)/);
+  });
+
+  test("the fake KFP reads archives through the same reader: a bomb is refused as KFP-style invalid input", () => {
+    expect(() => readPipelinePackage("bomb.tar.gz", tarGzBomb(4 * 1024 * 1024))).toThrow(
+      /Error extracting pipeline from the tarball file\. Not a valid tarball file: the archive unpacks to more than (200 times|128 MiB)/,
+    );
   });
 });

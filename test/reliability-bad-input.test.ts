@@ -19,6 +19,7 @@ import { buildExitHandlerForTest, type ExitHandlerBuild } from "./support/exit-h
 import { startFake } from "./support/fake.ts";
 import { asyncWorld, callbackInfo, fakeAzdo, runAsyncTask, runExitHandler, runInputs } from "./support/reliability-async.ts";
 import { packageFor, pool, problemsOf, runAgentTask, useAgentTaskBundles, type AgentTask } from "./support/reliability.ts";
+import { tarGzBomb } from "./fixtures/pipelines/make.ts";
 
 useAgentTaskBundles();
 
@@ -111,6 +112,12 @@ function agentCases(): AgentCase[] {
     upload("an extension KFP refuses", "pipelineFilePath", { pipelineFilePath: scratchFile("pipeline.py", "from kfp import dsl\n") }),
     upload("a corrupt .tar.gz (cut off)", "pipelineFilePath", { pipelineFilePath: truncated("cut.tar.gz", "hello-v2.tar.gz") }),
     upload("a corrupt .zip (cut off)", "pipelineFilePath", { pipelineFilePath: truncated("cut.zip", "hello-v2.zip") }),
+    upload(
+      "a 32 MiB .tar.gz bomb (unpacks to 32 GiB)",
+      "pipelineFilePath",
+      { pipelineFilePath: scratchFile("bomb.tar.gz", tarGzBomb(32 * 1024 * 1024)) },
+      { says: /unpacks to more than 200 times its packed size/ },
+    ),
     upload("a .yaml that is a zip archive", "pipelineFilePath", {
       pipelineFilePath: scratchFile("zipped.yaml", readFileSync(join(packageFor("v2"), "..", "hello-v2.zip"))),
     }),

@@ -115,14 +115,15 @@ export class KfpHttp {
   /**
    * A request that creates something, retried only where that cannot create it
    * twice. A refused connection or a 429 never reached KFP: re-sent after the
-   * backoff. After an ambiguous failure (timeout, reset, 5xx) KFP may have acted
-   * on the request, or may still be acting on it: the rule is that it is not
-   * sent again while it may still be in flight, which is for one more request
-   * timeout after it failed (as long as we were willing to wait for its answer).
-   * Until then `adopt` looks for the object (by its owner marker) and returns
-   * it when there; only when it is still missing after that is the request
-   * re-sent. A name conflict after an ambiguous attempt means one of our
-   * attempts may have won: `adopt` decides.
+   * backoff. After an ambiguous failure KFP may have acted on the request:
+   * `adopt` looks for the object (by its owner marker) and returns it when
+   * there. The rule for re-sending: never while the request may still be in
+   * flight, which is when no answer came (timeout, reset) or only a gateway's
+   * (502, 504); then it is looked for during one more request timeout after
+   * the failure (as long as we were willing to wait for its answer), and sent
+   * again only if still missing. KFP's own 500 or 503 ended the request: one
+   * look after the backoff. A name conflict after an ambiguous attempt means
+   * one of our attempts may have won: `adopt` decides.
    */
   async write<T>(
     req: HttpRequest,
@@ -137,16 +138,26 @@ export class KfpHttp {
       if (verdict === "ok") return handlers.parse(await this.json(result, req, ctx));
       const ambiguous = verdict === "lost" || verdict === "server";
       mayHaveLanded ||= ambiguous;
-      let waited = false;
-      if (handlers.adopt && ambiguous) {
+      if (handlers.adopt && ambiguous && mayStillBeInFlight(result)) {
         const adopted = await this.adoptWhileInFlight(handlers.adopt, result, req, ctx, schedule);
         if (adopted !== undefined) return adopted;
+        // The window was the wait: send again if tries and time are left.
+        if (attempt >= this.retry.attempts || schedule.remainingMs() <= 0)
+          throw this.failure(result, req, ctx, attempt, schedule.elapsedMs());
+        continue;
+      }
+      const next = RETRIABLE.has(verdict) ? schedule.next(attempt, retryAfterOf(result)) : { retry: false as const };
+      let waited = false;
+      if (handlers.adopt && ambiguous) {
+        // KFP answered: nothing is in flight, but it may have created the object before it failed.
+        if (next.retry) await sleep(next.delayMs);
         waited = true;
+        const adopted = await this.adopt(handlers.adopt, result, req, ctx);
+        if (adopted !== undefined) return adopted;
       } else if (handlers.adopt && verdict === "conflict" && mayHaveLanded) {
         const adopted = await this.adopt(handlers.adopt, result, req, ctx);
         if (adopted !== undefined) return adopted;
       }
-      const next = RETRIABLE.has(verdict) ? schedule.next(attempt, retryAfterOf(result)) : { retry: false as const };
       if (!next.retry) throw this.failure(result, req, ctx, attempt, schedule.elapsedMs());
       if (!waited) await sleep(next.delayMs);
     }
@@ -589,6 +600,11 @@ function proxyProblem(error: TransportError): [string, string] {
       ? "Check Agent.ProxyUsername and Agent.ProxyPassword."
       : "Check that the proxy lets the agent reach KFP, or list KFP's host in the agent's .proxybypass file.",
   ];
+}
+
+/** No answer, or a gateway's that says nothing of the API server behind it (bad gateway, gateway timeout). */
+function mayStillBeInFlight(result: Attempt): boolean {
+  return result.kind === "transport" || (result.kind === "response" && (result.status === 502 || result.status === 504));
 }
 
 function retryAfterOf(result: Attempt): string | undefined {

@@ -13,8 +13,9 @@ export { connectKfp } from "./client.ts";
 export { endpointProblem } from "./endpoint.ts";
 export { KfpError } from "./error.ts";
 export { convertParameters, type PipelineParam, PipelineParamsError, parsePipelineParams } from "./params.ts";
+export { ARCHIVE_LIMITS, ArchiveError, readTarGzBytes, readZipBytes, type ZipEntry, zipEntries } from "./archive.ts";
 export { ownerMarker, randomOwnerMarker } from "./ownership.ts";
-export { checkPipelineFile, PipelineFileError } from "./pipeline-file.ts";
+export { checkPipelineFile, type PipelineFile, PipelineFileError } from "./pipeline-file.ts";
 export { formatRequestLine, parseRequestLine } from "./request-line.ts";
 export type {
   ApiVersion,

@@ -3,11 +3,13 @@
  * a wrong file fails with one clear message instead of a KFP 400: it must
  * exist, be a non-empty regular file of at most 32 MiB with a name KFP
  * understands, its first bytes must fit that name, and an archive must read to
- * its end (a cut-off download is caught here, not after an upload).
+ * its end (a cut-off download is caught here, not after an upload) within the
+ * caps of lib/kfp/archive.ts (entries, unpacked size, ratio: a bomb fails fast).
  */
 
-import { createReadStream } from "node:fs";
+import { open, readFile, stat } from "node:fs/promises";
 import { basename } from "node:path";
+import { ArchiveError, readTarGzFile, readZipBytes } from "./archive.ts";
 import { KfpError } from "./error.ts";
 
 /** KFP's `common.MaxFileLength` (32 << 20). */
@@ -89,8 +91,7 @@ export async function checkPipelineFile(path: string): Promise<PipelineFile> {
   }
   const head = await readHead(path, 512);
   checkContent(path, extension.format, head);
-  if (extension.format === "tar.gz") await checkTarGz(path);
-  if (extension.format === "zip") await checkZip(path, info.size);
+  if (extension.format === "tar.gz" || extension.format === "zip") await checkArchive(path, extension.format);
   const stem = name.slice(0, name.length - extension.suffix.length) || "pipeline";
   return { path, size: info.size, format: extension.format, uploadName: stem + extension.sendAs };
 }
@@ -118,69 +119,19 @@ function checkContent(path: string, format: PipelineFormat, head: Uint8Array): v
   }
 }
 
-function damaged(path: string, what: string): PipelineFileError {
-  return new PipelineFileError(
-    "content",
-    `Pipeline file '${path}' ${what}: it may have been cut off or damaged. Compile it again, or check the step that produced or downloaded it.`,
-  );
-}
-
-/** Decompresses the whole file (KFP reads the first file of the tar inside), keeping only the first tar header. */
-async function checkTarGz(path: string): Promise<void> {
-  let header = Buffer.alloc(0);
-  // Loaded here, not at start: only archives need them.
-  const [{ Writable }, { pipeline }, { createGunzip }] = await Promise.all([
-    import("node:stream"),
-    import("node:stream/promises"),
-    import("node:zlib"),
-  ]);
-  const firstBlock = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      if (header.length < TAR_BLOCK) header = Buffer.concat([header, chunk]).subarray(0, TAR_BLOCK);
-      done();
-    },
-  });
+/** An archive past the caps, damaged or empty (lib/kfp/archive.ts), as the file's problem. */
+async function checkArchive(path: string, format: "tar.gz" | "zip"): Promise<void> {
   try {
-    await pipeline(createReadStream(path), createGunzip(), firstBlock);
+    if (format === "tar.gz") await readTarGzFile(path);
+    else readZipBytes(await readFile(path), (await import("node:zlib")).inflateRawSync, { keepFirstFile: false });
   } catch (error) {
-    throw damaged(path, `is not a complete gzip archive (${(error as Error).message})`);
+    if (!(error instanceof ArchiveError)) throw error;
+    const fix =
+      error.problem === "damaged" || error.problem === "empty"
+        ? "it may have been cut off or damaged. Compile it again, or check the step that produced or downloaded it."
+        : "KFP reads one compiled pipeline file from it. Give the compiled pipeline (kfp dsl compile), not an archive of other files.";
+    throw new PipelineFileError("content", `Pipeline file '${path}' ${error.message}: ${fix}`, error);
   }
-  if (!isTarHeader(header)) throw damaged(path, "is gzip-compressed but holds no tar archive");
-}
-
-const TAR_BLOCK = 512;
-
-/** A tar header block: a name, and the checksum over the block (its own field counted as spaces) matches. */
-function isTarHeader(block: Buffer): boolean {
-  if (block.length < TAR_BLOCK || block[0] === 0) return false;
-  const recorded = parseInt(
-    block
-      .subarray(148, 156)
-      .toString("latin1")
-      .replace(/[\0 ]+$/, "")
-      .trim(),
-    8,
-  );
-  let sum = 0;
-  for (let i = 0; i < TAR_BLOCK; i++) sum += i >= 148 && i < 156 ? 0x20 : block[i]!;
-  return recorded === sum;
-}
-
-/** A zip ends with its central directory; a cut-off file has none. */
-async function checkZip(path: string, size: number): Promise<void> {
-  // The end record is 22 bytes plus a comment of up to 64 KiB.
-  const tailSize = Math.min(size, 22 + 0xffff);
-  const { open } = await fsPromises();
-  const handle = await open(path, "r");
-  const tail = Buffer.alloc(tailSize);
-  try {
-    await handle.read(tail, 0, tailSize, size - tailSize);
-  } finally {
-    await handle.close();
-  }
-  const end = tail.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
-  if (end < 0 || end + 22 > tail.length) throw damaged(path, "is not a complete zip archive (its central directory is missing)");
-  if (tail.readUInt16LE(end + 10) === 0) throw damaged(path, "is an empty zip archive");
 }
 
 async function readHead(path: string, bytes: number): Promise<Uint8Array> {

@@ -6,6 +6,7 @@
  * words, and nothing leaks which API version produced it except `apiVersion`.
  */
 
+import type { PipelineFile } from "./pipeline-file.ts";
 import type { TransportProxy } from "../net/mod.ts";
 
 export type ApiVersion = "v1beta1" | "v2beta1";
@@ -171,8 +172,13 @@ export interface KfpClient {
   findPipeline(name: string): Promise<Pipeline | undefined>;
   getPipeline(pipelineId: string): Promise<Pipeline>;
   /** Creates the pipeline and its first version (named like the pipeline) from a local file. */
-  uploadPipeline(req: { file: string; name: string; description?: string }): Promise<{ pipeline: Pipeline; version: PipelineVersion }>;
-  uploadVersion(req: { file: string; pipelineId: string; name: string; description?: string }): Promise<PipelineVersion>;
+  /** `file`: a path, or a file checkPipelineFile already checked (an archive is then not read again). */
+  uploadPipeline(req: {
+    file: string | PipelineFile;
+    name: string;
+    description?: string;
+  }): Promise<{ pipeline: Pipeline; version: PipelineVersion }>;
+  uploadVersion(req: { file: string | PipelineFile; pipelineId: string; name: string; description?: string }): Promise<PipelineVersion>;
   findVersion(pipelineId: string, name: string): Promise<PipelineVersion | undefined>;
   getVersion(pipelineId: string, versionId: string): Promise<PipelineVersion>;
   /** The server's own notion: v1's default version, v2's latest. */

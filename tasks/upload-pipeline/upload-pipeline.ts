@@ -36,7 +36,15 @@ import {
   writeStdoutLine,
   tl,
 } from "../../lib/task/mod.ts";
-import { KfpError, type KfpClient, type Pipeline, type PipelineVersion, checkPipelineFile, PipelineFileError } from "../../lib/kfp/mod.ts";
+import {
+  KfpError,
+  type KfpClient,
+  type Pipeline,
+  type PipelineVersion,
+  checkPipelineFile,
+  PipelineFileError,
+  type PipelineFile,
+} from "../../lib/kfp/mod.ts";
 
 // ---------------------------------------------------------------------------
 // Settings: every input, read and checked in one place.
@@ -183,16 +191,16 @@ runMain(async () => {
   tl.setResult(tl.TaskResult.Succeeded, untrusted(done));
 });
 
-/** The package's path once it passed the checks KFP would make (type, size, content). */
-async function checkedFile(path: string): Promise<string> {
+/** The package once it passed the checks KFP would make (type, size, content): read once, here. */
+async function checkedFile(path: string): Promise<PipelineFile> {
   try {
-    return (await checkPipelineFile(path)).path;
+    return await checkPipelineFile(path);
   } catch (error) {
     throw packageRejected(error);
   }
 }
 
-async function upload(kfp: KfpClient, s: Settings, file: string): Promise<Outcome> {
+async function upload(kfp: KfpClient, s: Settings, file: PipelineFile): Promise<Outcome> {
   if (s.mode === "uploadNew") {
     // KFP refuses a taken name itself (409, or 500 "already exist" on 1.8 and 2.0), atomically:
     // no look-up first, except in a dry run, where no upload is sent to be refused.
@@ -231,7 +239,7 @@ async function upload(kfp: KfpClient, s: Settings, file: string): Promise<Outcom
   }
 }
 
-async function createPipeline(kfp: KfpClient, s: Settings, file: string): Promise<Outcome> {
+async function createPipeline(kfp: KfpClient, s: Settings, file: PipelineFile): Promise<Outcome> {
   try {
     const { pipeline, version } = await kfp.uploadPipeline({ file, name: s.pipelineName, description: s.pipelineDescription });
     return { action: "created pipeline", pipeline, version };
@@ -243,7 +251,7 @@ async function createPipeline(kfp: KfpClient, s: Settings, file: string): Promis
   }
 }
 
-async function addVersion(kfp: KfpClient, s: Settings, file: string, pipeline: Pipeline): Promise<Outcome> {
+async function addVersion(kfp: KfpClient, s: Settings, file: PipelineFile, pipeline: Pipeline): Promise<Outcome> {
   const taken = await kfp.findVersion(pipeline.id, s.versionName);
   if (taken) return reuseOrFail(s, pipeline, taken);
   try {

@@ -1,12 +1,14 @@
 /**
  * Reads a compiled pipeline package the way the KFP API server does on upload:
  * picks the format (YAML/JSON by file name, zip or gzip tarball by magic bytes),
- * unpacks archives (first file, which must be YAML), parses the spec and lists
+ * unpacks archives (first file, which must be YAML; through the shipped reader,
+ * lib/kfp/archive.ts, with its caps), parses the spec and lists
  * the parameters the pipeline declares. Used by the fake KFP server and test
  * helpers; it runs under Bun only (it parses YAML with `Bun.YAML`).
  */
 
 import { gunzipSync, inflateRawSync } from "node:zlib";
+import { ArchiveError, readTarGzBytes, readZipBytes } from "../../kfp/mod.ts";
 
 type ParameterType = "STRING" | "NUMBER_INTEGER" | "NUMBER_DOUBLE" | "BOOLEAN" | "LIST" | "STRUCT";
 
@@ -58,7 +60,7 @@ export function readPipelinePackage(fileName: string, bytes: Uint8Array): Pipeli
   if (!format) throw new PipelinePackageError("Unexpected pipeline file format. Support .zip, .tar.gz, .json or YAML");
   let text: string;
   if (format === "zip" || format === "tar.gz") {
-    const entry = format === "zip" ? firstZipFile(bytes) : firstTarFile(bytes);
+    const entry = firstFile(format, bytes);
     if (!/\.(ya?ml|json)$/i.test(entry.name)) {
       throw new PipelinePackageError(
         `Error extracting pipeline from the ${format === "zip" ? "zip" : "tarball"} file. Expecting a YAML file inside the ${format === "zip" ? "zip" : "tarball"}. Got: ${entry.name}`,
@@ -152,72 +154,17 @@ export function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-interface ArchiveEntry {
-  name: string;
-  data: Uint8Array;
-}
-
-/** The first regular file of a zip archive, found through its central directory. */
-function firstZipFile(bytes: Uint8Array): ArchiveEntry {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const bad = (why: string) => new PipelinePackageError(`Error extracting pipeline from the zip file. Not a valid zip file: ${why}`);
-  // End of central directory: signature 0x06054b50, within the last 64 KiB + 22 bytes.
-  let eocd = -1;
-  for (let i = bytes.length - 22; i >= Math.max(0, bytes.length - 22 - 0xffff); i--) {
-    if (view.getUint32(i, true) === 0x06054b50) {
-      eocd = i;
-      break;
-    }
-  }
-  if (eocd < 0) throw bad("no end of central directory");
-  const count = view.getUint16(eocd + 10, true);
-  let at = view.getUint32(eocd + 16, true);
-  for (let n = 0; n < count; n++) {
-    if (at + 46 > bytes.length || view.getUint32(at, true) !== 0x02014b50) throw bad("broken central directory");
-    const method = view.getUint16(at + 10, true);
-    const compressedSize = view.getUint32(at + 20, true);
-    const nameLength = view.getUint16(at + 28, true);
-    const extraLength = view.getUint16(at + 30, true);
-    const commentLength = view.getUint16(at + 32, true);
-    const localOffset = view.getUint32(at + 42, true);
-    const name = new TextDecoder().decode(bytes.subarray(at + 46, at + 46 + nameLength));
-    at += 46 + nameLength + extraLength + commentLength;
-    if (name.endsWith("/")) continue;
-    if (view.getUint32(localOffset, true) !== 0x04034b50) throw bad("broken local header");
-    const dataStart = localOffset + 30 + view.getUint16(localOffset + 26, true) + view.getUint16(localOffset + 28, true);
-    const raw = bytes.subarray(dataStart, dataStart + compressedSize);
-    if (method === 0) return { name, data: raw };
-    if (method === 8) return { name, data: inflateRawSync(raw) };
-    throw bad(`unsupported compression method ${method}`);
-  }
-  throw new PipelinePackageError("Error extracting pipeline from the zip file. Empty zip file");
-}
-
-/** The first regular file of a gzipped tar archive (512-byte headers, ustar or plain). */
-function firstTarFile(bytes: Uint8Array): ArchiveEntry {
-  let tar: Uint8Array;
+/** The first file of an archive, read like KFP reads it, within the caps of the shipped reader (lib/kfp/archive.ts). */
+function firstFile(format: "zip" | "tar.gz", bytes: Uint8Array): { name: string; data: Uint8Array } {
+  const kind = format === "zip" ? "zip" : "tarball";
   try {
-    tar = gunzipSync(bytes);
-  } catch (err) {
-    throw new PipelinePackageError(`Error extracting pipeline from the tarball file. Not a valid tarball file: ${(err as Error).message}`);
+    const contents = format === "zip" ? readZipBytes(bytes, inflateRawSync, { keepFirstFile: true }) : readTarGzBytes(bytes, gunzipSync);
+    return { name: contents.first!.name, data: contents.first!.data ?? new Uint8Array() };
+  } catch (error) {
+    if (!(error instanceof ArchiveError)) throw error;
+    if (error.problem === "empty") throw new PipelinePackageError(`Error extracting pipeline from the ${kind} file. Empty ${kind} file`);
+    throw new PipelinePackageError(
+      `Error extracting pipeline from the ${kind} file. Not a valid ${kind} file: the archive ${error.message}`,
+    );
   }
-  const text = (from: number, length: number) => new TextDecoder().decode(tar.subarray(from, from + length)).replace(/\0.*$/s, "");
-  let longName: string | undefined;
-  for (let at = 0; at + 512 <= tar.length; ) {
-    if (tar.subarray(at, at + 512).every((b) => b === 0)) break;
-    const size = parseInt(text(at + 124, 12).trim() || "0", 8);
-    const type = String.fromCharCode(tar[at + 156] ?? 0);
-    const prefix = text(at + 345, 155);
-    const name = longName ?? (prefix ? `${prefix}/${text(at, 100)}` : text(at, 100));
-    const dataStart = at + 512;
-    const data = tar.subarray(dataStart, dataStart + size);
-    at = dataStart + Math.ceil(size / 512) * 512;
-    if (type === "L") {
-      longName = new TextDecoder().decode(data).replace(/\0.*$/s, "");
-      continue;
-    }
-    longName = undefined;
-    if (type === "0" || type === "\0") return { name, data };
-  }
-  throw new PipelinePackageError("Error extracting pipeline from the tarball file. Not a valid tarball file: no file in it");
 }
