@@ -7,7 +7,6 @@
  * caps of lib/kfp/archive.ts (entries, unpacked size, ratio: a bomb fails fast).
  */
 
-import { open, readFile, stat } from "node:fs/promises";
 import { basename } from "node:path";
 import { ArchiveError, readTarGzFile, readZipBytes } from "./archive.ts";
 import { KfpError } from "./error.ts";
@@ -123,7 +122,7 @@ function checkContent(path: string, format: PipelineFormat, head: Uint8Array): v
 async function checkArchive(path: string, format: "tar.gz" | "zip"): Promise<void> {
   try {
     if (format === "tar.gz") await readTarGzFile(path);
-    else readZipBytes(await readFile(path), (await import("node:zlib")).inflateRawSync, { keepFirstFile: false });
+    else readZipBytes(await (await fsPromises()).readFile(path), (await import("node:zlib")).inflateRawSync, { keepFirstFile: false });
   } catch (error) {
     if (!(error instanceof ArchiveError)) throw error;
     const fix =
