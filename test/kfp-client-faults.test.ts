@@ -13,6 +13,7 @@ import { KfpHttp } from "../lib/kfp/http.ts";
 import type { KfpClient } from "../lib/kfp/types.ts";
 import { startFake } from "./support/fake.ts";
 import { rejection } from "./support/rejection.ts";
+import { checkPipelineFile } from "../lib/kfp/pipeline-file.ts";
 
 const PIPELINES = join(import.meta.dir, "fixtures", "pipelines");
 const packageFor = (api: FakeApi) => join(PIPELINES, api === "v1" ? "hello-v1.yaml" : "hello-v2.yaml");
@@ -57,13 +58,14 @@ const WRITES: Record<string, Write> = {
   "upload pipeline": {
     path: "/pipelines/upload",
     operation: 'upload pipeline "new-pipe"',
-    act: async (w, api) => (await w.client.uploadPipeline({ file: packageFor(api), name: "new-pipe" })).pipeline,
+    act: async (w, api) => (await w.client.uploadPipeline({ file: await checkPipelineFile(packageFor(api)), name: "new-pipe" })).pipeline,
     stored: (w) => w.fake.state.pipelines.filter((p) => p.name === "new-pipe"),
   },
   "upload version": {
     path: "/pipelines/upload_version",
     operation: 'upload version "v-2"',
-    act: (w, api) => w.client.uploadVersion({ file: packageFor(api), pipelineId: w.pipelineId, name: "v-2" }),
+    act: async (w, api) =>
+      w.client.uploadVersion({ file: await checkPipelineFile(packageFor(api)), pipelineId: w.pipelineId, name: "v-2" }),
     stored: (w) => w.fake.state.versions.filter((v) => v.name === "v-2"),
   },
   "create experiment": {

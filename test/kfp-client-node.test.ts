@@ -14,10 +14,12 @@ import type { FakeKfp } from "../lib/dev/fake-kfp/types.ts";
 import { startFake } from "./support/fake.ts";
 
 const CLIENT = join(import.meta.dir, "..", "lib", "kfp", "client.ts");
+const CHECK = join(import.meta.dir, "..", "lib", "kfp", "pipeline-file.ts");
 const PACKAGE = join(import.meta.dir, "fixtures", "pipelines", "hello-v2.yaml");
 
 const SCENARIO = `
 import { connectKfp } from ${JSON.stringify(CLIENT)};
+import { checkPipelineFile } from ${JSON.stringify(CHECK)};
 async function main() {
   const [endpoint, scenario, file] = process.argv.slice(2);
   const timeout = Number(process.env.KFP_TIMEOUT_MS || 30000);
@@ -25,7 +27,7 @@ async function main() {
   try {
     const kfp = await connectKfp({ endpoint, retry: { attempts: 4, totalMs: 10000, baseDelayMs: 1 }, requestTimeoutMs: timeout, onRequest: (l) => lines.push(l) });
     if (scenario === "connect") return { ok: true, base: kfp.baseUrl, api: kfp.apiVersion };
-    const up = await kfp.uploadPipeline({ file, name: "node-pipe" });
+    const up = await kfp.uploadPipeline({ file: await checkPipelineFile(file), name: "node-pipe" });
     if (scenario === "upload") return { ok: true, pipelineId: up.pipeline.id, versionId: up.version.id, lines };
     const exp = await kfp.createExperiment({ name: "node-exp" });
     const run = await kfp.createRun({ name: "node-run", experimentId: exp.id, pipelineId: up.pipeline.id, versionId: up.version.id, parameters: { message: "hi", epochs: 2 } });

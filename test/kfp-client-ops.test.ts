@@ -14,6 +14,7 @@ import { convertParameters, parsePipelineParams } from "../lib/kfp/params.ts";
 import { HELLO_V2_PARAMETERS } from "./fixtures/pipelines/make.ts";
 import { startFake } from "./support/fake.ts";
 import { rejection } from "./support/rejection.ts";
+import { checkPipelineFile } from "../lib/kfp/pipeline-file.ts";
 
 const PIPELINES = join(import.meta.dir, "fixtures", "pipelines");
 const fixture = (name: string) => join(PIPELINES, name);
@@ -49,7 +50,7 @@ async function runFor(
   name = "run-1",
   parameters: Record<string, unknown> = { message: "hi" },
 ): Promise<Run> {
-  const { pipeline, version } = await client.uploadPipeline({ file: packageFor(api), name: `pipe-for-${name}` });
+  const { pipeline, version } = await client.uploadPipeline({ file: await checkPipelineFile(packageFor(api)), name: `pipe-for-${name}` });
   const { experiment } = await client.getOrCreateExperiment({ name: "exp" });
   return client.createRun({ name, experimentId: experiment.id, pipelineId: pipeline.id, versionId: version.id, parameters });
 }
@@ -68,7 +69,11 @@ for (const api of ["v1", "v2"] as const) {
 
       test("upload a pipeline: one pipeline, one version named like it, as the fake holds them", async () => {
         const { fake, client } = await setup(api, prefix);
-        const { pipeline, version } = await client.uploadPipeline({ file: packageFor(api), name: "hello", description: "from CI" });
+        const { pipeline, version } = await client.uploadPipeline({
+          file: await checkPipelineFile(packageFor(api)),
+          name: "hello",
+          description: "from CI",
+        });
         expect(fake.state.pipelines.map((p) => [p.id, p.name, p.description])).toEqual([[pipeline.id, "hello", owned("from CI")]]);
         expect(fake.state.versions.map((v) => [v.id, v.pipelineId, v.name])).toEqual([[version.id, pipeline.id, "hello"]]);
         expect(pipeline.name).toBe("hello");
@@ -90,20 +95,16 @@ for (const api of ["v1", "v2"] as const) {
         const tarGz = fixture(api === "v1" ? "hello-v1.tar.gz" : "hello-v2.tar.gz");
         const tgz = join(await tmp(), "packed.tgz");
         await Bun.write(tgz, Bun.file(tarGz));
-        await client.uploadPipeline({ file: tgz, name: "from-tgz" });
-        await client.uploadPipeline({ file: fixture(api === "v1" ? "hello-v1.zip" : "hello-v2.zip"), name: "from-zip" });
+        await client.uploadPipeline({ file: await checkPipelineFile(tgz), name: "from-tgz" });
+        await client.uploadPipeline({
+          file: await checkPipelineFile(fixture(api === "v1" ? "hello-v1.zip" : "hello-v2.zip")),
+          name: "from-zip",
+        });
         expect(fake.writes().map((w) => (w.body as { multipart: { filename: string } }).multipart.filename)).toEqual([
           "packed.tar.gz",
           `hello-${api}.zip`,
         ]);
         expect(fake.state.pipelines.map((p) => p.name)).toEqual(["from-tgz", "from-zip"]);
-      });
-
-      test("a bad file fails before any request", async () => {
-        const { fake, client } = await setup(api, prefix);
-        const error = await rejection(client.uploadPipeline({ file: fixture("missing.yaml"), name: "x" }));
-        expect(error.kind).toBe("invalid");
-        expect(fake.writes()).toEqual([]);
       });
 
       test("find by exact name: missing is undefined; +, % and spaces survive the double encoding", async () => {
@@ -123,8 +124,8 @@ for (const api of ["v1", "v2"] as const) {
 
       test("duplicate pipeline name: a conflict error with a hint, nothing created", async () => {
         const { fake, client } = await setup(api, prefix);
-        await client.uploadPipeline({ file: packageFor(api), name: "dup" });
-        const error = await rejection(client.uploadPipeline({ file: packageFor(api), name: "dup" }));
+        await client.uploadPipeline({ file: await checkPipelineFile(packageFor(api)), name: "dup" });
+        const error = await rejection(client.uploadPipeline({ file: await checkPipelineFile(packageFor(api)), name: "dup" }));
         expect(error.kind).toBe("conflict");
         expect(error.status).toBe(api === "v1" ? 500 : 409);
         expect(error.message).toContain('A pipeline named "dup" already exists');
@@ -134,9 +135,9 @@ for (const api of ["v1", "v2"] as const) {
 
       test("versions: upload, find, get, default, parameters; duplicate version is a conflict", async () => {
         const { fake, client } = await setup(api, prefix);
-        const { pipeline, version: first } = await client.uploadPipeline({ file: packageFor(api), name: "multi" });
+        const { pipeline, version: first } = await client.uploadPipeline({ file: await checkPipelineFile(packageFor(api)), name: "multi" });
         const second = await client.uploadVersion({
-          file: packageFor(api),
+          file: await checkPipelineFile(packageFor(api)),
           pipelineId: pipeline.id,
           name: "multi-2",
           description: "second",
@@ -159,7 +160,9 @@ for (const api of ["v1", "v2"] as const) {
         } else {
           expect(specs?.map((s) => [s.name, s.type, s.optional])).toEqual(HELLO_V2_PARAMETERS);
         }
-        const error = await rejection(client.uploadVersion({ file: packageFor(api), pipelineId: pipeline.id, name: "multi-2" }));
+        const error = await rejection(
+          client.uploadVersion({ file: await checkPipelineFile(packageFor(api)), pipelineId: pipeline.id, name: "multi-2" }),
+        );
         expect(error.kind).toBe("conflict");
         expect(error.hint).toContain("unique per pipeline");
         expect(fake.state.versions.length).toBe(2);
@@ -206,7 +209,7 @@ for (const api of ["v1", "v2"] as const) {
 
       test("runs: create with the server's ids, read back, terminate", async () => {
         const { fake, client } = await setup(api, prefix);
-        const { pipeline, version } = await client.uploadPipeline({ file: packageFor(api), name: "p" });
+        const { pipeline, version } = await client.uploadPipeline({ file: await checkPipelineFile(packageFor(api)), name: "p" });
         const { experiment } = await client.getOrCreateExperiment({ name: "exp" });
         const specs = await client.versionParameters(pipeline.id, version.id);
         const parameters = convertParameters(parsePipelineParams("message=hello\nepochs=5"), specs, client.apiVersion);
@@ -261,7 +264,7 @@ for (const api of ["v1", "v2"] as const) {
       test("dry run: reads are made, no write is sent, each planned write is reported", async () => {
         const planned: PlannedWrite[] = [];
         const { fake, client } = await setup(api, prefix, {}, { dryRun: true, onPlannedWrite: (w) => planned.push(w) });
-        const { pipeline, version } = await client.uploadPipeline({ file: packageFor(api), name: "dry" });
+        const { pipeline, version } = await client.uploadPipeline({ file: await checkPipelineFile(packageFor(api)), name: "dry" });
         expect(pipeline.id).toBe(DRY_RUN_IDS.pipeline);
         expect(version.id).toBe(DRY_RUN_IDS.version);
         expect(await client.getPipeline(pipeline.id)).toEqual(pipeline);
@@ -434,7 +437,7 @@ describe("v2 specifics", () => {
 
   test("typed parameters: wrong types and unknown names fail before the run is created", async () => {
     const { fake, client } = await setup("v2", "");
-    const { pipeline, version } = await client.uploadPipeline({ file: packageFor("v2"), name: "typed" });
+    const { pipeline, version } = await client.uploadPipeline({ file: await checkPipelineFile(packageFor("v2")), name: "typed" });
     const specs = await client.versionParameters(pipeline.id, version.id);
     const params = parsePipelineParams('{"message": "m", "epochs": "3.5", "flag": "maybe", "tagz": "[1]"}');
     let error: KfpError | undefined;
@@ -472,7 +475,7 @@ describe("v2 specifics", () => {
 
   test("the server's own type check still shows KFP's message (unconverted values)", async () => {
     const { fake, client } = await setup("v2", "");
-    const { pipeline, version } = await client.uploadPipeline({ file: packageFor("v2"), name: "p" });
+    const { pipeline, version } = await client.uploadPipeline({ file: await checkPipelineFile(packageFor("v2")), name: "p" });
     const { experiment } = await client.getOrCreateExperiment({ name: "e" });
     const error = await rejection(
       client.createRun({
@@ -491,8 +494,8 @@ describe("v2 specifics", () => {
 
   test("KFP 2.0 answers a duplicate upload with 500 'already exist': still a conflict", async () => {
     const { fake, client } = await setup("v2", "", { serverVersion: "2.0.5" });
-    await client.uploadPipeline({ file: packageFor("v2"), name: "dup" });
-    const error = await rejection(client.uploadPipeline({ file: packageFor("v2"), name: "dup" }));
+    await client.uploadPipeline({ file: await checkPipelineFile(packageFor("v2")), name: "dup" });
+    const error = await rejection(client.uploadPipeline({ file: await checkPipelineFile(packageFor("v2")), name: "dup" }));
     expect([error.kind, error.status]).toEqual(["conflict", 500]);
     expect(fake.state.pipelines.length).toBe(1);
   });
@@ -527,7 +530,7 @@ describe("multi-user", () => {
       const { experiment, created } = await client.getOrCreateExperiment({ name: "shared-name" });
       expect(created).toBe(true);
       expect(fake.state.experiments.find((e) => e.id === experiment.id)?.namespace).toBe("team-a");
-      const { pipeline } = await client.uploadPipeline({ file: packageFor(api), name: "private" });
+      const { pipeline } = await client.uploadPipeline({ file: await checkPipelineFile(packageFor(api)), name: "private" });
       expect(fake.state.pipelines[0]).toMatchObject({ id: pipeline.id, namespace: "team-a" });
       expect((await client.findPipeline("private"))?.id).toBe(pipeline.id);
       const lookups = fake.requests.filter((r) => r.method === "GET" && /\/(experiments|pipelines)$/.test(r.path));
@@ -625,7 +628,7 @@ describe("paging", () => {
       const { fake, client } = await setup(api, "");
       // Earlier nights: the same run name, from other jobs.
       const earlier = await connectKfp({ endpoint: fake.url, retry: fast, owner: "[azp:fedcba9876543210]" });
-      const { pipeline, version } = await client.uploadPipeline({ file: packageFor(api), name: "p" });
+      const { pipeline, version } = await client.uploadPipeline({ file: await checkPipelineFile(packageFor(api)), name: "p" });
       const { experiment } = await client.getOrCreateExperiment({ name: "nightly" });
       const req = {
         name: "nightly",

@@ -14,6 +14,7 @@ import type { KfpConnectOptions, RequestLogLine, Run } from "../lib/kfp/types.ts
 import { specParameters } from "../lib/kfp/v2.ts";
 import { waitForRun } from "../lib/kfp/wait.ts";
 import { rejection } from "./support/rejection.ts";
+import { checkPipelineFile } from "../lib/kfp/pipeline-file.ts";
 
 // --- a tiny server whose answers each test sets ---
 
@@ -566,7 +567,10 @@ describe("lookups and safe writes against a stub KFP", () => {
       return json({ pipeline_versions: [{ pipeline_version_id: "v1", name: "hello", pipeline_id: "p1" }] });
     };
     const client = await connect();
-    const result = await client.uploadPipeline({ file: `${import.meta.dir}/fixtures/pipelines/hello-v2.yaml`, name: "hello" });
+    const result = await client.uploadPipeline({
+      file: await checkPipelineFile(`${import.meta.dir}/fixtures/pipelines/hello-v2.yaml`),
+      name: "hello",
+    });
     expect(result.version).toMatchObject({ id: "v1", name: "hello", pipelineId: "p1" });
     const after = seen.filter((r) => !r.path.endsWith("/healthz"));
     expect(after.map((r) => `${r.method} ${r.path}`)).toEqual([

@@ -28,7 +28,7 @@ import type {
 import { V1Dialect } from "./v1.ts";
 import { V2Dialect } from "./v2.ts";
 import { waitForRun } from "./wait.ts";
-import { checkPipelineFile, type PipelineFile } from "./pipeline-file.ts";
+import type { PipelineFile } from "./pipeline-file.ts";
 import { describedAsOwned, ownedBy, randomOwnerMarker } from "./ownership.ts";
 
 /** IDs of the placeholder objects a dry run returns instead of writing. */
@@ -93,12 +93,12 @@ class Client implements KfpClient {
   }
 
   async uploadPipeline(req: {
-    file: string | PipelineFile;
+    file: PipelineFile;
     name: string;
     description?: string;
   }): Promise<{ pipeline: Pipeline; version: PipelineVersion }> {
     requireName(req.name, "upload pipeline", "pipeline name");
-    const file = typeof req.file === "string" ? await checkPipelineFile(req.file) : req.file;
+    const { file } = req;
     const spec = this.dialect.uploadPipeline(file, req.name, describedAsOwned(req.description, this.owner));
     if (this.options.dryRun) {
       this.plan(spec);
@@ -140,14 +140,9 @@ class Client implements KfpClient {
     return { pipeline, version: first };
   }
 
-  async uploadVersion(req: {
-    file: string | PipelineFile;
-    pipelineId: string;
-    name: string;
-    description?: string;
-  }): Promise<PipelineVersion> {
+  async uploadVersion(req: { file: PipelineFile; pipelineId: string; name: string; description?: string }): Promise<PipelineVersion> {
     requireName(req.name, "upload pipeline version", "version name");
-    const file = typeof req.file === "string" ? await checkPipelineFile(req.file) : req.file;
+    const { file } = req;
     const spec = this.dialect.uploadVersion(file, req.pipelineId, req.name, describedAsOwned(req.description, this.owner));
     if (this.options.dryRun) {
       this.plan(spec);

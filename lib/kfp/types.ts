@@ -171,14 +171,17 @@ export interface KfpClient {
 
   findPipeline(name: string): Promise<Pipeline | undefined>;
   getPipeline(pipelineId: string): Promise<Pipeline>;
-  /** Creates the pipeline and its first version (named like the pipeline) from a local file. */
-  /** `file`: a path, or a file checkPipelineFile already checked (an archive is then not read again). */
+  /**
+   * Creates the pipeline and its first version (named like the pipeline) from a local file.
+   * `file` is what checkPipelineFile returned: the check reads an archive once, and a
+   * client that never uploads (the run task) carries no archive reader.
+   */
   uploadPipeline(req: {
-    file: string | PipelineFile;
+    file: PipelineFile;
     name: string;
     description?: string;
   }): Promise<{ pipeline: Pipeline; version: PipelineVersion }>;
-  uploadVersion(req: { file: string | PipelineFile; pipelineId: string; name: string; description?: string }): Promise<PipelineVersion>;
+  uploadVersion(req: { file: PipelineFile; pipelineId: string; name: string; description?: string }): Promise<PipelineVersion>;
   findVersion(pipelineId: string, name: string): Promise<PipelineVersion | undefined>;
   getVersion(pipelineId: string, versionId: string): Promise<PipelineVersion>;
   /** The server's own notion: v1's default version, v2's latest. */
