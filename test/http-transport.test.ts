@@ -7,7 +7,6 @@
  * bundles run the transport.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { build } from "esbuild";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as http from "node:http";
@@ -25,6 +24,7 @@ import {
   transportError,
   type TransportRequest,
 } from "../lib/net/transport.ts";
+import { bundleForNode } from "./support/node-script.ts";
 import { makePki, OPENSSL, type Pki } from "./support/pki.ts";
 
 // --- a local server whose answers each test sets ---
@@ -472,17 +472,7 @@ main().then((out) => console.log(JSON.stringify(out)));
 `;
   let script: string;
   beforeAll(async () => {
-    writeFileSync(join(scratch, "node-scenario.ts"), SCRIPT);
-    script = join(scratch, "node-scenario.js");
-    await build({
-      entryPoints: [join(scratch, "node-scenario.ts")],
-      outfile: script,
-      bundle: true,
-      platform: "node",
-      format: "cjs",
-      target: "node20",
-      logLevel: "error",
-    });
+    script = await bundleForNode(scratch, "node-scenario", SCRIPT);
   });
 
   async function underNode(requests: (TransportRequest & { timeoutMs?: number })[]): Promise<Record<string, unknown>[]> {

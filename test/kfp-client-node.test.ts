@@ -6,12 +6,12 @@
  */
 
 import { afterAll, afterEach, beforeAll, expect, test } from "bun:test";
-import { build } from "esbuild";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { FakeKfp } from "../lib/dev/fake-kfp/types.ts";
 import { startFake } from "./support/fake.ts";
+import { bundleForNode } from "./support/node-script.ts";
 
 const CLIENT = join(import.meta.dir, "..", "lib", "kfp", "client.ts");
 const CHECK = join(import.meta.dir, "..", "lib", "kfp", "pipeline-file.ts");
@@ -45,18 +45,7 @@ let fake: FakeKfp | undefined;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "kfp-node-"));
-  await writeFile(join(dir, "scenario.ts"), SCENARIO);
-  script = join(dir, "scenario.js");
-  // As build.ts bundles the tasks: CJS for Node 20, everything inlined.
-  await build({
-    entryPoints: [join(dir, "scenario.ts")],
-    outfile: script,
-    bundle: true,
-    platform: "node",
-    format: "cjs",
-    target: "node20",
-    logLevel: "error",
-  });
+  script = await bundleForNode(dir, "scenario", SCENARIO);
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });

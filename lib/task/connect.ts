@@ -15,14 +15,19 @@ import { untrusted } from "./main.ts";
 import { writeStdoutLine } from "./stdout.ts";
 import { taskOwnerMarker } from "./owner.ts";
 
-/** Connects (detecting the API version unless given; through the agent's proxy, trusting its CA) and logs what it reached. */
+/**
+ * Connects (detecting the API version unless given; through the agent's proxy,
+ * trusting its CA) and logs what it reached. In a dry run each write it would
+ * make is logged instead (logPlannedWrite).
+ */
 export async function connectTask(settings: ConnectionSettings, extra: Partial<KfpConnectOptions> = {}): Promise<KfpClient> {
   const ca = await agentCertificateAuthorities();
   const proxy = agentProxy(settings.endpoint);
   let kfp: KfpClient;
   try {
     const owner = taskOwnerMarker();
-    kfp = await connectKfp(connectOptions(settings, { owner, ...extra, ...(ca && { ca }), ...(proxy && { proxy }) }));
+    const planned = extra.dryRun && { onPlannedWrite: logPlannedWrite };
+    kfp = await connectKfp(connectOptions(settings, { owner, ...planned, ...extra, ...(ca && { ca }), ...(proxy && { proxy }) }));
   } catch (error) {
     throw connectionProblem(error, settings) ?? unreachable(error, settings) ?? error;
   }
@@ -30,8 +35,8 @@ export async function connectTask(settings: ConnectionSettings, extra: Partial<K
   return kfp;
 }
 
-/** A dry run's line for a write it did not make (pass as `onPlannedWrite`). */
-export function logPlannedWrite(write: PlannedWrite): void {
+/** A dry run's line for a write it did not make (connectTask passes it as `onPlannedWrite`). */
+function logPlannedWrite(write: PlannedWrite): void {
   writeStdoutLine(untrusted(`Dry run: would ${write.method} ${write.path} with ${JSON.stringify(write.body)}`));
 }
 

@@ -9,18 +9,8 @@ import * as tl from "./task-lib.ts";
 import * as v from "valibot";
 import { InputError } from "./input-error.ts";
 import { readTaskBudget, type TaskBudget } from "./budget.ts";
-import { choiceInput, optionalText, parseInputs, readRawInputs } from "./inputs.ts";
+import { choiceInput, optionalText, readInputs } from "./inputs.ts";
 import { type ApiVersion, endpointProblem, formatRequestLine, type KfpAuth, type KfpConnectOptions } from "../kfp/mod.ts";
-
-const CONNECTION_INPUTS = [
-  "kfpConnection",
-  "kubeflowEndpoint",
-  "bearerToken",
-  "sessionCookie",
-  "kubeflowUserId",
-  "namespace",
-  "apiVersion",
-] as const;
 
 export interface ConnectionSettings {
   endpoint: string;
@@ -61,7 +51,7 @@ const connectionSchema = v.object({
 
 /** Reads and checks the connection inputs. Throws InputError naming the input at fault. */
 export function readConnectionSettings(): ConnectionSettings {
-  const inputs = parseInputs(connectionSchema, readRawInputs(CONNECTION_INPUTS));
+  const inputs = readInputs(connectionSchema);
   let endpoint: string | undefined;
   let auth: KfpAuth | undefined;
   let endpointInput: ConnectionSettings["endpointInput"] = "kubeflowEndpoint";

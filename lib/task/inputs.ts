@@ -1,24 +1,35 @@
 /**
  * Reading a task's inputs into one typed settings object.
  *
- * Each task lists its inputs once, reads them raw with task-lib, and parses the
- * record with a valibot schema built from the pieces below. The first problem
- * becomes an InputError that names the input (the record key), so a task fails
- * with one clear message before it sends anything.
+ * Each task lists its inputs once, as the keys of a valibot object schema built
+ * from the pieces below; `readInputs` reads each with task-lib and parses the
+ * record. The first problem becomes an InputError that names the input (the
+ * record key), so a task fails with one clear message before it sends anything.
  */
 import * as tl from "./task-lib.ts";
 import * as v from "valibot";
 import { InputError } from "./input-error.ts";
 
+/** An object schema whose keys are input names, alone or first in a pipe of checks across inputs. */
+type InputsSchema =
+  | v.ObjectSchema<v.ObjectEntries, undefined>
+  | v.SchemaWithPipe<readonly [v.ObjectSchema<v.ObjectEntries, undefined>, ...v.GenericPipeItem[]]>;
+
+/** Reads the inputs the schema's keys name and parses them; throws InputError naming the first input at fault. */
+export function readInputs<S extends InputsSchema>(schema: S): v.InferOutput<S> {
+  const object = "pipe" in schema ? schema.pipe[0] : schema;
+  return parseInputs(schema, readRawInputs(Object.keys(object.entries)));
+}
+
 /** Raw input values by name: "" when the input is not set. */
-export function readRawInputs<const N extends string>(names: readonly N[]): Record<N, string> {
+function readRawInputs<const N extends string>(names: readonly N[]): Record<N, string> {
   const raw = {} as Record<N, string>;
   for (const name of names) raw[name] = tl.getInput(name, false) ?? "";
   return raw;
 }
 
 /** Parses raw inputs with a schema whose keys are input names; throws InputError on the first issue. */
-export function parseInputs<S extends v.GenericSchema>(schema: S, raw: Record<string, string>): v.InferOutput<S> {
+function parseInputs<S extends v.GenericSchema>(schema: S, raw: Record<string, string>): v.InferOutput<S> {
   const result = v.safeParse(schema, raw, { abortEarly: true });
   if (result.success) return result.output;
   const issue = result.issues[0];

@@ -17,10 +17,10 @@
  */
 export { completeTask, writeOutput } from "./agent-commands.ts";
 export { CancelledError, type CancelWatch, watchCancel } from "./cancel.ts";
-export { connectionProblem, connectTask, logPlannedWrite, sentence } from "./connect.ts";
+export { connectionProblem, connectTask, sentence } from "./connect.ts";
 export { type ConnectionSettings, readConnectionSettings } from "./connection.ts";
 export { InputError } from "./input-error.ts";
-export { booleanInput, choiceInput, nameText, optionalText, parseInputs, readRawInputs, requiredText, secondsInput } from "./inputs.ts";
+export { booleanInput, choiceInput, nameText, optionalText, readInputs, requiredText, secondsInput } from "./inputs.ts";
 export { runMain, untrusted } from "./main.ts";
 export { setOutputs } from "./outputs.ts";
 export { RunProgress } from "./run-progress.ts";

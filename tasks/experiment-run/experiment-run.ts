@@ -13,44 +13,42 @@
  */
 import * as v from "valibot";
 import {
-  CancelledError,
-  watchCancel,
-  type CancelWatch,
-  InputError,
-  RunProgress,
-  connectionProblem,
-  connectTask,
-  logPlannedWrite,
-  readConnectionSettings,
-  type ConnectionSettings,
   booleanInput,
+  CancelledError,
+  type CancelWatch,
   choiceInput,
-  nameText,
-  optionalText,
-  parseInputs,
-  readRawInputs,
-  secondsInput,
-  setOutputs,
-  runMain,
-  untrusted,
+  connectionProblem,
+  type ConnectionSettings,
+  connectTask,
+  InputError,
   md,
   mdLink,
   mdTable,
-  uploadSummary,
-  writeStdoutLine,
+  nameText,
+  optionalText,
+  readConnectionSettings,
+  readInputs,
+  runMain,
+  RunProgress,
+  secondsInput,
+  setOutputs,
   tl,
+  untrusted,
+  uploadSummary,
+  watchCancel,
+  writeStdoutLine,
 } from "../../lib/task/mod.ts";
 import {
-  KfpError,
+  convertParameters,
   type Experiment,
   type KfpClient,
+  KfpError,
+  parsePipelineParams,
   type Pipeline,
+  type PipelineParam,
+  PipelineParamsError,
   type PipelineVersion,
   type Run,
-  convertParameters,
-  parsePipelineParams,
-  PipelineParamsError,
-  type PipelineParam,
 } from "../../lib/kfp/mod.ts";
 import { formatDuration } from "../../lib/net/mod.ts";
 
@@ -105,27 +103,6 @@ const pipelineParamsText = v.pipe(
   }),
 );
 
-const TASK_INPUTS = [
-  "pipeline",
-  "useDefaultVersion",
-  "pipelineVersion",
-  "pipelineId",
-  "pipelineVersionId",
-  "experiment",
-  "experimentName",
-  "experimentDescription",
-  "createNewRun",
-  "runName",
-  "runDescription",
-  "pipelineParams",
-  "serviceAccount",
-  "waitForRunToFinish",
-  "pollIntervalSeconds",
-  "runTimeoutMinutes",
-  "onTimeoutOrCancel",
-  "dryRun",
-] as const;
-
 const inputsSchema = v.object({
   pipeline: optionalText,
   useDefaultVersion: booleanInput(false),
@@ -162,7 +139,7 @@ interface Settings extends Inputs {
 /** Reads every input once; throws InputError on the first problem. */
 function readSettings(): Settings {
   const connection = readConnectionSettings();
-  const inputs = parseInputs(inputsSchema, readRawInputs(TASK_INPUTS));
+  const inputs = readInputs(inputsSchema);
 
   if (inputs.pipelineVersionId && !inputs.pipelineId) {
     throw new InputError(
@@ -232,7 +209,7 @@ interface Progress {
 
 async function experimentRun(cancel: CancelWatch): Promise<void> {
   const settings = readSettings();
-  const kfp = await connectTask(settings.connection, { dryRun: settings.dryRun, onPlannedWrite: logPlannedWrite });
+  const kfp = await connectTask(settings.connection, { dryRun: settings.dryRun });
   if (kfp.multiUser && !kfp.namespace) {
     throw new InputError(
       "namespace",

@@ -12,38 +12,36 @@
  */
 import * as v from "valibot";
 import {
-  InputError,
-  connectionProblem,
-  connectTask,
-  logPlannedWrite,
-  sentence,
-  readConnectionSettings,
-  type ConnectionSettings,
   booleanInput,
   choiceInput,
-  nameText,
-  optionalText,
-  parseInputs,
-  readRawInputs,
-  requiredText,
-  setOutputs,
-  runMain,
-  untrusted,
+  connectionProblem,
+  type ConnectionSettings,
+  connectTask,
+  InputError,
   md,
   mdLink,
   mdTable,
+  nameText,
+  optionalText,
+  readConnectionSettings,
+  readInputs,
+  requiredText,
+  runMain,
+  sentence,
+  setOutputs,
+  tl,
+  untrusted,
   uploadSummary,
   writeStdoutLine,
-  tl,
 } from "../../lib/task/mod.ts";
 import {
-  KfpError,
-  type KfpClient,
-  type Pipeline,
-  type PipelineVersion,
   checkPipelineFile,
-  PipelineFileError,
+  type KfpClient,
+  KfpError,
+  type Pipeline,
   type PipelineFile,
+  PipelineFileError,
+  type PipelineVersion,
 } from "../../lib/kfp/mod.ts";
 
 // ---------------------------------------------------------------------------
@@ -117,7 +115,7 @@ interface Settings {
 
 function readSettings(): Settings {
   const connection = readConnectionSettings();
-  const inputs = parseInputs(inputsSchema, readRawInputs(Object.keys(taskInputs.entries)));
+  const inputs = readInputs(inputsSchema);
   const pipelineNameInput: PipelineNameInput =
     inputs.kubeflowPipelineTask === "uploadNewVersion" || !inputs.newPipelineName ? "existingPipelineName" : "newPipelineName";
   return {
@@ -163,7 +161,7 @@ runMain(async () => {
   if (settings.versionNameIgnored)
     writeStdoutLine("versionName is not used with uploadNew: KFP names the first version like the pipeline.");
 
-  const kfp = await connectTask(settings.connection, { dryRun: settings.dryRun, onPlannedWrite: logPlannedWrite });
+  const kfp = await connectTask(settings.connection, { dryRun: settings.dryRun });
   let outcome: Outcome;
   try {
     outcome = await upload(kfp, settings, file);
