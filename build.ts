@@ -188,15 +188,86 @@ const TASK_LIB_PATCHES: Record<string, [line: string, replacement: string][]> = 
   ],
 };
 
+/**
+ * Functions of task-lib's files that no task calls, bundled as stubs that throw
+ * naming them (as the ToolRunner stand-in does): find/match, file operations,
+ * running tools, secure files. Each start parses every byte of a bundle, and
+ * these are about a third of task-lib's code. A task that needs one takes it
+ * off this list (and lib/task/task-lib.ts names it); the tests run the bundles.
+ */
+const TASK_LIB_UNUSED: Record<string, string[]> = {
+  "task.js": [
+    "getDelimitedInput",
+    "filePathSupplied",
+    "getPathInput",
+    "getSecureFileName",
+    "getSecureFileTicket",
+    "stats",
+    "writeFile",
+    "getSprint",
+    "cd",
+    "pushd",
+    "popd",
+    "resolve",
+    "mkdirP",
+    "ls",
+    "cp",
+    "mv",
+    "retry",
+    "_getStats",
+    "find",
+    "legacyFindFiles",
+    "_legacyFindFiles_getMatchingItems",
+    "rmRF",
+    "execAsync",
+    "exec",
+    "execSync",
+    "tool",
+    "match",
+    "filter",
+    "_debugMatchOptions",
+    "_getDefaultMatchOptions",
+    "findMatch",
+    "_getDefaultFindOptions",
+    "logDetail",
+    "logIssue",
+  ],
+  "internal.js": [
+    "_which",
+    "_tryGetExecutablePath",
+    "_legacyFindFiles_convertPatternToRegExp",
+    "_cloneMatchOptions",
+    "_getFindInfoFromPattern",
+    "_ensurePatternRooted",
+  ],
+};
+
+/**
+ * Replaces each named top-level `function name(...) {...}` of tsc's output (its
+ * closing brace alone on a line at column 0) with a stub that throws.
+ */
+export function stubFunctions(source: string, file: string, names: readonly string[]): string {
+  const lines = source.split("\n");
+  for (const name of names) {
+    const start = lines.findIndex((line) => line.startsWith(`function ${name}(`));
+    const end = lines.findIndex((line, i) => i > start && line.replace(/\r$/, "") === "}");
+    if (start < 0 || end < 0)
+      throw new Error(`${file} has no top-level function ${name}: task-lib changed; see TASK_LIB_UNUSED in build.ts`);
+    lines.splice(start, end - start + 1, `function ${name}() { throw new Error("task-lib's ${name} is not bundled (see build.ts)"); }`);
+  }
+  return lines.join("\n");
+}
+
 const taskLibPatches: esbuild.Plugin = {
   name: "task-lib-patches",
   setup(build) {
-    const files = Object.keys(TASK_LIB_PATCHES)
+    const files = [...new Set([...Object.keys(TASK_LIB_PATCHES), ...Object.keys(TASK_LIB_UNUSED)])]
       .map((name) => name.replace(/\./g, "\\."))
       .join("|");
     build.onLoad({ filter: new RegExp(`azure-pipelines-task-lib[\\\\/](${files})$`) }, (args) => {
-      let contents = readFileSync(args.path, "utf8");
-      for (const [line, replacement] of TASK_LIB_PATCHES[basename(args.path)]!) {
+      const file = basename(args.path);
+      let contents = stubFunctions(readFileSync(args.path, "utf8"), args.path, TASK_LIB_UNUSED[file] ?? []);
+      for (const [line, replacement] of TASK_LIB_PATCHES[file] ?? []) {
         if (!contents.includes(line)) throw new Error(`${args.path} has no "${line}": task-lib changed; see TASK_LIB_PATCHES in build.ts`);
         contents = contents.replace(line, replacement);
       }

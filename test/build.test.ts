@@ -21,6 +21,7 @@ import {
   loadTaskSchemas,
   packageVsix,
   stageExtension,
+  stubFunctions,
   taskDirs,
   validateTaskJson,
   type BuildReport,
@@ -180,7 +181,7 @@ describe("bundling", () => {
   });
 });
 
-describe("task-lib's stand-ins for its ToolRunner, minimatch, semver and child_process", () => {
+describe("task-lib's stand-ins for its ToolRunner, minimatch, semver and child_process, and its unused functions", () => {
   test("keep task-lib's version checks working and make unbundled features fail loudly", async () => {
     const dir = mkdtempSync(join(tmpdir(), "kfp-standins-"));
     try {
@@ -194,13 +195,15 @@ describe("task-lib's stand-ins for its ToolRunner, minimatch, semver and child_p
            olderAgent: attempt(() => tl.assertAgent("9.1.0")),
            match: attempt(() => tl.match(["a.txt"], "*.txt")),
            exec: attempt(() => tl.tool("node").exec()),
+           toolRunner: attempt(() => new tl.ToolRunner("node")),
+           getInput: attempt(() => tl.getInput("kept")),
            childProcessLoaded: (process as any).moduleLoadList.includes("NativeModule child_process"),
          }));`,
       );
       const out = join(dir, "index.js");
       await bundleFile(entry, out);
       const child = Bun.spawnSync(["node", out], {
-        env: { PATH: process.env.PATH ?? "", AGENT_VERSION: "4.248.0", AGENT_TEMPDIRECTORY: dir },
+        env: { PATH: process.env.PATH ?? "", AGENT_VERSION: "4.248.0", AGENT_TEMPDIRECTORY: dir, INPUT_KEPT: "works" },
       });
       const result = JSON.parse(
         child.stdout
@@ -210,13 +213,44 @@ describe("task-lib's stand-ins for its ToolRunner, minimatch, semver and child_p
       );
       expect(result.newerAgent).toBe("undefined");
       expect(result.olderAgent).toContain("threw:");
-      expect(result.match).toContain("find/match/filter (minimatch) are not bundled");
-      expect(result.exec).toContain("ToolRunner (tool, exec, execAsync, execSync) is not bundled");
+      // Functions no task calls are stubs naming themselves; what the tasks use works.
+      expect(result.match).toBe("threw: task-lib's match is not bundled (see build.ts)");
+      expect(result.exec).toBe("threw: task-lib's tool is not bundled (see build.ts)");
+      expect(result.toolRunner).toContain("ToolRunner (tool, exec, execAsync, execSync) is not bundled");
+      expect(result.getInput).toBe("works");
       // child_process (rmRF on Windows only) loads on first use, not when task-lib starts.
       expect(result.childProcessLoaded).toBe(false);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("stubbing task-lib's unused functions", () => {
+  const source = [
+    "var a = 1;",
+    "function used(x) {",
+    "    return x;",
+    "}",
+    "function unused(y) {",
+    "    if (y) {",
+    "        return 2;",
+    "    }",
+    "}",
+    "exports.unused = unused;",
+  ].join("\n");
+
+  test("replaces exactly the named top-level function with a stub that throws naming it", () => {
+    const stubbed = stubFunctions(source, "task.js", ["unused"]);
+    expect(stubbed).toContain("function used(x) {\n    return x;\n}");
+    expect(stubbed).toContain(
+      `function unused() { throw new Error("task-lib's unused is not bundled (see build.ts)"); }\nexports.unused = unused;`,
+    );
+    expect(stubbed).not.toContain("return 2");
+  });
+
+  test("fails the build when task-lib no longer has a function of the list", () => {
+    expect(() => stubFunctions(source, "task.js", ["gone"])).toThrow("task.js has no top-level function gone: task-lib changed");
   });
 });
 
