@@ -13,7 +13,7 @@ import { KfpHttp } from "../lib/kfp/http.ts";
 import type { KfpConnectOptions, RequestLogLine, Run } from "../lib/kfp/types.ts";
 import { specParameters } from "../lib/kfp/v2.ts";
 import { waitForRun } from "../lib/kfp/wait.ts";
-import { rejection } from "./support/rejection.ts";
+import { rejection, thrown } from "./support/rejection.ts";
 import { checkPipelineFile } from "../lib/kfp/pipeline-file.ts";
 
 // --- a tiny server whose answers each test sets ---
@@ -74,27 +74,16 @@ describe("normalizeEndpoint", () => {
     ["grpc://ml-pipeline:8887", "only http and https"],
     ["not a url", "is not a URL"],
   ])("rejects %p", (input, words) => {
-    let error: unknown;
-    try {
-      normalizeEndpoint(input);
-    } catch (e) {
-      error = e;
-    }
-    expect(error).toBeInstanceOf(KfpError);
-    expect((error as KfpError).kind).toBe("invalid");
-    expect((error as KfpError).message).toContain(words);
+    const error = thrown(() => normalizeEndpoint(input), KfpError);
+    expect(error.kind).toBe("invalid");
+    expect(error.message).toContain(words);
   });
 
   test("credentials in the URL are rejected without repeating them", () => {
-    let error: KfpError | undefined;
-    try {
-      normalizeEndpoint("https://admin:s3cr3t-pw@kf.example.com/pipeline");
-    } catch (e) {
-      error = e as KfpError;
-    }
-    expect(error?.kind).toBe("invalid");
-    expect(error?.message).toContain("user name or password");
-    expect(error?.message).not.toContain("s3cr3t-pw");
+    const error = thrown(() => normalizeEndpoint("https://admin:s3cr3t-pw@kf.example.com/pipeline"), KfpError);
+    expect(error.kind).toBe("invalid");
+    expect(error.message).toContain("user name or password");
+    expect(error.message).not.toContain("s3cr3t-pw");
   });
 });
 

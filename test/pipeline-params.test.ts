@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { KfpError } from "../lib/kfp/error.ts";
 import type { ParameterSpec } from "../lib/kfp/types.ts";
 import { convertParameters, parsePipelineParams, PipelineParamsError } from "../lib/kfp/params.ts";
+import { thrown } from "./support/rejection.ts";
 
 function parseError(text: string): PipelineParamsError {
   try {
@@ -290,14 +291,9 @@ describe("deeply nested JSON", () => {
 
   test("nesting past the limit is a parameter error with line and column, not a stack overflow", () => {
     for (const text of [`{"tags": ${deep(200_000)}}`, `[{"name": "tags", "value": ${deep(200_000)}}]`]) {
-      let error: unknown;
-      try {
-        parsePipelineParams(text);
-      } catch (e) {
-        error = e;
-      }
-      expect(error).toBeInstanceOf(PipelineParamsError);
-      expect((error as Error).message).toMatch(/broken at line 1, column \d+: values nested more than 100 levels deep/);
+      expect(thrown(() => parsePipelineParams(text), PipelineParamsError).message).toMatch(
+        /broken at line 1, column \d+: values nested more than 100 levels deep/,
+      );
     }
   });
 

@@ -320,6 +320,11 @@ function where(kfp: KfpClient): string {
   return `on ${kfp.baseUrl}${kfp.namespace ? ` (namespace ${kfp.namespace})` : ""}`;
 }
 
+/** The failure of an input whose name finds nothing: "names no <what>: '<name>' was not found." */
+function notFound(input: string, what: string, name: string, fix: string): InputError {
+  return new InputError(input, `names no ${what}: '${name}' was not found.`, fix);
+}
+
 async function resolvePipeline(kfp: KfpClient, settings: Settings): Promise<Pipeline> {
   if (settings.pipelineId) {
     let pipeline: Pipeline;
@@ -345,11 +350,8 @@ async function resolvePipeline(kfp: KfpClient, settings: Settings): Promise<Pipe
   const name = settings.pipeline!;
   const pipeline = await kfp.findPipeline(name);
   if (!pipeline) {
-    throw new InputError(
-      "pipeline",
-      `names no pipeline ${where(kfp)}: '${name}' was not found.`,
-      "Check the name (it is case-sensitive), or upload the pipeline first with the Kubeflow Upload Pipeline task.",
-    );
+    const fix = "Check the name (it is case-sensitive), or upload the pipeline first with the Kubeflow Upload Pipeline task.";
+    throw notFound("pipeline", `pipeline ${where(kfp)}`, name, fix);
   }
   return pipeline;
 }
@@ -381,9 +383,10 @@ async function resolveVersion(kfp: KfpClient, pipeline: Pipeline, choice: Versio
     case "name": {
       const version = await kfp.findVersion(pipeline.id, choice.name);
       if (!version)
-        throw new InputError(
+        throw notFound(
           "pipelineVersion",
-          `names no version of ${of}: '${choice.name}' was not found.`,
+          `version of ${of}`,
+          choice.name,
           "Check the name (it is case-sensitive), or set useDefaultVersion: true.",
         );
       return version;
@@ -411,11 +414,8 @@ async function resolveExperiment(kfp: KfpClient, settings: Settings): Promise<{ 
   if (settings.experiment === "useExistingExperiment") {
     const experiment = await kfp.findExperiment(name);
     if (!experiment) {
-      throw new InputError(
-        "experimentName",
-        `names no experiment ${where(kfp)}: '${name}' was not found.`,
-        "Check the name, or set experiment: createNewExperiment to create it when it is missing.",
-      );
+      const fix = "Check the name, or set experiment: createNewExperiment to create it when it is missing.";
+      throw notFound("experimentName", `experiment ${where(kfp)}`, name, fix);
     }
     writeStdoutLine(`Experiment '${untrusted(name)}' (${experiment.id}).`);
     return { experiment, created: false };
