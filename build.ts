@@ -143,7 +143,9 @@ export const TASK_LIB_STAND_INS: Record<string, () => string> = {
   "./externaloutput": () => loadedOnFirstUse("./externaloutput.js"),
   "./vault": () => IN_MEMORY_VAULT,
   "./toolrunner": () => `
-    class ToolRunner { constructor() { throw new Error("task-lib's ToolRunner (tool, exec, execAsync, execSync) is not bundled (see build.ts)"); } }
+    class ToolRunner {
+      constructor() { throw new Error("task-lib's ToolRunner (tool, exec, execAsync, execSync) is not bundled (see build.ts)"); }
+    }
     exports.ToolRunner = ToolRunner;`,
 };
 
@@ -375,7 +377,8 @@ export async function bundleFile(
   if (foreign.length > 0) {
     throw new BuildError(
       `${entry}: the bundle would require ${foreign.map((m) => `"${m}"`).join(", ")} at run time; ` +
-        `a task bundle may only require Node built-ins${allowedRequires.length ? ` and ${allowedRequires.join(", ")}` : ""} (no node_modules ship with it)`,
+        `a task bundle may only require Node built-ins${allowedRequires.length ? ` and ${allowedRequires.join(", ")}` : ""} ` +
+        "(no node_modules ship with it)",
     );
   }
   const packages = bundledPackages(result.metafile);

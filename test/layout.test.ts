@@ -28,7 +28,10 @@ interface Import {
   names: string[];
 }
 
-/** `import … from "./x.ts"`, `export … from "./x.ts"`, `import "./x.ts"` (names in group 1, specifier in 2) or `import("./x.ts")` (3). */
+/**
+ * `import … from "./x.ts"`, `export … from "./x.ts"`, `import "./x.ts"` (names in group 1,
+ * specifier in 2) or `import("./x.ts")` (specifier in 3).
+ */
 const STATIC_IMPORT = String.raw`(?:^|\n)\s*(?:import|export)\s+(?:type\s+)?(?:([^"'\x60;]*?)\s+from\s+)?["'](\.[^"']+)["']`;
 const IMPORT = new RegExp(`${STATIC_IMPORT}|${String.raw`import\(\s*["'](\.[^"']+)["']\s*\)`}`, "g");
 

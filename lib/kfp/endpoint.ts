@@ -88,11 +88,15 @@ export async function discoverServer(http: KfpHttp, forced?: ApiVersion): Promis
   }
   if (login) throw login;
   const wanted = forced ? `the ${forced} API` : "Kubeflow Pipelines";
+  const onlyV1 = forced === "v2beta1" ? " KFP 1.x only serves v1beta1: use API version v1beta1 or auto." : "";
   throw new KfpError({
     kind: "not-found",
     operation: "connect to KFP",
     status: 404,
-    message: `connect to KFP failed: ${wanted} was not found at ${http.baseUrl} (tried ${tried.join(", ")}: all 404). Check the endpoint: the KFP UI (e.g. http://localhost:3000), the API server (e.g. http://ml-pipeline.kubeflow:8888) or the Kubeflow dashboard's /pipeline path.${forced === "v2beta1" ? " KFP 1.x only serves v1beta1: use API version v1beta1 or auto." : ""}`,
+    message:
+      `connect to KFP failed: ${wanted} was not found at ${http.baseUrl} (tried ${tried.join(", ")}: all 404). ` +
+      "Check the endpoint: the KFP UI (e.g. http://localhost:3000), the API server (e.g. http://ml-pipeline.kubeflow:8888) " +
+      `or the Kubeflow dashboard's /pipeline path.${onlyV1}`,
   });
 }
 
@@ -120,7 +124,9 @@ async function probeBase(http: KfpHttp, forced?: ApiVersion): Promise<Probe> {
         operation: "connect to KFP",
         method: "GET",
         path: http.pathOf(request),
-        message: `connect to KFP failed: the KFP UI at ${http.baseUrl} answered, but the API server behind it is not ready (apiServerReady: false). Check the ml-pipeline deployment, then retry.`,
+        message:
+          `connect to KFP failed: the KFP UI at ${http.baseUrl} answered, but the API server behind it is not ready ` +
+          "(apiServerReady: false). Check the ml-pipeline deployment, then retry.",
         hint: "Check the ml-pipeline deployment (kubectl -n kubeflow get pods), then retry.",
       });
     }

@@ -91,7 +91,8 @@ export function readConnectionSettings(): ConnectionSettings {
     throw new InputError(
       "kfpConnection",
       "no KFP to talk to: neither kfpConnection nor kubeflowEndpoint is set.",
-      "Set kfpConnection to a Kubeflow Pipelines service connection, or kubeflowEndpoint to the KFP URL (with bearerToken if it needs one).",
+      "Set kfpConnection to a Kubeflow Pipelines service connection, " +
+        "or kubeflowEndpoint to the KFP URL (with bearerToken if it needs one).",
     );
   }
 
@@ -144,7 +145,8 @@ function checkHeaderValue(input: string, value: string): void {
   throw new InputError(
     input,
     `contains ${what} (character ${at + 1}), which an HTTP header cannot carry, and this value is sent as one.`,
-    "Give the value on one line as it was issued: a copy from a file or a terminal may have brought a line break or other characters with it.",
+    "Give the value on one line as it was issued: " +
+      "a copy from a file or a terminal may have brought a line break or other characters with it.",
   );
 }
 

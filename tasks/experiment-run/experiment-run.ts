@@ -68,7 +68,8 @@ function minutesInput(defaultValue: number, max: number) {
     v.check(
       (s) => s === "" || /^\d+(\.\d+)?$/.test(s),
       (issue) =>
-        `is ${JSON.stringify(issue.input)}, not a number of minutes. Write a number such as ${defaultValue} (decimals allowed: 0.5 is 30 seconds).`,
+        `is ${JSON.stringify(issue.input)}, not a number of minutes. ` +
+        `Write a number such as ${defaultValue} (decimals allowed: 0.5 is 30 seconds).`,
     ),
     v.transform((s) => (s === "" ? defaultValue : Number(s))),
     v.check(
@@ -465,7 +466,8 @@ async function endTimedOut(kfp: KfpClient, settings: Settings, done: Progress, t
   done.ending = `Timed out after ${formatDuration(timeoutMs)} (last state ${last}); ${fate}.`;
   tl.setResult(
     tl.TaskResult.Failed,
-    `Run did not finish within ${formatDuration(timeoutMs)} (runTimeoutMinutes: ${settings.runTimeoutMinutes}); last state ${last}. The run ${fate}. See ${done.runUrl}`,
+    `Run did not finish within ${formatDuration(timeoutMs)} (runTimeoutMinutes: ${settings.runTimeoutMinutes}); ` +
+      `last state ${last}. The run ${fate}. See ${done.runUrl}`,
   );
 }
 

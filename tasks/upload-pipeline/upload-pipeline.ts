@@ -290,7 +290,8 @@ function pipelineExists(s: Settings, existing: Pipeline | undefined): InputError
   return new InputError(
     s.pipelineNameInput,
     `names pipeline '${s.pipelineName}', which already exists${existing ? ` (${existing.id})` : ""}.`,
-    "Choose a new name, or set kubeflowPipelineTask to uploadNewVersion (add a version to it) or uploadNewOrVersion (create it, or add a version when it exists).",
+    "Choose a new name, or set kubeflowPipelineTask to uploadNewVersion (add a version to it) " +
+      "or uploadNewOrVersion (create it, or add a version when it exists).",
   );
 }
 
