@@ -237,15 +237,19 @@ function referenced(references: References, type: string): string | undefined {
   return references?.find((r) => r.key?.type === type)?.key?.id;
 }
 
-function toPipeline(p: v.InferOutput<typeof V1Pipeline>): Pipeline {
+/** A pipeline or an experiment: v1beta1 gives both the same fields, the namespace as a resource reference. */
+function toNamespaced(o: v.InferOutput<typeof V1Pipeline> | v.InferOutput<typeof V1Experiment>): Pipeline & DatedExperiment {
   return {
-    id: p.id,
-    name: p.name ?? "",
-    description: p.description,
-    namespace: referenced(p.resource_references, "NAMESPACE"),
-    createdAt: p.created_at,
+    id: o.id,
+    name: o.name ?? "",
+    description: o.description,
+    namespace: referenced(o.resource_references, "NAMESPACE"),
+    createdAt: o.created_at,
   };
 }
+
+const toPipeline: (p: v.InferOutput<typeof V1Pipeline>) => Pipeline = toNamespaced;
+const toExperiment: (e: v.InferOutput<typeof V1Experiment>) => DatedExperiment = toNamespaced;
 
 function toVersion(version: v.InferOutput<typeof V1Version>, pipelineId: string): PipelineVersion {
   return {
@@ -254,16 +258,6 @@ function toVersion(version: v.InferOutput<typeof V1Version>, pipelineId: string)
     pipelineId: referenced(version.resource_references, "PIPELINE") ?? pipelineId,
     description: version.description,
     createdAt: version.created_at,
-  };
-}
-
-function toExperiment(e: v.InferOutput<typeof V1Experiment>): DatedExperiment {
-  return {
-    id: e.id,
-    name: e.name ?? "",
-    description: e.description,
-    namespace: referenced(e.resource_references, "NAMESPACE"),
-    createdAt: e.created_at,
   };
 }
 
