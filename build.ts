@@ -455,7 +455,7 @@ function formatEsbuildMessage(m: esbuild.Message): string {
 }
 
 /** The module through which a task inlines the exit handler's KFP component text. */
-export const EXIT_HANDLER_COMPONENT_MODULE = "kfp:exit-handler-component";
+const EXIT_HANDLER_COMPONENT_MODULE = "kfp:exit-handler-component";
 
 /**
  * Serves EXIT_HANDLER_COMPONENT_MODULE: the component text given (the one this
@@ -466,7 +466,10 @@ function exitHandlerComponentModule(root: string, componentText?: string): esbui
   return {
     name: "exit-handler-component",
     setup(build) {
-      build.onResolve({ filter: /^kfp:exit-handler-component$/ }, (args) => ({ path: args.path, namespace: "exit-handler-component" }));
+      build.onResolve({ filter: new RegExp(`^${EXIT_HANDLER_COMPONENT_MODULE}$`) }, (args) => ({
+        path: args.path,
+        namespace: "exit-handler-component",
+      }));
       build.onLoad({ filter: /.*/, namespace: "exit-handler-component" }, async () => {
         let text = componentText;
         if (text === undefined) {
@@ -716,7 +719,7 @@ function readManifestVersion(root: string): string {
 }
 
 /** Fails when a task moved without the extension, or its files without its version (see lib/dev/release). */
-export function checkVersions(root: string, tasks: { dir: string; json: Record<string, any> }[]): TaskNow[] {
+function checkVersions(root: string, tasks: { dir: string; json: Record<string, any> }[]): TaskNow[] {
   const now: TaskNow[] = tasks.map(({ dir, json }) => ({
     name: String(json.name),
     dir: dir.split(sep).join("/"),

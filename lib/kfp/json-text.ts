@@ -43,7 +43,7 @@ export function lineAndColumn(text: string, offset: number): { line: number; col
 }
 
 /** Deeper than any pipeline parameter needs, and far from where the stack runs out. */
-export const MAX_JSON_DEPTH = 100;
+const MAX_JSON_DEPTH = 100;
 
 const ESCAPES: Record<string, string> = { '"': '"', "\\": "\\", "/": "/", b: "\b", f: "\f", n: "\n", r: "\r", t: "\t" };
 

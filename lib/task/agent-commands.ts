@@ -13,7 +13,7 @@ const escapeMessage = (text: string) => text.replace(/%/g, "%AZP25").replace(/\r
 const escapeProperty = (text: string) => escapeMessage(text).replace(/]/g, "%5D").replace(/;/g, "%3B");
 
 /** `##vso[area.action k=v;]message`, one line. */
-export function agentCommand(command: string, properties: Record<string, string>, message = ""): string {
+function agentCommand(command: string, properties: Record<string, string>, message = ""): string {
   const props = Object.entries(properties)
     .map(([key, value]) => `${key}=${escapeProperty(value)};`)
     .join("");

@@ -19,10 +19,10 @@ import type { StoredVersion } from "./state.ts";
 import type { FakeRun } from "./types.ts";
 
 /** [dag.go] Support for final-status inputs arrived in KFP 2.14.0. */
-export const FINAL_STATUS_SINCE = "2.14";
+const FINAL_STATUS_SINCE = "2.14";
 
 /** The producer task of the first task input fed by `taskFinalStatus`, in the root DAG or any component's DAG. */
-export function finalStatusProducer(spec: unknown): string | undefined {
+function finalStatusProducer(spec: unknown): string | undefined {
   const pipeline = isObject(spec) && isObject(spec.pipeline_spec) ? spec.pipeline_spec : spec;
   if (!isObject(pipeline)) return undefined;
   const dags = [pipeline.root, ...Object.values(isObject(pipeline.components) ? pipeline.components : {})];
