@@ -12,7 +12,7 @@ import { equalsFilter, filterParam } from "../lib/kfp/filter.ts";
 import { KfpHttp } from "../lib/kfp/http.ts";
 import type { KfpConnectOptions, RequestLogLine, Run } from "../lib/kfp/types.ts";
 import { specParameters } from "../lib/kfp/v2.ts";
-import { waitForRun } from "../lib/kfp/wait.ts";
+import { OutageError, waitForRun } from "../lib/kfp/wait.ts";
 import { rejection, thrown } from "./support/rejection.ts";
 import { checkPipelineFile } from "../lib/kfp/pipeline-file.ts";
 
@@ -423,6 +423,54 @@ describe("waitForRun", () => {
       { intervalMs: 60_000, timeoutMs: 120_000, signal: controller.signal },
     );
     await expect(pending).rejects.toThrow("canceled by the pipeline");
+    expect(polls).toBe(1);
+  });
+
+  const unreachable = () =>
+    new KfpError({ kind: "network", operation: "get run r", message: "get run r failed: GET /apis/v2beta1/runs/r: connection refused." });
+
+  test("an outage longer than the HTTP retries does not end the wait: polls go on, and it is reported once, with its length", async () => {
+    const answers: (Run | KfpError)[] = [
+      run("RUNNING"),
+      unreachable(),
+      unreachable(),
+      unreachable(),
+      run("RUNNING"),
+      run("SUCCEEDED", "succeeded"),
+    ];
+    const outages: { lengthMs: number; first: string }[] = [];
+    const result = await waitForRun(
+      async () => {
+        const next = answers.shift()!;
+        if (next instanceof KfpError) throw next;
+        return next;
+      },
+      { intervalMs: 5, timeoutMs: 10_000, onOutage: (o) => outages.push({ lengthMs: o.lengthMs, first: o.first.message }) },
+    );
+    expect(result).toEqual(run("SUCCEEDED", "succeeded"));
+    expect(outages).toHaveLength(1);
+    expect(outages[0]!.first).toContain("connection refused");
+    expect(outages[0]!.lengthMs).toBeGreaterThan(0);
+  });
+
+  test("an outage that outlasts the timeout fails the wait with an OutageError; a refusal (404) fails it at once", async () => {
+    const outage = waitForRun(
+      async () => {
+        throw unreachable();
+      },
+      { intervalMs: 5, timeoutMs: 30 },
+    );
+    await expect(outage).rejects.toBeInstanceOf(OutageError);
+    const gone = new KfpError({ kind: "not-found", operation: "get run r", message: "run r was not found", status: 404 });
+    let polls = 0;
+    const refused = waitForRun(
+      async () => {
+        polls++;
+        throw gone;
+      },
+      { intervalMs: 5, timeoutMs: 10_000 },
+    );
+    await expect(refused).rejects.toBe(gone);
     expect(polls).toBe(1);
   });
 

@@ -35,7 +35,9 @@ import {
   useAgentTaskBundles,
   type Route,
   type Scenario,
+  wrongAdoptionsIn,
 } from "./support/reliability.ts";
+import { agentOwner } from "./support/owner.ts";
 
 useAgentTaskBundles();
 
@@ -45,6 +47,10 @@ interface Fault {
   name: string;
   fault: FaultKind;
 }
+
+const HOUR = 3_600_000;
+/** KFP acts on a write this long after receiving it: after the client's 1 s timeout, within its in-flight window. */
+const SLOW_ACCEPT_MS = 1_300;
 
 const FAULTS: Fault[] = [
   ...[500, 502, 503, 504].map((status) => ({ name: `HTTP ${status}`, fault: { status } })),
@@ -59,12 +65,16 @@ const TIMES = [
   { name: "persistently", times: Infinity },
 ] as const;
 
-const tally = { injected: 0, recovered: 0, failedClearly: 0, duplicates: 0 };
+const tally = { injected: 0, recovered: 0, failedClearly: 0, duplicates: 0, wrongAdoptions: 0 };
 afterAll(() => {
   console.log(
-    `faults injected ${tally.injected}, recovered ${tally.recovered}, failed clearly ${tally.failedClearly}, duplicates ${tally.duplicates}`,
+    `faults injected ${tally.injected}, recovered ${tally.recovered}, failed clearly ${tally.failedClearly}, ` +
+      `duplicates ${tally.duplicates}, wrong adoptions ${tally.wrongAdoptions}`,
   );
 });
+
+/** A task run with the emulated agent's variables: its objects carry this marker. */
+const OWNER = agentOwner();
 
 /** What the message must say about the fault itself. */
 function faultWords(fault: FaultKind): RegExp {
@@ -129,6 +139,9 @@ describe.each(["v2", "v1"] as FakeApi[])("agent tasks on fake KFP %s", (api) => 
       const shouldRecover = times.times === 1 || (route.mutating && reachedKfp(fault.fault));
       if (r.result === "Succeeded") {
         found.push(...scenario.check(r, kfp));
+        const wrong = wrongAdoptionsIn(r, kfp, scenario.task, OWNER);
+        tally.wrongAdoptions += wrong;
+        if (wrong > 0) found.push(`reported ${wrong} object(s) of another owner as its own`);
         if (!shouldRecover) found.push("succeeded, though every attempt failed");
         else if (found.length === 0) tally.recovered++;
       } else {
@@ -158,6 +171,156 @@ describe.each(["v2", "v1"] as FakeApi[])("agent tasks on fake KFP %s", (api) => 
     });
     expect(problems.flat()).toEqual([]);
   }, 240_000);
+
+  test("slow accept on each write, gateway clocks an hour off, two legs at once, an outage while waiting, an oversized answer on each read", async () => {
+    const routes = await routeCases();
+    const runScenario = scenarios(api).find((s) => s.task === "experiment-run")!;
+    const cases: { name: string; run: () => Promise<string[]> }[] = [
+      ...routes
+        .filter((c) => c.route.mutating)
+        .map((c) => ({ name: `${c.scenario.task} ${c.route.name}, slow accept`, run: () => slowAccept(c) })),
+      ...routes
+        .filter((c) => !c.route.mutating)
+        .map((c) => ({ name: `${c.scenario.task} ${c.route.name}, 100 MiB answer`, run: () => oversized(c) })),
+      ...[HOUR, -HOUR].map((skew) => ({
+        name: `gateway clock ${skew > 0 ? "an hour ahead" : "an hour behind"}, a re-run's lost answer`,
+        run: () => rerunWithSkew(runScenario, skew),
+      })),
+      { name: "two matrix legs, one run name, both answers lost", run: () => twoLegs(runScenario) },
+      { name: "an outage of twice the retry budget while waiting", run: () => outageWhileWaiting(runScenario) },
+      { name: "an outage past the run's timeout", run: () => outagePastTimeout(runScenario) },
+    ];
+    const problems = await pool(cases, AGENT_CONCURRENCY, async (c) => problemsOf(c.name, await c.run()));
+    expect(problems.flat()).toEqual([]);
+  }, 240_000);
+
+  /** Counts a finished case: duplicates and wrong adoptions found, and whether it ended as it should. */
+  function count(found: string[], kfp: FakeKfp, ended: "recovered" | "failedClearly"): string[] {
+    tally.injected++;
+    const duplicates = duplicatesIn(kfp.state);
+    tally.duplicates += duplicates;
+    if (duplicates > 0) found.push(`${duplicates} duplicate object(s)`);
+    if (found.length === 0) tally[ended]++;
+    return found;
+  }
+
+  /** KFP acts on the write only after the client's timeout: the task waits for it (looking by marker) and never sends it twice. */
+  async function slowAccept({ scenario, route }: { scenario: Scenario; route: Route }): Promise<string[]> {
+    const kfp = await fakeFor(scenario);
+    kfp.fault({ method: route.method, path: route.path, fault: { slowAcceptMs: SLOW_ACCEPT_MS } });
+    const r = await runAgentTask({ task: scenario.task, url: kfp.url, token: TOKEN, inputs: scenario.inputs, variables: FAST_BUDGET });
+    const found = r.result === "Succeeded" ? scenario.check(r, kfp) : [`ended ${r.result}: ${r.message}`];
+    const sent = kfp.requests.filter((q) => q.method === route.method && route.path.test(q.path)).length;
+    if (sent !== 1) found.push(`the write was sent ${sent} times`);
+    const wrong = r.result === "Succeeded" ? wrongAdoptionsIn(r, kfp, scenario.task, OWNER) : 0;
+    tally.wrongAdoptions += wrong;
+    if (wrong > 0) found.push("reported another owner's object as its own");
+    await kfp.close();
+    return count(found, kfp, "recovered");
+  }
+
+  /** A 100 MiB answer is refused unread: the task fails at once, naming the request, and retries nothing. */
+  async function oversized({ scenario, route }: { scenario: Scenario; route: Route }): Promise<string[]> {
+    const kfp = await fakeFor(scenario);
+    kfp.fault({ method: route.method, path: route.path, fault: { oversizedAnswerBytes: 100 * 1024 * 1024 }, times: Infinity });
+    const r = await runAgentTask({ task: scenario.task, url: kfp.url, token: TOKEN, inputs: scenario.inputs, variables: FAST_BUDGET });
+    const message = r.message ?? "";
+    const request = new RegExp(`${route.method} ${route.path.source.slice(1, -1)} answered with more than 64 MiB`);
+    const found: string[] = [];
+    if (r.result !== "Failed" || r.timedOut) found.push(`ended ${r.result}${r.timedOut ? " (killed)" : ""}: ${message}`);
+    else if (!request.test(message)) found.push(`the message does not name the request and the cap: ${message}`);
+    const sent = kfp.requests.filter((q) => q.method === route.method && route.path.test(q.path)).length;
+    if (sent !== 1) found.push(`the read was sent ${sent} times`);
+    await kfp.close();
+    return count(found, kfp, "failedClearly");
+  }
+
+  /**
+   * A re-run of the job (System.JobAttempt 2) after attempt 1 started its run, with the answer to
+   * its own create lost and the gateway's Date an hour off KFP's clock: it adopts its own run, not
+   * attempt 1's, and does not create a third.
+   */
+  async function rerunWithSkew(scenario: Scenario, skewMs: number): Promise<string[]> {
+    const kfp = await startFake({ api, token: TOKEN, gatewayClockSkewMs: skewMs });
+    await scenario.seed(kfp);
+    const attempt = (n: number) => ({ ...FAST_BUDGET, "System.JobAttempt": String(n) });
+    const first = await runAgentTask({ task: scenario.task, url: kfp.url, token: TOKEN, inputs: scenario.inputs, variables: attempt(1) });
+    const found = first.result === "Succeeded" ? [] : [`attempt 1 ended ${first.result}: ${first.message}`];
+    kfp.scriptRun({ end: "SUCCEEDED" });
+    kfp.fault({ method: "POST", path: /\/runs$/, fault: { delayMs: PAST_TIMEOUT_MS } });
+    const r = await runAgentTask({ task: scenario.task, url: kfp.url, token: TOKEN, inputs: scenario.inputs, variables: attempt(2) });
+    if (r.result !== "Succeeded") found.push(`attempt 2 ended ${r.result}: ${r.message}`);
+    if (kfp.state.runs.length !== 2) found.push(`${kfp.state.runs.length} runs, expected one per attempt`);
+    if (r.outputs.kf_run_id === first.outputs.kf_run_id) found.push("attempt 2 reported attempt 1's run");
+    const wrong = wrongAdoptionsIn(r, kfp, scenario.task, agentOwner({ "System.JobAttempt": "2" }));
+    tally.wrongAdoptions += wrong;
+    if (wrong > 0) found.push("attempt 2 reported another owner's run as its own");
+    await kfp.close();
+    return count(found, kfp, "recovered");
+  }
+
+  /** Two matrix legs (two System.JobId) start runs of one name at once, and both answers are lost: each finds its own. */
+  async function twoLegs(scenario: Scenario): Promise<string[]> {
+    const kfp = await startFake({ api, token: TOKEN, runs: "auto", autoMs: 1_500 });
+    await scenario.seed(kfp);
+    kfp.fault({ method: "POST", path: /\/runs$/, fault: { delayMs: PAST_TIMEOUT_MS }, times: 2 });
+    const legs = ["6a1e0c2d-1111-4a5b-8c9d-0e1f2a3b4c5d", "6a1e0c2d-2222-4a5b-8c9d-0e1f2a3b4c5d"];
+    const results = await Promise.all(
+      legs.map((jobId) =>
+        runAgentTask({
+          task: scenario.task,
+          url: kfp.url,
+          token: TOKEN,
+          inputs: scenario.inputs,
+          variables: { ...FAST_BUDGET, "System.JobId": jobId },
+        }),
+      ),
+    );
+    const found: string[] = [];
+    results.forEach((r, i) => {
+      if (r.result !== "Succeeded") found.push(`leg ${i + 1} ended ${r.result}: ${r.message}`);
+      const wrong = wrongAdoptionsIn(r, kfp, scenario.task, agentOwner({ "System.JobId": legs[i]! }));
+      tally.wrongAdoptions += wrong;
+      if (wrong > 0) found.push(`leg ${i + 1} reported the other leg's run as its own`);
+    });
+    if (kfp.state.runs.length !== 2) found.push(`${kfp.state.runs.length} runs, expected one per leg`);
+    if (kfp.requests.filter((q) => q.fault).length !== 2) found.push("the fault did not hit both legs");
+    await kfp.close();
+    return count(found, kfp, "recovered");
+  }
+
+  /** KFP stops answering polls for good: the task gives up at the run's timeout, saying the run may still be running, with its link and id. */
+  async function outagePastTimeout(scenario: Scenario): Promise<string[]> {
+    const kfp = await fakeFor(scenario);
+    kfp.fault({ method: "GET", path: /\/runs\/[^/]+$/, fault: { reset: "before-read" }, times: Infinity });
+    const inputs = { ...scenario.inputs, runTimeoutMinutes: "0.1" };
+    const r = await runAgentTask({ task: scenario.task, url: kfp.url, token: TOKEN, inputs, variables: FAST_BUDGET });
+    const id = kfp.state.runs[0]?.id ?? "(none)";
+    const message = r.message ?? "";
+    const found: string[] = [];
+    if (r.result !== "Failed" || r.timedOut) found.push(`ended ${r.result}${r.timedOut ? " (killed)" : ""}: ${message}`);
+    else if (!message.includes(`The run may still be running: ${kfp.url}/#/runs/details/${id} (run ${id})`))
+      found.push(`the message does not say the run may still be running, with its link and id: ${message}`);
+    if (r.outputs.kf_run_id !== id) found.push(`kf_run_id is ${r.outputs.kf_run_id}, expected ${id}`);
+    await kfp.close();
+    return count(found, kfp, "failedClearly");
+  }
+
+  /** KFP answers 503 to every poll for twice the retry budget: the wait goes on, says so once with the outage's length, and ends with the run. */
+  async function outageWhileWaiting(scenario: Scenario): Promise<string[]> {
+    const kfp = await fakeFor(scenario);
+    const outageMs = 2 * Number(FAST_BUDGET["KFP.RetrySeconds"]) * 1000;
+    kfp.fault({ method: "GET", path: /\/runs\/[^/]+$/, fault: { status: 503 }, times: Infinity, forMs: outageMs });
+    const inputs = { ...scenario.inputs, runTimeoutMinutes: "1" };
+    const r = await runAgentTask({ task: scenario.task, url: kfp.url, token: TOKEN, inputs, variables: FAST_BUDGET });
+    const found = r.result === "Succeeded" ? scenario.check(r, kfp) : [`ended ${r.result}: ${r.message}`];
+    const lines = r.stdout.split("\n").filter((l) => l.startsWith("KFP could not be reached for "));
+    const length = Number(/for (\d+(?:\.\d+)?)s while waiting/.exec(lines[0] ?? "")?.[1]);
+    if (lines.length !== 1) found.push(`${lines.length} outage lines: ${JSON.stringify(lines)}`);
+    else if (!(length * 1000 >= outageMs)) found.push(`the outage line does not say how long it was: ${lines[0]}`);
+    await kfp.close();
+    return count(found, kfp, "recovered");
+  }
 });
 
 /**

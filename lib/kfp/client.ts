@@ -27,7 +27,8 @@ import type {
 } from "./types.ts";
 import { V1Dialect } from "./v1.ts";
 import { V2Dialect } from "./v2.ts";
-import { waitForRun } from "./wait.ts";
+import { OutageError, waitForRun } from "./wait.ts";
+import { formatDuration } from "../net/mod.ts";
 import type { PipelineFile } from "./pipeline-file.ts";
 import { describedAsOwned, ownedBy, randomOwnerMarker } from "./ownership.ts";
 
@@ -272,7 +273,23 @@ class Client implements KfpClient {
     // A dry run has nothing to wait for.
     const planned = this.placeholder(runId) as Run | undefined;
     if (planned) return { timedOut: true, run: planned };
-    return waitForRun((signal) => this.dialect.getRun(runId, signal), options);
+    try {
+      return await waitForRun((signal) => this.dialect.getRun(runId, signal), options);
+    } catch (error) {
+      if (!(error instanceof OutageError)) throw error;
+      const operation = `wait for run ${runId}`;
+      const hint = `The run may still be running: ${this.links.run(runId)} (run ${runId}). Check KFP, then look at the run there.`;
+      throw new KfpError({
+        kind: error.first.kind,
+        operation,
+        status: error.first.status,
+        method: error.first.method,
+        path: error.first.path,
+        message: `${operation} gave up: KFP has not answered for ${formatDuration(error.outageMs)} and the run's timeout has passed (${error.first.message.replace(/\.$/, "")}). ${hint}`,
+        hint,
+        cause: error,
+      });
+    }
   }
 
   async terminateRun(runId: string, options: { withinMs?: number } = {}): Promise<void> {

@@ -6,6 +6,7 @@
  * words, and nothing leaks which API version produced it except `apiVersion`.
  */
 
+import type { KfpError } from "./error.ts";
 import type { PipelineFile } from "./pipeline-file.ts";
 import type { TransportProxy } from "../net/mod.ts";
 
@@ -143,6 +144,8 @@ export interface WaitOptions {
   timeoutMs: number;
   /** Called on every poll with the run and the time since waiting began (progress lines, heartbeats). */
   onPoll?: (run: Run, elapsedMs: number) => void;
+  /** Called once per KFP outage (polls failing past their retries), when it ends, with its length and the failure that began it. */
+  onOutage?: (outage: { lengthMs: number; first: KfpError }) => void;
   signal?: AbortSignal;
 }
 

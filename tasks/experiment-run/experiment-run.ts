@@ -298,6 +298,12 @@ async function startAndWait(kfp: KfpClient, settings: Settings, cancel: CancelWa
       intervalMs: settings.pollIntervalSeconds * 1000,
       timeoutMs,
       onPoll: seen,
+      onOutage: ({ lengthMs, first }) =>
+        writeStdoutLine(
+          untrusted(
+            `KFP could not be reached for ${formatDuration(lengthMs)} while waiting (${first.message.replace(/\.$/, "")}); the wait went on.`,
+          ),
+        ),
       signal: cancel.signal,
     }),
   );

@@ -9,6 +9,7 @@ import { beforeAll } from "bun:test";
 import { join } from "node:path";
 import { bundleTask } from "../../build.ts";
 import type { FakeApi, FakeKfp, FakeKfpState, RecordedRequest } from "../../lib/dev/fake-kfp/types.ts";
+import { markerOf } from "../../lib/kfp/ownership.ts";
 import { REPO_ROOT, runTask, type ServiceConnection, type TaskRunResult } from "../harness.ts";
 
 export type AgentTask = "upload-pipeline" | "experiment-run";
@@ -166,6 +167,8 @@ export function scenarios(api: FakeApi): Scenario[] {
         pipelineParams: "message=hi",
         waitForRunToFinish: "true",
         pollIntervalSeconds: "1",
+        // Waiting outlasts KFP outages up to the run's timeout: 6 s keeps a persistent fault's failure short.
+        runTimeoutMinutes: "0.1",
       },
       check(r, kfp) {
         const [run] = kfp.state.runs;
@@ -183,15 +186,32 @@ export function scenarios(api: FakeApi): Scenario[] {
   ];
 }
 
-/** Objects that exist more than once under one name (runs: in one experiment): what a retry must never cause. */
+/**
+ * Objects that exist more than once under one name (runs: in one experiment, from one owner: two
+ * jobs may each start a run of the same name): what a retry must never cause.
+ */
 export function duplicatesIn(state: FakeKfpState): number {
   const extra = (keys: string[]) => keys.length - new Set(keys).size;
   return (
     extra(state.pipelines.map((p) => `${p.namespace}/${p.name}`)) +
     extra(state.versions.map((v) => `${v.pipelineId}/${v.name}`)) +
     extra(state.experiments.map((e) => `${e.namespace}/${e.name}`)) +
-    extra(state.runs.map((r) => `${r.experimentId}/${r.name}`))
+    extra(state.runs.map((r) => `${r.experimentId}/${r.name}/${markerOf(r.description) ?? ""}`))
   );
+}
+
+/**
+ * Objects a task reported as the ones it created that carry another owner's
+ * marker (another job, leg or attempt): what adoption after a lost answer must
+ * never cause. The run task creates the run; the upload task the version (and
+ * with uploadNew, the pipeline).
+ */
+export function wrongAdoptionsIn(r: TaskRunResult, kfp: FakeKfp, task: AgentTask, owner: string): number {
+  const created =
+    task === "experiment-run"
+      ? kfp.state.runs.filter((run) => run.id === r.outputs.kf_run_id)
+      : kfp.state.versions.filter((v) => v.id === r.outputs.kf_pipeline_version_id && v.description !== "");
+  return created.filter((object) => markerOf(object.description) !== owner).length;
 }
 
 // ---------------------------------------------------------------------------

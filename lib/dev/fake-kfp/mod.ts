@@ -52,7 +52,7 @@ export async function startFakeKfp(options: FakeKfpOptions = {}): Promise<FakeKf
   const ctx: FakeContext = { store, runs, api, serverVersion, multiUser, strictBodies: versionAtLeast(serverVersion, "2.14") };
   const routes = compileRoutes([...v1Routes(ctx), ...(api === "v2" ? v2Routes : [])]);
   const requests: RecordedRequest[] = [];
-  const faults: { rule: FaultRule; remaining: number }[] = [];
+  const faults: { rule: FaultRule; remaining: number; firstHit?: number }[] = [];
 
   function takeFault(method: string, path: string): FaultKind | undefined {
     for (const entry of faults) {
@@ -60,6 +60,8 @@ export async function startFakeKfp(options: FakeKfpOptions = {}): Promise<FakeKf
       if (entry.remaining <= 0) continue;
       if (rule.method && rule.method.toUpperCase() !== method) continue;
       if (typeof rule.path === "string" ? rule.path !== path : !rule.path.test(path)) continue;
+      if (rule.forMs !== undefined && entry.firstHit !== undefined && Date.now() - entry.firstHit > rule.forMs) continue;
+      entry.firstHit ??= Date.now();
       entry.remaining--;
       return rule.fault;
     }

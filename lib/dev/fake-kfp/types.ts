@@ -89,6 +89,8 @@ export interface FaultRule {
   fault: FaultKind;
   /** How many matching requests get the fault; Infinity for persistent. Default 1. */
   times?: number;
+  /** Once it first matches, the rule holds for this long and then no more: an outage of that length. */
+  forMs?: number;
 }
 
 export interface RecordedRequest {
