@@ -266,9 +266,22 @@ async function streamOversized(res: http.ServerResponse, bytes: number): Promise
   while (left > 0 && !res.destroyed) {
     const part = left >= chunk.length ? chunk : chunk.subarray(0, left);
     left -= part.length;
-    if (!res.write(part)) await new Promise((resolve) => (res.once("drain", resolve), res.once("close", resolve)));
+    if (!res.write(part)) await drained(res);
   }
   if (!res.destroyed) res.end("{}");
+}
+
+/** Resolves once the response can take more, or is gone; leaves no listener behind. */
+function drained(res: http.ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off("drain", done);
+      res.off("close", done);
+      resolve();
+    };
+    res.once("drain", done);
+    res.once("close", done);
+  });
 }
 
 function readBody(req: http.IncomingMessage): Promise<Buffer> {
