@@ -52,6 +52,6 @@ export function ownedBy(description: string | undefined, marker: string): boolea
 }
 
 /** The marker an object carries, if any. */
-function markerOf(description: string | undefined): string | undefined {
+export function markerOf(description: string | undefined): string | undefined {
   return description?.match(TRAILING_MARKER)?.[0].trimEnd();
 }
