@@ -45,6 +45,17 @@ async function world(api: FakeApi): Promise<World> {
   return { fake, client, pipelineId: pipeline.id, versionId: version.id, experimentId: experiment.id };
 }
 
+/** A run of the seeded pipeline, in the seeded experiment. */
+function startRun(w: World, name: string) {
+  return w.client.createRun({
+    name,
+    experimentId: w.experimentId,
+    pipelineId: w.pipelineId,
+    versionId: w.versionId,
+    parameters: { message: "x" },
+  });
+}
+
 interface Write {
   /** The request path after /apis/<version>. */
   path: string;
@@ -218,13 +229,7 @@ for (const api of ["v1", "v2"] as const) {
 
   test(`${api}: terminate is re-sent after a lost answer (terminating twice is harmless)`, async () => {
     const w = await world(api);
-    const run = await w.client.createRun({
-      name: "r",
-      experimentId: w.experimentId,
-      pipelineId: w.pipelineId,
-      versionId: w.versionId,
-      parameters: { message: "x" },
-    });
+    const run = await startRun(w, "r");
     const path = api === "v1" ? `/apis/v1beta1/runs/${run.id}/terminate` : `/apis/v2beta1/runs/${run.id}:terminate`;
     w.fake.fault({ method: "POST", path, fault: { status: 503 } });
     await w.client.terminateRun(run.id);
@@ -233,13 +238,7 @@ for (const api of ["v1", "v2"] as const) {
 
   test(`${api}: a 100 MiB answer is not read: the read fails at once, naming the request, and is not retried`, async () => {
     const w = await world(api);
-    const run = await w.client.createRun({
-      name: "big",
-      experimentId: w.experimentId,
-      pipelineId: w.pipelineId,
-      versionId: w.versionId,
-      parameters: { message: "x" },
-    });
+    const run = await startRun(w, "big");
     const path = `${versionPath(api)}/runs/${run.id}`;
     w.fake.fault({ method: "GET", path, fault: { oversizedAnswerBytes: 100 * 1024 * 1024 }, times: Infinity });
     const error = await rejection(w.client.getRun(run.id));
