@@ -16,6 +16,7 @@ import { join } from "node:path";
 import { startFakeKfp, type FakeKfp } from "../lib/dev/fake-kfp/mod.ts";
 import { findArtefacts, REPO_ROOT, runBuild, type Artefacts } from "./artefacts.ts";
 import { measureColdStart } from "./cold-start.ts";
+import { measureColdStartCpu } from "./cold-start-cpu.ts";
 import type { Figure, Unmeasured } from "./figure.ts";
 import { MiB, writePaddedPipeline, writePaddedTarGz } from "./packages.ts";
 import { peakRssMeter } from "./processes.ts";
@@ -103,6 +104,7 @@ export async function runBenchmarks(
     const { runtimes, missing } = nodeRuntimes();
     if (missing) unmeasured.push({ id: "cold-start/node24", reason: missing });
     await group("cold-start", () => measureColdStart(artefacts, settings.coldStart, work, runtimes));
+    await group("cold-start-cpu", () => measureColdStartCpu(artefacts, settings.coldStart, runtimes));
     await group("upload", (fake) => measureUpload(upload(fake), archive.file, archive.label, settings.upload));
     await group("upload-memory", (fake) => measureUploadMemory(upload(fake), meter, small, large, settings.memory));
     await group("waiting", (fake) => measureWaiting(fake, task("experiment-run"), settings.waiting, settings.waiting));

@@ -143,6 +143,8 @@ describe("every measurement, once, on the built tasks", () => {
       "cold-start/upload-pipeline",
       "cold-start/experiment-run",
       "cold-start/task-lib-alone",
+      "cold-start-cpu/upload-pipeline",
+      "cold-start-cpu/experiment-run",
       ...(existsSync(NODE_24) ? ["cold-start/node24/upload-pipeline", "cold-start/node24/experiment-run"] : []),
       "upload/wall",
       "upload/requests",
