@@ -4,12 +4,12 @@
  * task-lib's output stream here) and our own lines alike.
  *
  * It writes synchronously to file descriptor 1, so lines reach the agent in
- * the order they were written on every platform (process.stdout is
- * asynchronous for pipes on Windows, and two writers over one pipe can
- * interleave), nothing is lost when the process exits right after, and no
- * stream (node:net, node:stream) is created at start-up. It does not
- * neutralise anything: text from outside goes through the log writer that
- * ends here, never straight to this one.
+ * the order they were written on every platform (Node's process.stdout is
+ * asynchronous for pipes on Linux and macOS, for terminals on Windows: see
+ * "A note on process I/O" in Node's process docs), nothing is lost when the
+ * process exits right after, and no stream (node:net, node:stream) is created
+ * at start-up. It does not neutralise anything: text from outside goes
+ * through the log writer that ends here, never straight to this one.
  */
 import { writeSync } from "node:fs";
 
