@@ -123,8 +123,9 @@ const IN_MEMORY_VAULT = `
  * in assertAgent); the others throw, naming the task-lib feature that would
  * need them, so a future use fails loudly in the tests, which run bundles.
  * What task-lib needs only for rare calls loads on first use: child_process
- * (rmRF on Windows), crypto (handing the proxy password to a tool) and its
- * external-output filters (with node:stream). Its vault keeps values in memory.
+ * (rmRF on Windows) and crypto (handing the proxy password to a tool). Its
+ * external-output filters (with node:stream) are not bundled: the tasks
+ * neutralise outside text themselves (lib/task). Its vault keeps values in memory.
  */
 export const TASK_LIB_STAND_INS: Record<string, () => string> = {
   semver: () => `
@@ -140,7 +141,10 @@ export const TASK_LIB_STAND_INS: Record<string, () => string> = {
   // Loading child_process (and node:net with it) costs ~3 ms of every start; crypto as much.
   child_process: () => loadedOnFirstUse("node:child_process"),
   crypto: () => loadedOnFirstUse("node:crypto"),
-  "./externaloutput": () => loadedOnFirstUse("./externaloutput.js"),
+  "./externaloutput": () => `
+    module.exports = new Proxy({}, {
+      get: (_, key) => { throw new Error("task-lib's external output (" + String(key) + ") is not bundled (see build.ts)"); },
+    });`,
   "./vault": () => IN_MEMORY_VAULT,
   "./toolrunner": () => `
     class ToolRunner {
@@ -181,7 +185,7 @@ const TASK_LIB_PATCHES: Record<string, [line: string, replacement: string][]> = 
     ["var _outStream = process.stdout;", `var _outStream = require(${JSON.stringify(STDOUT_MODULE)}).taskLibStdout;`],
     ["var _errStream = process.stderr;", "var _errStream = undefined;"],
   ],
-  // Read at load, this would load the external-output filters (and node:stream) on every start.
+  // Read at load, this would reach the external-output filters, which are not bundled.
   "task.js": [
     [
       "exports.defaultAllowedVsoCommands = eom.defaultAllowedVsoCommands;",
@@ -193,7 +197,7 @@ const TASK_LIB_PATCHES: Record<string, [line: string, replacement: string][]> = 
 /**
  * Functions of task-lib's files that no task calls, bundled as stubs that throw
  * naming them (as the ToolRunner stand-in does): find/match, file operations,
- * running tools, secure files. Each start parses every byte of a bundle, and
+ * running tools, secure files, external output. Each start parses every byte of a bundle, and
  * these are about a third of task-lib's code. A task that needs one takes it
  * off this list (and lib/task/task-lib.ts names it); the tests run the bundles.
  */
@@ -233,6 +237,11 @@ const TASK_LIB_UNUSED: Record<string, string[]> = {
     "_getDefaultFindOptions",
     "logDetail",
     "logIssue",
+    "createExternalOutputStream",
+    "writeExternalOutput",
+    "debugExternalOutput",
+    "warningExternalOutput",
+    "errorExternalOutput",
   ],
   "internal.js": [
     "_which",

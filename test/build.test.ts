@@ -196,6 +196,8 @@ describe("task-lib's stand-ins for its ToolRunner, minimatch, semver and child_p
            match: attempt(() => tl.match(["a.txt"], "*.txt")),
            exec: attempt(() => tl.tool("node").exec()),
            toolRunner: attempt(() => new tl.ToolRunner("node")),
+           externalOutput: attempt(() => tl.writeExternalOutput("x", {})),
+           allowedCommands: attempt(() => tl.defaultAllowedVsoCommands),
            getInput: attempt(() => tl.getInput("kept")),
            childProcessLoaded: (process as any).moduleLoadList.includes("NativeModule child_process"),
          }));`,
@@ -218,6 +220,8 @@ describe("task-lib's stand-ins for its ToolRunner, minimatch, semver and child_p
       expect(result.exec).toBe("threw: task-lib's tool is not bundled (see build.ts)");
       expect(result.toolRunner).toContain("ToolRunner (tool, exec, execAsync, execSync) is not bundled");
       expect(result.getInput).toBe("works");
+      expect(result.externalOutput).toBe("threw: task-lib's writeExternalOutput is not bundled (see build.ts)");
+      expect(result.allowedCommands).toBe("threw: task-lib's external output (defaultAllowedVsoCommands) is not bundled (see build.ts)");
       // child_process (rmRF on Windows only) loads on first use, not when task-lib starts.
       expect(result.childProcessLoaded).toBe(false);
     } finally {
