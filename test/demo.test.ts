@@ -35,7 +35,7 @@ describe("npm run demo", () => {
     const out = run.stdout;
 
     expect(run.status).toBe(0);
-    for (let step = 1; step <= 8; step++) expect(out).toContain(`[${step}/8] `);
+    for (let step = 1; step <= 9; step++) expect(out).toContain(`[${step}/9] `);
     expect(out).toMatch(/Created pipeline 'hello-demo'/);
     expect(out).toMatch(/Added version 'v2'/);
     expect(out).toMatch(/\[\ds\] Run state: RUNNING/);
@@ -63,13 +63,13 @@ describe("npm run demo", () => {
 
     expect(result).toMatchObject({ ok: false, step: 2 });
     expect(!result.ok && result.problem).toMatch(/^upload-pipeline ended Failed: Input 'pipelineFilePath'/);
-    expect(lines.join("\n")).not.toContain("[3/8]");
+    expect(lines.join("\n")).not.toContain("[3/9]");
     await expect(fetch(`${fakes.kfp2.url}/apis/v2beta1/healthz`)).rejects.toThrow();
   }, 60_000);
 
   test("an exit handler that cannot reach Azure DevOps fails the last step", async () => {
     const { result } = await demoWith(({ azdo }) => azdo.fault({ on: "events", fault: { status: 404 }, times: Infinity }));
 
-    expect(result).toMatchObject({ ok: false, step: 8, problem: "the exit handler exited 1" });
+    expect(result).toMatchObject({ ok: false, step: 9, problem: "the exit handler exited 1" });
   }, 60_000);
 });

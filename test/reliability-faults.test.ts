@@ -104,7 +104,7 @@ describe.each(["v2", "v1"] as FakeApi[])("agent tasks on fake KFP %s", (api) => 
       const kfp = await fakeFor(scenario);
       const r = await runAgentTask({ task: scenario.task, url: kfp.url, token: TOKEN, inputs: scenario.inputs, variables: FAST_BUDGET });
       expect(`${scenario.name}: ${r.result}: ${r.message}`).toBe(`${scenario.name}: Succeeded: ${r.message}`);
-      expect(scenario.check(r, kfp)).toEqual([]);
+      expect([...scenario.check(r, kfp), ...(scenario.always?.(kfp) ?? [])]).toEqual([]);
       for (const route of routesOf(kfp.requests, kfp.state)) {
         if (seen.has(`${scenario.task} ${route.name}`)) continue;
         seen.add(`${scenario.task} ${route.name}`);
@@ -115,11 +115,20 @@ describe.each(["v2", "v1"] as FakeApi[])("agent tasks on fake KFP %s", (api) => 
     return cases;
   }
 
-  test("every fault kind on every route of both tasks, once and persistently: recovered exactly once, or failed clearly", async () => {
+  test("every fault kind on every route of every agent task, once and persistently: recovered exactly once, or failed clearly", async () => {
     const routes = await routeCases();
     // The routes the scenarios reach today; more are covered automatically when a task starts using them.
     expect(routes.filter((c) => c.scenario.task === "upload-pipeline").length).toBeGreaterThanOrEqual(5);
     expect(routes.filter((c) => c.scenario.task === "experiment-run").length).toBeGreaterThanOrEqual(8);
+    expect(routes.filter((c) => c.scenario.task === "recurring-run").map((c) => c.route.name)).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^GET .*\/(jobs|recurringruns)$/),
+        expect.stringMatching(/^POST .*\/(jobs|recurringruns)$/),
+        expect.stringMatching(/^POST .*\{id\}[:/]disable$/),
+        expect.stringMatching(/^POST .*\{id\}[:/]enable$/),
+        expect.stringMatching(/^DELETE .*\{id\}$/),
+      ]),
+    );
 
     const cases = routes.flatMap(({ scenario, route }) =>
       FAULTS.flatMap((fault) => TIMES.map((times) => ({ scenario, route, fault, times }))),
@@ -135,6 +144,7 @@ describe.each(["v2", "v1"] as FakeApi[])("agent tasks on fake KFP %s", (api) => 
       const duplicates = duplicatesIn(kfp.state);
       tally.duplicates += duplicates;
       if (duplicates > 0) found.push(`${duplicates} duplicate object(s)`);
+      found.push(...(scenario.always?.(kfp) ?? []));
 
       const shouldRecover = times.times === 1 || (route.mutating && reachedKfp(fault.fault));
       if (r.result === "Succeeded") {
@@ -153,7 +163,10 @@ describe.each(["v2", "v1"] as FakeApi[])("agent tasks on fake KFP %s", (api) => 
             [r.result === "Failed", `ended ${r.result}`],
             [!r.timedOut, "was killed by the harness: no bounded failure"],
             [r.errors.length === 1, `${r.errors.length} error lines`],
-            [/\b(connect to KFP|find|get|upload|create) [^:]*failed\b/.test(message), "the message names no operation"],
+            [
+              /\b(connect to KFP|find|get|upload|create|enable|disable|delete) [^:]*failed\b/.test(message),
+              "the message names no operation",
+            ],
             [request.test(message), `the message does not name the request ${route.name}`],
             [faultWords(fault.fault).test(message), `the message does not say ${faultWords(fault.fault)}`],
           ] as const;

@@ -130,7 +130,7 @@ const OUTCOMES: Outcome[] = [
     fake: {},
     fault: (task) => ({
       method: "POST",
-      path: task === "upload-pipeline" ? /\/pipelines\/upload$/ : /\/runs$/,
+      path: { "upload-pipeline": /\/pipelines\/upload$/, "experiment-run": /\/runs$/, "recurring-run": /\/(jobs|recurringruns)$/ }[task],
       fault: { status: 400, body: echo(TOKEN) },
       times: Infinity,
     }),

@@ -62,13 +62,13 @@ class Client implements KfpClient {
   /** Placeholders handed out by a dry run, so reads of them are answered locally. */
   private readonly planned = new Map<string, Pipeline | PipelineVersion | Experiment | Run>();
   /** The marker every object we create carries, and every object we adopt must carry. */
-  private readonly owner: string;
+  readonly owner: string;
 
   constructor(
-    private readonly http: KfpHttp,
+    readonly http: KfpHttp,
     private readonly dialect: KfpDialect,
     server: { apiVersion: ApiVersion; multiUser: boolean; baseUrl: string; serverVersion?: string; namespace?: string },
-    private readonly options: KfpConnectOptions,
+    readonly options: KfpConnectOptions,
   ) {
     this.apiVersion = server.apiVersion;
     this.multiUser = server.multiUser;
@@ -316,7 +316,7 @@ class Client implements KfpClient {
     }
   }
 
-  private plan(spec: WriteSpec<unknown>): void {
+  plan(spec: Pick<WriteSpec<unknown>, "request">): void {
     const url = this.http.url(spec.request);
     const upload = spec.request.upload;
     this.options.onPlannedWrite?.({
@@ -340,7 +340,7 @@ class Client implements KfpClient {
   }
 }
 
-function requireName(name: string, operation: string, what: string): void {
+export function requireName(name: string, operation: string, what: string): void {
   if (typeof name !== "string" || name.trim() === "") {
     throw new KfpError({ kind: "invalid", operation, message: `${operation}: the ${what} is empty. Give a name.` });
   }

@@ -9,7 +9,17 @@ import type * as v from "valibot";
 import { filterParam, findAll, findUnique, PAGE_SIZE, type KfpFilter, type Page } from "./filter.ts";
 import type { HttpRequest, KfpHttp, RequestContext } from "./http.ts";
 import { checkAnswer } from "./schemas.ts";
-import type { ApiVersion, CreateRunRequest, Experiment, ParameterSpec, Pipeline, PipelineVersion, Run, RunOutcome } from "./types.ts";
+import type {
+  ApiVersion,
+  KfpConnectOptions,
+  CreateRunRequest,
+  Experiment,
+  ParameterSpec,
+  Pipeline,
+  PipelineVersion,
+  Run,
+  RunOutcome,
+} from "./types.ts";
 import type { PipelineFile } from "./pipeline-file.ts";
 
 /** A write, described but not sent: the client sends it (or reports it in a dry run). */
@@ -18,6 +28,22 @@ export interface WriteSpec<T> {
   context: RequestContext;
   /** Turns the server's answer into our object. */
   parse(body: unknown): T;
+}
+
+/**
+ * What a module that adds an API area to the client builds on (lib/kfp/recurring.ts):
+ * such areas live in their own modules so that tasks which never use them do not carry them.
+ */
+export interface KfpSession {
+  readonly http: KfpHttp;
+  readonly apiVersion: ApiVersion;
+  readonly namespace?: string;
+  /** As the client was connected: `dryRun` among them. */
+  readonly options: Pick<KfpConnectOptions, "dryRun">;
+  /** The owner's marker: what the session creates carries it, and only what carries it is adopted (ownership.ts). */
+  readonly owner: string;
+  /** Reports a write that a dry run does not send. */
+  plan(spec: Pick<WriteSpec<unknown>, "request">): void;
 }
 
 /** Experiments as the dialects return them: with `createdAt`, to tell ours from older ones. */

@@ -17,12 +17,16 @@ export { ARCHIVE_LIMITS, ArchiveError, readTarGzBytes, readZipBytes, type ZipEnt
 export { ownerMarker, randomOwnerMarker } from "./ownership.ts";
 export { checkPipelineFile, type PipelineFile, PipelineFileError } from "./pipeline-file.ts";
 export { formatRequestLine, parseRequestLine } from "./request-line.ts";
+export { differences, recurringRunLink, recurringRuns, type RecurringRuns } from "./recurring.ts";
+export type { RecurringRun, RecurringRunSpec } from "./recurring-dialect.ts";
+export { describeSchedule, nextFireTimes, parseSchedule, SCHEDULE_EXAMPLES, type Schedule, ScheduleError } from "./schedule.ts";
 export type {
   ApiVersion,
   Experiment,
   KfpAuth,
   KfpClient,
   KfpConnectOptions,
+  ParameterSpec,
   Pipeline,
   PipelineVersion,
   PlannedWrite,

@@ -28,8 +28,8 @@ const V1ResourceReference = v.looseObject({
   key: v.optional(v.looseObject({ type: str, id: str })),
   relationship: str,
 });
-const V1References = v.optional(v.array(V1ResourceReference));
-const V1Parameter = v.looseObject({ name: v.string(), value: str });
+export const V1References = v.optional(v.array(V1ResourceReference));
+export const V1Parameter = v.looseObject({ name: v.string(), value: str });
 
 export const V1Version = v.looseObject({
   id: v.string(),

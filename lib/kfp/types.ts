@@ -9,6 +9,7 @@
 import type { KfpError } from "./error.ts";
 import type { PipelineFile } from "./pipeline-file.ts";
 import type { TransportProxy } from "../net/mod.ts";
+import type { KfpSession } from "./dialect.ts";
 
 export type ApiVersion = "v1beta1" | "v2beta1";
 
@@ -162,7 +163,8 @@ export interface KfpLinks {
   run(runId: string): string;
 }
 
-export interface KfpClient {
+/** The client; what it shares with API areas kept in their own modules (KfpSession, e.g. recurring.ts) tasks do not use directly. */
+export interface KfpClient extends KfpSession {
   readonly apiVersion: ApiVersion;
   readonly multiUser: boolean;
   /** The base URL in use (prefix found or given), without a trailing slash. */

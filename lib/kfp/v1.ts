@@ -177,22 +177,7 @@ export class V1Dialect implements KfpDialect {
   }
 
   createRun(req: CreateRunRequest): WriteSpec<Run> {
-    const json = {
-      name: req.name,
-      description: nonEmpty(req.description),
-      pipeline_spec: {
-        parameters: Object.entries(req.parameters).map(([name, value]) => ({
-          name,
-          value: typeof value === "string" ? value : JSON.stringify(value),
-        })),
-      },
-      resource_references: [
-        { key: { type: "EXPERIMENT", id: req.experimentId }, relationship: "OWNER" },
-        // KFP honours the version reference only with relationship CREATOR.
-        { key: { type: "PIPELINE_VERSION", id: req.versionId }, relationship: "CREATOR" },
-      ],
-      service_account: nonEmpty(req.serviceAccount),
-    };
+    const json = { name: req.name, description: nonEmpty(req.description), ...v1PipelineSource(req) };
     const request = { method: "POST" as const, path: `${API}/runs`, json };
     const context = { operation: `create run "${req.name}"` };
     return { request, context, parse: checkedParser(this.http, V1RunDetail, request, context, (detail) => toRun(detail.run)) };
@@ -233,7 +218,25 @@ export class V1Dialect implements KfpDialect {
   }
 }
 
-function referenced(references: References, type: string): string | undefined {
+/** What a run or job runs, in which experiment, with which parameters (strings) and service account. */
+export function v1PipelineSource(req: Omit<CreateRunRequest, "name" | "description">) {
+  return {
+    pipeline_spec: {
+      parameters: Object.entries(req.parameters).map(([name, value]) => ({
+        name,
+        value: typeof value === "string" ? value : JSON.stringify(value),
+      })),
+    },
+    resource_references: [
+      { key: { type: "EXPERIMENT", id: req.experimentId }, relationship: "OWNER" },
+      // KFP honours the version reference only with relationship CREATOR.
+      { key: { type: "PIPELINE_VERSION", id: req.versionId }, relationship: "CREATOR" },
+    ],
+    service_account: nonEmpty(req.serviceAccount),
+  };
+}
+
+export function referenced(references: References, type: string): string | undefined {
   return references?.find((r) => r.key?.type === type)?.key?.id;
 }
 

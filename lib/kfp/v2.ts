@@ -172,14 +172,7 @@ export class V2Dialect implements KfpDialect {
   }
 
   createRun(req: CreateRunRequest): WriteSpec<Run> {
-    const json = {
-      display_name: req.name,
-      description: nonEmpty(req.description),
-      experiment_id: req.experimentId,
-      pipeline_version_reference: { pipeline_id: req.pipelineId, pipeline_version_id: req.versionId },
-      runtime_config: { parameters: req.parameters },
-      service_account: nonEmpty(req.serviceAccount),
-    };
+    const json = { display_name: req.name, description: nonEmpty(req.description), ...v2PipelineSource(req) };
     const request = { method: "POST" as const, path: `${API}/runs`, json };
     const context = { operation: `create run "${req.name}"` };
     return { request, context, parse: checkedParser(this.http, V2Run, request, context, toRun) };
@@ -202,6 +195,16 @@ export class V2Dialect implements KfpDialect {
       context,
     );
   }
+}
+
+/** What a run or recurring run runs, in which experiment, with which (typed) parameters and service account. */
+export function v2PipelineSource(req: Omit<CreateRunRequest, "name" | "description">) {
+  return {
+    experiment_id: req.experimentId,
+    pipeline_version_reference: { pipeline_id: req.pipelineId, pipeline_version_id: req.versionId },
+    runtime_config: { parameters: req.parameters },
+    service_account: nonEmpty(req.serviceAccount),
+  };
 }
 
 function toPipeline(p: v.InferOutput<typeof V2Pipeline>): Pipeline {

@@ -18,9 +18,14 @@ import { taskOwnerMarker } from "./owner.ts";
 /**
  * Connects (detecting the API version unless given; through the agent's proxy,
  * trusting its CA) and logs what it reached. In a dry run each write it would
- * make is logged instead (logPlannedWrite).
+ * make is logged instead (logPlannedWrite). `inProfile`: the task works with
+ * experiments and runs, which multi-user KFP keeps in a Kubeflow profile.
  */
-export async function connectTask(settings: ConnectionSettings, extra: Partial<KfpConnectOptions> = {}): Promise<KfpClient> {
+export async function connectTask(
+  settings: ConnectionSettings,
+  extra: Partial<KfpConnectOptions> = {},
+  inProfile = false,
+): Promise<KfpClient> {
   const ca = await agentCertificateAuthorities();
   const proxy = agentProxy(settings.endpoint);
   let kfp: KfpClient;
@@ -32,6 +37,13 @@ export async function connectTask(settings: ConnectionSettings, extra: Partial<K
     throw connectionProblem(error, settings) ?? unreachable(error, settings) ?? error;
   }
   writeStdoutLine(describeServer(kfp));
+  if (inProfile && kfp.multiUser && !kfp.namespace) {
+    throw new InputError(
+      "namespace",
+      "is empty, and this KFP runs in multi-user mode, where experiments and runs belong to a Kubeflow profile.",
+      "Set namespace to your profile's namespace, e.g. team-a.",
+    );
+  }
   return kfp;
 }
 

@@ -11,7 +11,7 @@ import { untrusted } from "./untrusted.ts";
 export { untrusted } from "./untrusted.ts";
 
 /** One line for the user: what failed, KFP's word on it, and how to fix it. */
-function describeError(error: unknown): string {
+export function describeError(error: unknown): string {
   if (error instanceof InputError) return error.message;
   if (error instanceof KfpError) {
     const parts = [error.message];

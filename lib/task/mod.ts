@@ -21,7 +21,15 @@ export { connectionProblem, connectTask, sentence } from "./connect.ts";
 export { type ConnectionSettings, readConnectionSettings } from "./connection.ts";
 export { InputError } from "./input-error.ts";
 export { booleanInput, choiceInput, nameText, optionalText, readInputs, requiredText, secondsInput } from "./inputs.ts";
-export { runMain, untrusted } from "./main.ts";
+export { describeError, runMain, untrusted } from "./main.ts";
+export {
+  checkParameters,
+  experimentNamed,
+  pipelineParamsInput,
+  resolvePipeline,
+  resolveVersion,
+  type VersionChoice,
+} from "./resolve.ts";
 export { setOutputs } from "./outputs.ts";
 export { RunProgress } from "./run-progress.ts";
 export { md, mdLink, mdTable, uploadSummary } from "./summary.ts";

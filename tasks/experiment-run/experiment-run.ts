@@ -15,6 +15,12 @@ import * as v from "valibot";
 import {
   booleanInput,
   CancelledError,
+  checkParameters,
+  experimentNamed,
+  pipelineParamsInput,
+  resolvePipeline,
+  resolveVersion,
+  type VersionChoice,
   type CancelWatch,
   choiceInput,
   connectionProblem,
@@ -38,18 +44,7 @@ import {
   watchCancel,
   writeStdoutLine,
 } from "../../lib/task/mod.ts";
-import {
-  convertParameters,
-  type Experiment,
-  type KfpClient,
-  KfpError,
-  parsePipelineParams,
-  type Pipeline,
-  type PipelineParam,
-  PipelineParamsError,
-  type PipelineVersion,
-  type Run,
-} from "../../lib/kfp/mod.ts";
+import type { Experiment, KfpClient, Pipeline, PipelineParam, PipelineVersion, Run } from "../../lib/kfp/mod.ts";
 import { formatDuration } from "../../lib/net/mod.ts";
 
 // ---------------------------------------------------------------------------
@@ -90,20 +85,6 @@ const optionalRunName = v.union([
   nameText(NAME_MAX, "Give a run name, or leave it empty for the default."),
 ]);
 
-/** The parameters as typed, parsed here so a syntax error names `pipelineParams` before anything is sent. */
-const pipelineParamsText = v.pipe(
-  v.string(),
-  v.rawTransform(({ dataset, addIssue, NEVER }) => {
-    try {
-      return parsePipelineParams(dataset.value);
-    } catch (error) {
-      if (!(error instanceof PipelineParamsError)) throw error;
-      addIssue({ message: error.message });
-      return NEVER;
-    }
-  }),
-);
-
 const inputsSchema = v.object({
   pipeline: optionalText,
   useDefaultVersion: booleanInput(false),
@@ -116,7 +97,7 @@ const inputsSchema = v.object({
   createNewRun: booleanInput(false),
   runName: optionalRunName,
   runDescription: optionalText,
-  pipelineParams: pipelineParamsText,
+  pipelineParams: pipelineParamsInput(),
   serviceAccount: optionalText,
   waitForRunToFinish: booleanInput(false),
   pollIntervalSeconds: secondsInput(15, 1, 600),
@@ -126,9 +107,6 @@ const inputsSchema = v.object({
 });
 
 type Inputs = v.InferOutput<typeof inputsSchema>;
-
-/** How the pipeline version is chosen, most specific first. */
-type VersionChoice = { by: "id"; id: string } | { by: "default" } | { by: "name"; name: string };
 
 interface Settings extends Inputs {
   connection: ConnectionSettings;
@@ -163,7 +141,7 @@ function readSettings(): Settings {
     if (inputs.useDefaultVersion || inputs.pipelineVersion)
       tl.warning("pipelineVersionId is set: useDefaultVersion and pipelineVersion are ignored.");
   } else if (inputs.useDefaultVersion) {
-    version = { by: "default" };
+    version = { by: "default", input: "useDefaultVersion" };
     // The 2021 task let useDefaultVersion win too.
     if (inputs.pipelineVersion) tl.warning(`useDefaultVersion is true: pipelineVersion '${inputs.pipelineVersion}' is ignored.`);
   } else if (inputs.pipelineVersion) {
@@ -210,14 +188,7 @@ interface Progress {
 
 async function experimentRun(cancel: CancelWatch): Promise<void> {
   const settings = readSettings();
-  const kfp = await connectTask(settings.connection, { dryRun: settings.dryRun });
-  if (kfp.multiUser && !kfp.namespace) {
-    throw new InputError(
-      "namespace",
-      "is empty, and this KFP runs in multi-user mode, where experiments and runs belong to a Kubeflow profile.",
-      "Set namespace to your profile's namespace, e.g. team-a.",
-    );
-  }
+  const kfp = await connectTask(settings.connection, { dryRun: settings.dryRun }, true);
   const done: Progress = {};
   try {
     await startAndWait(kfp, settings, cancel, done);
@@ -250,7 +221,11 @@ async function startAndWait(kfp: KfpClient, settings: Settings, cancel: CancelWa
     done.parameters = checkParameters(settings.parameters, specs, kfp);
   }
 
-  const { experiment, created } = await resolveExperiment(kfp, settings);
+  const { experiment, created } = await experimentNamed(kfp, settings.experimentName, {
+    create: settings.experiment === "createNewExperiment",
+    description: settings.experimentDescription,
+    dryRun: settings.dryRun,
+  });
   done.experiment = experiment;
   done.experimentCreated = created;
   done.experimentPlanned = created && settings.dryRun;
@@ -315,124 +290,7 @@ async function startAndWait(kfp: KfpClient, settings: Settings, cancel: CancelWa
 }
 
 // ---------------------------------------------------------------------------
-// Resolving names to IDs
-
-/** A 404 (or the client's not-found) on a lookup by ID. */
-function isNotFound(error: unknown): boolean {
-  return error instanceof KfpError && (error.kind === "not-found" || error.status === 404);
-}
-
-/** "on <url> (namespace team-a)", for not-found messages. */
-function where(kfp: KfpClient): string {
-  return `on ${kfp.baseUrl}${kfp.namespace ? ` (namespace ${kfp.namespace})` : ""}`;
-}
-
-/** The failure of an input whose name finds nothing: "names no <what>: '<name>' was not found." */
-function notFound(input: string, what: string, name: string, fix: string): InputError {
-  return new InputError(input, `names no ${what}: '${name}' was not found.`, fix);
-}
-
-async function resolvePipeline(kfp: KfpClient, settings: Settings): Promise<Pipeline> {
-  if (settings.pipelineId) {
-    let pipeline: Pipeline;
-    try {
-      pipeline = await kfp.getPipeline(settings.pipelineId);
-    } catch (error) {
-      if (!isNotFound(error)) throw error;
-      throw new InputError(
-        "pipelineId",
-        `'${settings.pipelineId}' is not a pipeline ${where(kfp)}.`,
-        "Pass the ID the upload task output ($(kf_pipeline_id)), or give the pipeline's name in pipeline instead.",
-      );
-    }
-    if (settings.pipeline && settings.pipeline !== pipeline.name && settings.pipeline !== pipeline.displayName) {
-      throw new InputError(
-        "pipeline",
-        `is '${settings.pipeline}', but pipelineId ${pipeline.id} is the pipeline '${untrusted(pipeline.name)}'.`,
-        "Give one of them, or make them agree.",
-      );
-    }
-    return pipeline;
-  }
-  const name = settings.pipeline!;
-  const pipeline = await kfp.findPipeline(name);
-  if (!pipeline) {
-    const fix = "Check the name (it is case-sensitive), or upload the pipeline first with the Kubeflow Upload Pipeline task.";
-    throw notFound("pipeline", `pipeline ${where(kfp)}`, name, fix);
-  }
-  return pipeline;
-}
-
-async function resolveVersion(kfp: KfpClient, pipeline: Pipeline, choice: VersionChoice): Promise<PipelineVersion> {
-  const of = `pipeline '${untrusted(pipeline.name)}'`;
-  switch (choice.by) {
-    case "id":
-      try {
-        return await kfp.getVersion(pipeline.id, choice.id);
-      } catch (error) {
-        if (!isNotFound(error)) throw error;
-        throw new InputError(
-          "pipelineVersionId",
-          `'${choice.id}' is not a version of ${of} ${where(kfp)}.`,
-          "Pass the version ID the upload task output ($(kf_pipeline_version_id)) together with its pipeline's ID.",
-        );
-      }
-    case "default": {
-      const version = await kfp.defaultVersion(pipeline.id);
-      if (!version)
-        throw new InputError(
-          "useDefaultVersion",
-          `is true, but ${of} has no default version.`,
-          "Set pipelineVersion to a version name instead.",
-        );
-      return version;
-    }
-    case "name": {
-      const version = await kfp.findVersion(pipeline.id, choice.name);
-      if (!version)
-        throw notFound(
-          "pipelineVersion",
-          `version of ${of}`,
-          choice.name,
-          "Check the name (it is case-sensitive), or set useDefaultVersion: true.",
-        );
-      return version;
-    }
-  }
-}
-
-/** The parameters converted to what the version declares; a mismatch names `pipelineParams`. */
-function checkParameters(
-  params: PipelineParam[],
-  specs: Awaited<ReturnType<KfpClient["versionParameters"]>>,
-  kfp: KfpClient,
-): Record<string, unknown> {
-  try {
-    return convertParameters(params, specs, kfp.apiVersion);
-  } catch (error) {
-    if (error instanceof PipelineParamsError)
-      throw new InputError("pipelineParams", untrusted(error.message), "Fix the names and values to match the pipeline's parameters.");
-    throw error;
-  }
-}
-
-async function resolveExperiment(kfp: KfpClient, settings: Settings): Promise<{ experiment: Experiment; created: boolean }> {
-  const name = settings.experimentName;
-  if (settings.experiment === "useExistingExperiment") {
-    const experiment = await kfp.findExperiment(name);
-    if (!experiment) {
-      const fix = "Check the name, or set experiment: createNewExperiment to create it when it is missing.";
-      throw notFound("experimentName", `experiment ${where(kfp)}`, name, fix);
-    }
-    writeStdoutLine(`Experiment '${untrusted(name)}' (${experiment.id}).`);
-    return { experiment, created: false };
-  }
-  const found = await kfp.getOrCreateExperiment({ name, description: settings.experimentDescription });
-  if (found.created && settings.dryRun) writeStdoutLine(`Experiment '${untrusted(name)}' does not exist; it would be created.`);
-  else if (found.created) writeStdoutLine(`Experiment '${untrusted(name)}' created (${found.experiment.id}).`);
-  else writeStdoutLine(`Experiment '${untrusted(name)}' already exists (${found.experiment.id}): reusing it.`);
-  return found;
-}
+// Naming the run
 
 /** Traceable to the build: the Azure Pipelines pipeline and its build (or release) number. */
 function defaultRunName(pipelineName: string): string {

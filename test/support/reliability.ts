@@ -11,14 +11,15 @@ import { bundleTask } from "../../build.ts";
 import type { FakeApi, FakeKfp, FakeKfpState, RecordedRequest } from "../../lib/dev/fake-kfp/types.ts";
 import { markerOf } from "../../lib/kfp/ownership.ts";
 import { REPO_ROOT, runTask, type ServiceConnection, type TaskRunResult } from "../harness.ts";
+import { mostEnabledAtOnce } from "./recurring.ts";
 
-export type AgentTask = "upload-pipeline" | "experiment-run";
-export const AGENT_TASKS: AgentTask[] = ["upload-pipeline", "experiment-run"];
+export type AgentTask = "upload-pipeline" | "experiment-run" | "recurring-run";
+export const AGENT_TASKS: AgentTask[] = ["upload-pipeline", "experiment-run", "recurring-run"];
 export const taskFolder = (task: AgentTask) => join(REPO_ROOT, "tasks", task);
 export const PIPELINES = join(REPO_ROOT, "test", "fixtures", "pipelines");
 export const packageFor = (api: FakeApi) => join(PIPELINES, api === "v1" ? "hello-v1.yaml" : "hello-v2.yaml");
 
-/** Builds both agent tasks' index.js before the file's tests run. */
+/** Builds the agent tasks' index.js before the file's tests run. */
 export function useAgentTaskBundles(): void {
   beforeAll(async () => {
     await Promise.all(AGENT_TASKS.map((task) => bundleTask(taskFolder(task))));
@@ -91,6 +92,8 @@ export interface Scenario {
   inputs: Record<string, string>;
   /** What is wrong with a finished run: outputs that do not match the fake's state, objects missing or twice. Empty when right. */
   check(r: TaskRunResult, kfp: FakeKfp): string[];
+  /** What must hold however the run ended, faults included. */
+  always?(kfp: FakeKfp): string[];
 }
 
 /** Problems when `actual` differs from `expected`, one line each. */
@@ -183,6 +186,40 @@ export function scenarios(api: FakeApi): Scenario[] {
         ];
       },
     },
+    {
+      name: "replace a schedule with one on a new version",
+      task: "recurring-run",
+      seed: async (kfp) => {
+        await seedHello(kfp);
+        const { version } = await kfp.seedPipeline({ name: "hello", file, versionName: "v2.0" });
+        const experiment = kfp.seedExperiment({ name: "schedules" });
+        const at = new Date(Date.now() - 60_000).toISOString();
+        kfp.state.recurringRuns.push({
+          ...{ id: "old-schedule", name: "nightly", description: "", experimentId: experiment.id, namespace: "" },
+          ...{ pipelineId: version.pipelineId, versionId: kfp.state.versions[0]!.id, parameters: { message: "hi" }, typed: api === "v2" },
+          ...{ serviceAccount: "pipeline-runner", maxConcurrency: 1, noCatchup: true, enabled: true },
+          ...{ trigger: { cron: "0 0 2 * * *" }, createdAt: at, updatedAt: at },
+        });
+      },
+      inputs: {
+        pipeline: "hello",
+        pipelineVersion: "v2.0",
+        experimentName: "schedules",
+        recurringRunName: "nightly",
+        schedule: "0 0 2 * * *",
+        pipelineParams: "message=hi",
+      },
+      check(r, kfp) {
+        const [schedule, ...more] = kfp.state.recurringRuns;
+        const v2 = kfp.state.versions.find((v) => v.name === "v2.0");
+        return [
+          ...differences("state:", { recurringRuns: 1 + more.length }, { recurringRuns: 1 }),
+          ...differences("state: recurring run", { ...schedule }, { name: "nightly", versionId: v2?.id, enabled: true }),
+          ...differences("output", r.outputs, { kf_recurring_run_id: schedule?.id, kf_pipeline_version_id: v2?.id }),
+        ];
+      },
+      always: (kfp) => differences("most enabled at once:", { count: mostEnabledAtOnce(kfp, 0, ["old-schedule"]) }, { count: 1 }),
+    },
   ];
 }
 
@@ -196,7 +233,9 @@ export function duplicatesIn(state: FakeKfpState): number {
     extra(state.pipelines.map((p) => `${p.namespace}/${p.name}`)) +
     extra(state.versions.map((v) => `${v.pipelineId}/${v.name}`)) +
     extra(state.experiments.map((e) => `${e.namespace}/${e.name}`)) +
-    extra(state.runs.map((r) => `${r.experimentId}/${r.name}/${markerOf(r.description) ?? ""}`))
+    extra(state.runs.map((r) => `${r.experimentId}/${r.name}/${markerOf(r.description) ?? ""}`)) +
+    // Recurring runs of one name may be two while one replaces another: a duplicate is the same one twice.
+    extra(state.recurringRuns.map((r) => JSON.stringify([r.experimentId, r.name, r.versionId, r.trigger, r.parameters])))
   );
 }
 
@@ -230,16 +269,31 @@ const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&
 
 /** The distinct routes in `requests`, in first-use order: each segment that is an id the fake holds becomes `{id}`. */
 export function routesOf(requests: RecordedRequest[], state: FakeKfpState): Route[] {
-  const ids = new Set<string>([...state.pipelines, ...state.versions, ...state.experiments, ...state.runs].map((o) => o.id));
+  // Objects deleted during the run count too: the IDs the fake handed out in its answers.
+  const ids = new Set<string>(
+    [...state.pipelines, ...state.versions, ...state.experiments, ...state.runs, ...state.recurringRuns].map((o) => o.id),
+  );
+  for (const request of requests) for (const id of idsIn(request.response)) ids.add(id);
   const routes = new Map<string, Route>();
   for (const request of requests) {
-    const segments = request.path.split("/").map((segment) => (ids.has(decodeURIComponent(segment)) ? undefined : segment));
-    const name = `${request.method} ${segments.map((s) => s ?? "{id}").join("/")}`;
+    // KFP's custom methods put the verb after the ID: `{id}:enable`.
+    const segments = request.path.split("/").map((segment) => {
+      const [id, verb] = decodeURIComponent(segment).split(":");
+      return ids.has(id!) ? { verb } : segment;
+    });
+    const name = `${request.method} ${segments.map((s) => (typeof s === "string" ? s : `{id}${s.verb ? `:${s.verb}` : ""}`)).join("/")}`;
     if (routes.has(name)) continue;
-    const pattern = segments.map((s) => (s === undefined ? "[^/]+" : escapeRegExp(s))).join("/");
+    const pattern = segments.map((s) => (typeof s === "string" ? escapeRegExp(s) : `[^/:]+${s.verb ? `:${s.verb}` : ""}`)).join("/");
     routes.set(name, { method: request.method, path: new RegExp(`^${pattern}$`), name, mutating: request.method !== "GET" });
   }
   return [...routes.values()];
+}
+
+/** Every `id` or `*_id` string in an answer. */
+function idsIn(value: unknown): string[] {
+  if (Array.isArray(value)) return value.flatMap(idsIn);
+  if (value === null || typeof value !== "object") return [];
+  return Object.entries(value).flatMap(([key, v]) => (typeof v === "string" && /(^|_)id$/.test(key) ? [v] : idsIn(v)));
 }
 
 // ---------------------------------------------------------------------------

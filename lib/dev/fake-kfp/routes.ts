@@ -169,17 +169,8 @@ export function createRun(
   if (!init.name?.trim()) throw badRequest("The run name is empty. Please specify a valid name");
   const experiment: FakeExperiment = init.experimentId ? ctx.store.experiment(init.experimentId) : ctx.store.defaultExperiment();
   if (ctx.multiUser && !experiment.namespace) throw badRequest("A run cannot have an empty namespace in multi-user mode");
-  if (init.version.kind === "ir") {
-    checkFinalStatusSupported(ctx.serverVersion, init.version);
-    checkTypedParameters(init.version.parameters, init.parameters);
-  } else {
-    for (const [name, value] of Object.entries(init.parameters)) {
-      if (init.typed && typeof value === "object" && value !== null) {
-        throw badRequest(`input parameter ${name} of an Argo workflow must be a scalar value`);
-      }
-    }
-    checkArgoParameters(init.version.parameters, init.parameters);
-  }
+  if (init.version.kind === "ir") checkFinalStatusSupported(ctx.serverVersion, init.version);
+  checkRunParameters(init.version, init.parameters, init.typed);
   return ctx.runs.create({
     name: init.name,
     description: init.description,
@@ -188,6 +179,20 @@ export function createRun(
     parameters: init.parameters,
     serviceAccount: init.serviceAccount,
   });
+}
+
+/** The parameters of a run or recurring run against what its version declares: typed on IR pipelines, names on Argo ones. */
+export function checkRunParameters(version: StoredVersion, parameters: Record<string, unknown>, typed: boolean): void {
+  if (version.kind === "ir") {
+    checkTypedParameters(version.parameters, parameters);
+    return;
+  }
+  for (const [name, value] of Object.entries(parameters)) {
+    if (typed && typeof value === "object" && value !== null) {
+      throw badRequest(`input parameter ${name} of an Argo workflow must be a scalar value`);
+    }
+  }
+  checkArgoParameters(version.parameters, parameters);
 }
 
 export function findRun(ctx: FakeContext, id: string): FakeRun {

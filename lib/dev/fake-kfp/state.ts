@@ -22,7 +22,7 @@ export interface StoredVersion extends FakeVersion {
 }
 
 export class FakeStore {
-  readonly state: FakeKfpState = { pipelines: [], versions: [], experiments: [], runs: [] };
+  readonly state: FakeKfpState = { pipelines: [], versions: [], experiments: [], runs: [], recurringRuns: [] };
   private lastMs = 0;
 
   constructor(readonly options: StoreOptions) {}

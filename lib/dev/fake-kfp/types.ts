@@ -164,11 +164,43 @@ export interface FakeRun {
   terminated: boolean;
 }
 
+/** What starts runs of a recurring run: a cron (KFP's six fields, seconds first) or an interval. */
+export interface FakeTrigger {
+  cron?: string;
+  intervalSecond?: number;
+  /** RFC 3339, whole seconds (KFP stores Unix seconds). */
+  startTime?: string;
+  endTime?: string;
+}
+
+/** A recurring run (v2beta1) or job (v1beta1): one object, two API views. */
+export interface FakeRecurringRun {
+  id: string;
+  name: string;
+  description: string;
+  experimentId: string;
+  namespace: string;
+  pipelineId: string;
+  versionId: string;
+  /** As received: v2 typed map (or v1 runtime_config), or v1 `{name: value}` strings. */
+  parameters: Record<string, unknown>;
+  /** Parameters came as a typed map (runtime_config) rather than v1 strings. */
+  typed: boolean;
+  serviceAccount: string;
+  maxConcurrency: number;
+  noCatchup: boolean;
+  enabled: boolean;
+  trigger: FakeTrigger;
+  createdAt: string;
+  updatedAt: string;
+}
+
 export interface FakeKfpState {
   pipelines: FakePipeline[];
   versions: FakeVersion[];
   experiments: FakeExperiment[];
   runs: FakeRun[];
+  recurringRuns: FakeRecurringRun[];
 }
 
 export interface FakeKfp {

@@ -4,7 +4,7 @@
  * references, string parameters) and rendering (run status words, default versions).
  */
 
-import type { FakeExperiment, FakePipeline, FakeRun } from "./types.ts";
+import type { FakeExperiment, FakePipeline, FakeRecurringRun, FakeRun } from "./types.ts";
 import { FakeHttpError, badRequest, notFound, omitEmpty, readMessage, type MessageSpec } from "./http.ts";
 import { listPage, type ListKeys } from "./list.ts";
 import {
@@ -24,6 +24,17 @@ import {
 } from "./routes.ts";
 import type { StoredVersion } from "./state.ts";
 import { isObject, parsePipelineSpec } from "./package.ts";
+import {
+  RECURRING_RUN_KEYS,
+  TRIGGER_MESSAGE,
+  createRecurringRun,
+  deleteRecurringRun,
+  findRecurringRun,
+  readTrigger,
+  recurringRunsIn,
+  renderTrigger,
+  setRecurringRunEnabled,
+} from "./recurring.ts";
 
 const BASE = "/apis/v1beta1";
 
@@ -80,6 +91,28 @@ const RUN_BODY: MessageSpec = {
     status: "string",
     error: "string",
     metrics: "any",
+  },
+};
+
+/** v1beta1/job.proto Job: the run's pipeline_spec and references, plus the schedule. */
+const JOB_BODY: MessageSpec = {
+  name: "api.Job",
+  fields: {
+    id: "string",
+    name: "string",
+    description: "string",
+    pipeline_spec: RUN_BODY.fields.pipeline_spec!,
+    resource_references: { repeated: { message: RESOURCE_REFERENCE } },
+    service_account: "string",
+    max_concurrency: "number",
+    trigger: { message: TRIGGER_MESSAGE },
+    mode: { enum: ["UNKNOWN_MODE", "ENABLED", "DISABLED"] },
+    created_at: "string",
+    updated_at: "string",
+    status: "string",
+    error: "string",
+    enabled: "bool",
+    no_catchup: "bool",
   },
 };
 
@@ -320,31 +353,10 @@ export function v1Routes(ctx: FakeContext): Route[] {
       template: `${BASE}/runs`,
       handle: (ctx, req) => {
         const body = readMessage(req.json, RUN_BODY, ctx.strictBodies);
-        const references = (body.resource_references ?? []) as Reference[];
-        const spec = (body.pipeline_spec ?? {}) as {
-          pipeline_id?: string;
-          workflow_manifest?: string;
-          pipeline_manifest?: string;
-          parameters?: { name?: string; value?: string }[];
-          runtime_config?: { parameters?: Record<string, unknown> };
-        };
-        const experimentId = references.find((r) => r.key?.type === "EXPERIMENT")?.key?.id;
-        // KFP honours a PIPELINE_VERSION reference only as CREATOR.
-        const versionId = references.find((r) => r.key?.type === "PIPELINE_VERSION" && r.relationship === "CREATOR")?.key?.id;
-        const manifest = spec.pipeline_manifest || spec.workflow_manifest;
-        const version = manifest ? inlineVersion(ctx, parseManifest(manifest)) : runVersion(ctx, spec.pipeline_id, versionId);
-        // On KFP 2.x the v1 parameter list does not apply to IR pipelines: they take runtime_config.
-        const typed = version.kind === "ir";
-        const parameters = typed
-          ? (spec.runtime_config?.parameters ?? {})
-          : Object.fromEntries((spec.parameters ?? []).map((p) => [p.name ?? "", p.value ?? ""]));
         const run = createRun(ctx, {
           name: body.name as string | undefined,
           description: body.description as string | undefined,
-          experimentId,
-          version,
-          parameters,
-          typed,
+          ...readSource(ctx, body),
           serviceAccount: body.service_account as string | undefined,
         });
         return { run: v1Run(ctx, run), pipeline_runtime: {} };
@@ -380,6 +392,7 @@ export function v1Routes(ctx: FakeContext): Route[] {
       },
     },
   ];
+  routes.push(...jobRoutes);
   if (ctx.api === "v2") {
     // Get-by-name arrived with KFP 2.0.
     routes.push({
@@ -395,6 +408,114 @@ export function v1Routes(ctx: FakeContext): Route[] {
   }
   return routes;
 }
+
+/** The pipeline a run or job runs, with its parameters and experiment, from the references and pipeline_spec. */
+function readSource(ctx: FakeContext, body: Record<string, unknown>) {
+  const references = (body.resource_references ?? []) as Reference[];
+  const spec = (body.pipeline_spec ?? {}) as {
+    pipeline_id?: string;
+    workflow_manifest?: string;
+    pipeline_manifest?: string;
+    parameters?: { name?: string; value?: string }[];
+    runtime_config?: { parameters?: Record<string, unknown> };
+  };
+  const experimentId = references.find((r) => r.key?.type === "EXPERIMENT")?.key?.id;
+  const namespace = references.find((r) => r.key?.type === "NAMESPACE")?.key?.id;
+  // KFP honours a PIPELINE_VERSION reference only as CREATOR.
+  const versionId = references.find((r) => r.key?.type === "PIPELINE_VERSION" && r.relationship === "CREATOR")?.key?.id;
+  const manifest = spec.pipeline_manifest || spec.workflow_manifest;
+  const version = manifest ? inlineVersion(ctx, parseManifest(manifest)) : runVersion(ctx, spec.pipeline_id, versionId);
+  // On KFP 2.x the v1 parameter list does not apply to IR pipelines: they take runtime_config.
+  const typed = version.kind === "ir";
+  const parameters = typed
+    ? (spec.runtime_config?.parameters ?? {})
+    : Object.fromEntries((spec.parameters ?? []).map((p) => [p.name ?? "", p.value ?? ""]));
+  return { experimentId, namespace, version, parameters, typed };
+}
+
+/** api_converter.go toApiJobV1: references for experiment, namespace and version; `enabled` and a status word. */
+function v1Job(ctx: FakeContext, job: FakeRecurringRun) {
+  const version = ctx.store.state.versions.find((v) => v.id === job.versionId);
+  const parameters = Object.entries(job.parameters);
+  return omitEmpty({
+    id: job.id,
+    name: job.name,
+    description: job.description,
+    pipeline_spec: omitEmpty({
+      pipeline_id: job.pipelineId,
+      pipeline_name: ctx.store.state.pipelines.find((p) => p.id === job.pipelineId)?.name,
+      parameters: job.typed ? undefined : parameters.map(([name, value]) => ({ name, value: String(value) })),
+      runtime_config: job.typed && parameters.length ? { parameters: job.parameters } : undefined,
+    }),
+    resource_references: [
+      { key: { type: "EXPERIMENT", id: job.experimentId }, relationship: "OWNER" },
+      ...(namespaceReference(job.namespace) ?? []),
+      { key: { type: "PIPELINE_VERSION", id: job.versionId }, name: version?.name, relationship: "CREATOR" },
+    ].map((ref) => omitEmpty(ref)),
+    service_account: job.serviceAccount,
+    max_concurrency: String(job.maxConcurrency),
+    trigger: renderTrigger(job.trigger),
+    created_at: job.createdAt,
+    updated_at: job.updatedAt,
+    // toApiJobStatus: the model's conditions, ENABLED or DISABLED.
+    status: job.enabled ? "ENABLED" : "DISABLED",
+    // proto3 leaves false out.
+    enabled: job.enabled || undefined,
+    no_catchup: job.noCatchup || undefined,
+  });
+}
+
+const jobRoutes: Route[] = [
+  {
+    method: "POST",
+    template: `${BASE}/jobs`,
+    handle: (ctx, req) => {
+      const body = readMessage(req.json, JOB_BODY, ctx.strictBodies);
+      const job = createRecurringRun(ctx, {
+        name: body.name as string | undefined,
+        description: body.description as string | undefined,
+        ...readSource(ctx, body),
+        serviceAccount: body.service_account as string | undefined,
+        maxConcurrency: body.max_concurrency as number | undefined,
+        noCatchup: body.no_catchup as boolean | undefined,
+        // toModelJob: `enabled`, or else mode ENABLED.
+        enabled: body.enabled === true || body.mode === "ENABLED",
+        trigger: readTrigger(body.trigger as Record<string, unknown> | undefined),
+      });
+      return v1Job(ctx, job);
+    },
+  },
+  {
+    method: "GET",
+    template: `${BASE}/jobs`,
+    handle: (ctx, req) => {
+      const key = referenceKey(req.query, "resource_reference_key", ["EXPERIMENT", "NAMESPACE"]);
+      const scope = key?.type === "EXPERIMENT" ? { experimentId: key.id } : { namespace: key?.id };
+      const page = listPage(recurringRunsIn(ctx, scope), req.query, "v1", RECURRING_RUN_KEYS);
+      return listAnswer("jobs", page, (job) => v1Job(ctx, job));
+    },
+  },
+  {
+    method: "GET",
+    template: `${BASE}/jobs/{id}`,
+    handle: (ctx, _req, params) => v1Job(ctx, findRecurringRun(ctx, params.id!)),
+  },
+  {
+    method: "DELETE",
+    template: `${BASE}/jobs/{id}`,
+    handle: (ctx, _req, params) => deleteRecurringRun(ctx, params.id!),
+  },
+  {
+    method: "POST",
+    template: `${BASE}/jobs/{id}/enable`,
+    handle: (ctx, _req, params) => setRecurringRunEnabled(ctx, params.id!, true),
+  },
+  {
+    method: "POST",
+    template: `${BASE}/jobs/{id}/disable`,
+    handle: (ctx, _req, params) => setRecurringRunEnabled(ctx, params.id!, false),
+  },
+];
 
 function parseManifest(manifest: string): unknown {
   try {

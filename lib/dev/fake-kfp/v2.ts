@@ -3,7 +3,7 @@
  * request bodies and how it renders pipelines, versions, experiments and runs.
  */
 
-import type { FakeExperiment, FakePipeline, FakeRun } from "./types.ts";
+import type { FakeExperiment, FakePipeline, FakeRecurringRun, FakeRun } from "./types.ts";
 import { badRequest, notFound, omitEmpty, readMessage, versionAtLeast, type MessageSpec } from "./http.ts";
 import { listPage, type ListKeys } from "./list.ts";
 import { TERMINAL_STATES, normalizeState } from "./runs.ts";
@@ -23,6 +23,17 @@ import {
   type Route,
 } from "./routes.ts";
 import type { StoredVersion } from "./state.ts";
+import {
+  RECURRING_RUN_KEYS,
+  TRIGGER_MESSAGE,
+  createRecurringRun,
+  deleteRecurringRun,
+  findRecurringRun,
+  readTrigger,
+  recurringRunsIn,
+  renderTrigger,
+  setRecurringRunEnabled,
+} from "./recurring.ts";
 
 const BASE = "/apis/v2beta1";
 
@@ -38,6 +49,12 @@ const RUNTIME_STATES = [
   "PAUSED",
 ];
 const STORAGE_STATES = ["STORAGE_STATE_UNSPECIFIED", "AVAILABLE", "ARCHIVED"];
+
+const PIPELINE_VERSION_REFERENCE: MessageSpec = {
+  name: "v2beta1.PipelineVersionReference",
+  fields: { pipeline_id: "string", pipeline_version_id: "string" },
+};
+const RUNTIME_CONFIG: MessageSpec = { name: "v2beta1.RuntimeConfig", fields: { parameters: { map: "any" }, pipeline_root: "string" } };
 
 const EXPERIMENT_BODY: MessageSpec = {
   name: "v2beta1.Experiment",
@@ -62,10 +79,8 @@ const RUN_BODY: MessageSpec = {
     description: "string",
     pipeline_version_id: "string",
     pipeline_spec: "object",
-    pipeline_version_reference: {
-      message: { name: "v2beta1.PipelineVersionReference", fields: { pipeline_id: "string", pipeline_version_id: "string" } },
-    },
-    runtime_config: { message: { name: "v2beta1.RuntimeConfig", fields: { parameters: { map: "any" }, pipeline_root: "string" } } },
+    pipeline_version_reference: { message: PIPELINE_VERSION_REFERENCE },
+    runtime_config: { message: RUNTIME_CONFIG },
     service_account: "string",
     created_at: "string",
     scheduled_at: "string",
@@ -75,6 +90,32 @@ const RUN_BODY: MessageSpec = {
     run_details: "any",
     recurring_run_id: "string",
     state_history: "any",
+    plugins_input: "any",
+  },
+};
+
+/** v2beta1/recurring_run.proto RecurringRun. */
+const RECURRING_RUN_BODY: MessageSpec = {
+  name: "v2beta1.RecurringRun",
+  fields: {
+    recurring_run_id: "string",
+    display_name: "string",
+    description: "string",
+    pipeline_version_id: "string",
+    pipeline_spec: "object",
+    pipeline_version_reference: { message: PIPELINE_VERSION_REFERENCE },
+    runtime_config: { message: RUNTIME_CONFIG },
+    service_account: "string",
+    max_concurrency: "number",
+    trigger: { message: TRIGGER_MESSAGE },
+    mode: { enum: ["MODE_UNSPECIFIED", "ENABLE", "DISABLE"] },
+    created_at: "string",
+    updated_at: "string",
+    status: { enum: ["STATUS_UNSPECIFIED", "ENABLED", "DISABLED"] },
+    error: "any",
+    no_catchup: "bool",
+    namespace: "string",
+    experiment_id: "string",
     plugins_input: "any",
   },
 };
@@ -182,6 +223,28 @@ export function v2Run(ctx: FakeContext, run: FakeRun) {
         error: change.error ? { code: 2, message: change.error } : undefined,
       }),
     ),
+  });
+}
+
+/** api_converter.go toApiRecurringRun: status and mode both say whether it is enabled. */
+function v2RecurringRun(r: FakeRecurringRun) {
+  return omitEmpty({
+    recurring_run_id: r.id,
+    display_name: r.name,
+    description: r.description,
+    pipeline_version_reference: { pipeline_id: r.pipelineId, pipeline_version_id: r.versionId },
+    runtime_config: Object.keys(r.parameters).length ? { parameters: r.parameters } : undefined,
+    service_account: r.serviceAccount,
+    max_concurrency: String(r.maxConcurrency),
+    trigger: renderTrigger(r.trigger),
+    mode: r.enabled ? "ENABLE" : "DISABLE",
+    created_at: r.createdAt,
+    updated_at: r.updatedAt,
+    status: r.enabled ? "ENABLED" : "DISABLED",
+    // proto3 leaves false out.
+    no_catchup: r.noCatchup || undefined,
+    namespace: r.namespace,
+    experiment_id: r.experimentId,
   });
 }
 
@@ -346,5 +409,62 @@ export const v2Routes: Route[] = [
       ctx.runs.terminate(findRun(ctx, params.run_id!));
       return {};
     },
+  },
+  {
+    method: "POST",
+    template: `${BASE}/recurringruns`,
+    handle: (ctx, req) => {
+      const body = readMessage(req.json, RECURRING_RUN_BODY, ctx.strictBodies);
+      const reference = (body.pipeline_version_reference ?? {}) as { pipeline_id?: string; pipeline_version_id?: string };
+      const runtime = (body.runtime_config ?? {}) as { parameters?: Record<string, unknown> };
+      const version = body.pipeline_spec
+        ? inlineVersion(ctx, body.pipeline_spec)
+        : runVersion(ctx, reference.pipeline_id, reference.pipeline_version_id ?? (body.pipeline_version_id as string | undefined));
+      const recurringRun = createRecurringRun(ctx, {
+        name: body.display_name as string | undefined,
+        description: body.description as string | undefined,
+        experimentId: body.experiment_id as string | undefined,
+        namespace: body.namespace as string | undefined,
+        version,
+        parameters: runtime.parameters ?? {},
+        typed: true,
+        serviceAccount: body.service_account as string | undefined,
+        maxConcurrency: body.max_concurrency as number | undefined,
+        noCatchup: body.no_catchup as boolean | undefined,
+        // toModelJobEnabled: only ENABLE enables; MODE_UNSPECIFIED means disabled.
+        enabled: body.mode === "ENABLE",
+        trigger: readTrigger(body.trigger as Record<string, unknown> | undefined),
+      });
+      return v2RecurringRun(recurringRun);
+    },
+  },
+  {
+    method: "GET",
+    template: `${BASE}/recurringruns`,
+    handle: (ctx, req) => {
+      const recurringRuns = recurringRunsIn(ctx, { experimentId: req.query.experiment_id, namespace: req.query.namespace });
+      // The proto names the list field recurringRuns, and the marshaler keeps proto names.
+      return listAnswer("recurringRuns", listPage(recurringRuns, req.query, "v2", RECURRING_RUN_KEYS), v2RecurringRun);
+    },
+  },
+  {
+    method: "GET",
+    template: `${BASE}/recurringruns/{recurring_run_id}`,
+    handle: (ctx, _req, params) => v2RecurringRun(findRecurringRun(ctx, params.recurring_run_id!)),
+  },
+  {
+    method: "DELETE",
+    template: `${BASE}/recurringruns/{recurring_run_id}`,
+    handle: (ctx, _req, params) => deleteRecurringRun(ctx, params.recurring_run_id!),
+  },
+  {
+    method: "POST",
+    template: `${BASE}/recurringruns/{recurring_run_id}:enable`,
+    handle: (ctx, _req, params) => setRecurringRunEnabled(ctx, params.recurring_run_id!, true),
+  },
+  {
+    method: "POST",
+    template: `${BASE}/recurringruns/{recurring_run_id}:disable`,
+    handle: (ctx, _req, params) => setRecurringRunEnabled(ctx, params.recurring_run_id!, false),
   },
 ];

@@ -3,7 +3,8 @@
  * It builds, starts a fake KFP 2.x, a fake KFP 1.8 and a fake Azure DevOps on
  * 127.0.0.1, and runs every task as an agent and Azure DevOps would, with the
  * sample pipelines in test/fixtures/pipelines: upload, upload a new version,
- * experiment and run with wait, a KFP v1 package and a dry run on KFP 1.8, the
+ * experiment and run with wait, a recurring run (twice: the second changes
+ * nothing), a KFP v1 package and a dry run on KFP 1.8, the
  * agentless task's request and the exit handler's callback. Each step checks
  * what the fakes received; the demo exits 1 at the first step that fails.
  */
@@ -39,7 +40,7 @@ function check(condition: unknown, problem: string): asserts condition {
   if (!condition) throw new DemoFailure(problem);
 }
 
-const STEPS = 8;
+const STEPS = 9;
 
 /** The fakes the demo runs against. */
 export interface DemoFakes {
@@ -174,6 +175,26 @@ async function agentSteps(demo: Demo, v2: Kfp, v1: Kfp): Promise<void> {
     pollIntervalSeconds: "1",
   });
   check(v2.variables.kf_run_status === "SUCCEEDED", `the run ended ${v2.variables.kf_run_status}`);
+
+  demo.step("Kubeflow Recurring Run: the version on a nightly schedule, then the same inputs again (no change)");
+  const schedule = {
+    pipelineId: "$(kf_pipeline_id)",
+    pipelineVersionId: "$(kf_pipeline_version_id)",
+    experimentName: "demo",
+    recurringRunName: "demo nightly",
+    schedule: "0 0 2 * * *",
+    pipelineParams: "message=hello from the schedule\nepochs=5",
+  };
+  await agentTask(demo, v2, "recurring-run", schedule);
+  const scheduleWrites = v2.fake.writes().length;
+  await agentTask(demo, v2, "recurring-run", schedule);
+  const schedules = v2.fake.state.recurringRuns.filter((r) => r.name === "demo nightly");
+  check(
+    schedules.length === 1 && schedules[0]!.enabled,
+    `KFP holds ${schedules.length} enabled recurring run(s) named demo nightly, not 1`,
+  );
+  check(v2.fake.writes().length === scheduleWrites, "the same inputs again wrote to KFP");
+  demo.log.line(`  ${demo.log.dim("the second run found the schedule as asked and wrote nothing")}`);
 
   demo.step("Kubeflow Upload Pipeline: a KFP v1 package, on KFP 1.8");
   await agentTask(demo, v1, "upload-pipeline", {
