@@ -10,6 +10,7 @@ import { bundleTask } from "../build.ts";
 import type { FakeApi, FakeKfp, FakeKfpOptions } from "../lib/dev/fake-kfp/types.ts";
 import { REPO_ROOT, runTask, taskDir, type TaskRunRequest } from "./harness.ts";
 import { startFake } from "./support/fake.ts";
+import { ownedByAgentTask } from "./support/owner.ts";
 import { mostEnabledAtOnce, writeLog } from "./support/recurring.ts";
 
 const TOKEN = "kfp-test-token-7a41c0";
@@ -176,6 +177,19 @@ describe.each(APIS)("on KFP %s", (api) => {
     const again = await run(kfp, { pipelineVersion: "v2.0" });
     expect(again.result).toBe("Succeeded");
     expect(kfp.state.recurringRuns).toEqual([expect.objectContaining({ id: created.id, versionId: versions[1]!.id, enabled: true })]);
+  });
+
+  test("a create whose answer is lost is adopted by the task's owner marker: one recurring run, never two", async () => {
+    const { kfp } = await seeded(api);
+    kfp.fault({ method: "POST", path: /\/(jobs|recurringruns)$/, fault: { reset: "after-read" } });
+    const r = await run(kfp);
+
+    expect(r.result).toBe("Succeeded");
+    const [created, ...more] = kfp.state.recurringRuns;
+    expect(more).toEqual([]);
+    expect(created!.description).toBe(ownedByAgentTask());
+    expect(r.outputs.kf_recurring_run_id).toBe(created!.id);
+    expect(kfp.writes().filter((w) => w.method === "POST" && /\/(jobs|recurringruns)$/.test(w.path))).toHaveLength(1);
   });
 
   test("dry run: reads, checks and logs the writes it would make, makes none", async () => {
