@@ -223,6 +223,14 @@ describe("bad input fails with one message naming the input, before any write", 
     expect(kfp.requests).toEqual([]);
   });
 
+  test("endTime not after startTime names endTime", async () => {
+    const { kfp } = await seeded("v2");
+    const r = await run(kfp, { startTime: "2031-01-02T00:00:00Z", endTime: "2031-01-01T00:00:00Z" });
+    expect(r.result).toBe("Failed");
+    expect(r.message).toStartWith("Input 'endTime': is not after startTime");
+    expect(kfp.requests).toEqual([]);
+  });
+
   test("parameters the pipeline does not declare name pipelineParams; nothing is written", async () => {
     const { kfp } = await seeded("v2");
     const r = await run(kfp, { pipelineParams: "nope=1" });
@@ -230,6 +238,14 @@ describe("bad input fails with one message naming the input, before any write", 
     expect(r.message).toStartWith("Input 'pipelineParams':");
     expect(kfp.writes()).toEqual([]);
   });
+});
+
+test("a cron from a start time in the past, with catchup, warns that KFP will start a run for every missed time", async () => {
+  const { kfp } = await seeded("v2");
+  const r = await run(kfp, { startTime: "2020-01-01T00:00:00Z", catchup: "true" });
+  expect(r.result).toBe("Succeeded");
+  expect(r.warnings.some((w) => /startTime is in the past and catchup is true/.test(w))).toBe(true);
+  expect(kfp.state.recurringRuns[0]).toMatchObject({ noCatchup: false, trigger: { startTime: "2020-01-01T00:00:00Z" } });
 });
 
 describe("the summary", () => {
