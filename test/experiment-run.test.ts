@@ -96,6 +96,8 @@ describe.each(APIS)("on KFP %s", (api) => {
     expect(r.outputs.kf_run_url).toContain(created!.id);
     for (const name of ["kf_pipeline_id", "kf_pipeline_version_id", "kf_experiment_id", "kf_run_id", "kf_run_status", "kf_run_url"]) {
       expect(r.variables.filter((v) => v.name === name).map((v) => v.isOutput)).toEqual([false, true]);
+      // Both forms a later step can read on a real agent: $(kf_run_id) as in 2021, and $(kfpStep.kf_run_id).
+      expect([name, r.outputs[`kfpStep.${name}`], r.recordVariables[name]]).toEqual([name, r.outputs[name]!, r.outputs[name]!]);
     }
     // One line per change of state, not one per poll.
     expect(r.stdout.match(/Run state: /g)).toHaveLength(3);

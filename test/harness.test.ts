@@ -49,7 +49,9 @@ describe("running a task as the agent does", () => {
     expect(r.exitCode).toBe(0);
     expect(r.timedOut).toBe(false);
     expect(r.stdout).toContain(`connection ${CONNECTION.url} token length ${TOKEN.length}`);
-    expect(r.outputs.greetingText).toBe("Hello, world!");
+    // Declared in the fixture's outputVariables: the agent keeps it only as <step>.greetingText.
+    expect(r.outputs["kfpStep.greetingText"]).toBe("Hello, world!");
+    expect(r.outputs.greetingText).toBeUndefined();
     expect(r.variables.find((v) => v.name === "greetingText")).toEqual({
       name: "greetingText",
       value: "Hello, world!",
@@ -71,7 +73,7 @@ describe("running a task as the agent does", () => {
 
   test("unescapes variable values as task-lib escaped them", async () => {
     const r = await run();
-    expect(r.outputs.special).toBe("a;b]c%d\r\ne");
+    expect(r.recordVariables.special).toBe("a;b]c%d\r\ne");
   });
 
   test("fills inputs from task.json defaults, expanding variable macros; given inputs and variables win", async () => {
@@ -259,12 +261,13 @@ describe("reading logging commands", () => {
     expect(parseCommand("prefix ##vso[task.setvariable variable=x;isOutput=True;issecret=false;]v%3Bx%AZP250A")).toEqual({
       name: "task.setvariable",
       properties: { variable: "x", isoutput: "True", issecret: "false" },
-      message: "v%3Bx%0A",
+      // %3B is undone in messages too; %AZP25 last, so %AZP250A is a literal %0A.
+      message: "v;x%0A",
     });
     expect(parseCommand("no command here")).toBeUndefined();
   });
 
-  test("the last task.complete wins; issues are rendered as the agent shows them", () => {
+  test("the worst task.complete wins, the last message stays; issues are rendered as the agent shows them", () => {
     const out = parseAgentOutput(
       [
         "##vso[task.logissue type=warning]careful",
@@ -293,28 +296,31 @@ describe("task.json restrictions, enforced as the agent does", () => {
   ].join("\n");
 
   test("restricted mode refuses commands outside the agent's allowed set, such as uploadsummary", () => {
-    const result = parseAgentOutput(out, { restrictions: { commands: { mode: "restricted" } } });
+    const result = parseAgentOutput(out, { restrictions: { commands: { mode: "restricted" } }, readSummary: () => "# s" });
     expect(result.summaries).toEqual([]);
-    expect(result.warnings.some((w) => w.includes("task.uploadsummary") && w.includes("restricted mode"))).toBe(true);
+    expect(result.warnings.some((w) => w.includes("##vso[task.uploadsummary] is not allowed in this step"))).toBe(true);
     expect(result.result).toBe("Succeeded");
   });
 
   test("settableVariables lets only the listed names (globs, any case) be set", () => {
-    const result = parseAgentOutput(out, { restrictions: { settableVariables: { allowed: ["KF_*"] } } });
-    expect(result.outputs).toEqual({ kf_run_id: "r1" });
-    expect(result.warnings.some((w) => w.startsWith("PATH is not in"))).toBe(true);
+    const result = parseAgentOutput(out, { restrictions: { settableVariables: { allowed: ["KF_*"] } }, readSummary: () => "# s" });
+    expect(result.outputs).toEqual({ "kfpStep.kf_run_id": "r1" });
+    expect(result.warnings).toContain("Setting variable 'PATH' has been disabled by the task or build definition.");
     expect(result.summaries.map((s) => s.path)).toEqual(["/tmp/summary.md"]);
   });
 
-  test("the shipped agent tasks can upload their summaries and set every declared output", async () => {
+  test("the shipped agent tasks can upload their summaries and set their kf_* outputs both ways", async () => {
     const { readFileSync } = await import("node:fs");
     for (const name of ["upload-pipeline", "experiment-run"]) {
       const task = JSON.parse(readFileSync(join(REPO_ROOT, "tasks", name, "task.json"), "utf8"));
       const lines = [
-        ...task.outputVariables.map((o: { name: string }) => `##vso[task.setvariable variable=${o.name};isOutput=true;]x`),
+        ...task.restrictions.settableVariables.allowed.flatMap((o: string) => [
+          `##vso[task.setvariable variable=${o};isOutput=false;]x`,
+          `##vso[task.setvariable variable=${o};isOutput=true;]x`,
+        ]),
         "##vso[task.uploadsummary]/tmp/s.md",
       ].join("\n");
-      const result = parseAgentOutput(lines, { restrictions: task.restrictions });
+      const result = parseAgentOutput(lines, { restrictions: task.restrictions, readSummary: () => "# s" });
       expect({ name, warnings: result.warnings }).toEqual({ name, warnings: [] });
     }
   });

@@ -81,6 +81,9 @@ describe.each(MATRIX)("on KFP %s, prefix '%s', through the %s", (api, prefix, vi
       "kf_pipeline_url",
       "kf_pipeline_version_url",
     ]);
+    // A later step reads $(kf_pipeline_id) as in 2021, or $(kfpStep.kf_pipeline_id); another job dependencies...outputs[...].
+    expect(Object.keys(r.recordVariables)).toEqual(outputVariables(r));
+    for (const name of outputVariables(r)) expect([name, r.outputs[`kfpStep.${name}`]]).toEqual([name, r.outputs[name]!]);
     expect(r.log).toContain(
       `Connected to KFP ${api === "v1" ? "1.8.5" : "2.5.0"} at ${kfp.url} (API ${api === "v1" ? "v1beta1" : "v2beta1"}, single-user).`,
     );

@@ -74,16 +74,19 @@ interface TaskJsonInput {
 }
 
 /**
- * The inputs the agent passes: every input task.json declares (its trimmed
- * default, or empty), overridden by the given ones, macros expanded.
+ * The inputs the agent passes (TaskRunner.cs): every input task.json declares
+ * (its default), overridden by the step's inputs, declared or not (a misspelt
+ * name reaches the task as its own INPUT_*), names and values trimmed (the
+ * DISABLE_INPUT_TRIMMING knob is off by default), then macros expanded.
  */
 export function taskInputs(
   declared: readonly TaskJsonInput[],
   given: Record<string, string> = {},
   variables: Record<string, string> = {},
 ): Record<string, string> {
-  const defaults = Object.fromEntries(declared.map((i) => [i.name, String(i.defaultValue ?? "").trim()]));
-  const merged = mergeVariables(defaults, given);
+  const defaults = Object.fromEntries(declared.map((i) => [i.name.trim(), String(i.defaultValue ?? "").trim()]));
+  const step = Object.fromEntries(Object.entries(given).map(([name, value]) => [name.trim(), value.trim()]));
+  const merged = mergeVariables(defaults, step);
   return Object.fromEntries(Object.entries(merged).map(([name, value]) => [name, expandMacros(value, variables)]));
 }
 

