@@ -464,19 +464,17 @@ describe("task.json", () => {
   const taskJson = (name: string) => JSON.parse(readFileSync(join(REPO_ROOT, "tasks", name, "task.json"), "utf8"));
   const task = taskJson("upload-pipeline");
 
-  test("declares, and allows setting, exactly the outputs the task sets", async () => {
+  test("declares no outputVariables, allows setting exactly the outputs the task sets, and names each in its help", async () => {
     await withFake({ api: "v2" }, async (kfp) => {
       const r = await uploadTask(kfp, {
         kubeflowPipelineTask: "uploadNew",
         pipelineFilePath: packageFor("v2"),
         newPipelineName: "declared",
       });
-      const declared = task.outputVariables.map((o: { name: string; description?: string }) => {
-        expect(o.description).toBeTruthy();
-        return o.name;
-      });
-      expect(declared).toEqual(outputVariables(r));
-      expect(task.restrictions.settableVariables.allowed).toEqual(declared);
+      // A declared name would exist only as <step>.<name> on a real agent, never as the 2021 plain $(kf_*).
+      expect(task.outputVariables).toBeUndefined();
+      expect(task.restrictions.settableVariables.allowed).toEqual(outputVariables(r));
+      for (const name of outputVariables(r)) expect(task.helpMarkDown).toContain(name);
     });
   });
 
