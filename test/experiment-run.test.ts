@@ -82,6 +82,8 @@ describe.each(APIS)("on KFP %s", (api) => {
     const r = await run(kfp, WAIT);
 
     expect(r.result).toBe("Succeeded");
+    // npm run test:node24 turns the agent's knob on: the Node24 handler then runs on Node 24.
+    expect(r.node).toMatchObject({ handler: "Node24", major: process.env.AGENT_USE_NODE24_WITH_HANDLER_DATA === "true" ? 24 : 20 });
     const [created] = kfp.state.runs;
     expect(created).toMatchObject({ pipelineId: pipeline.id, versionId: version.id, experimentId: kfp.state.experiments[0]!.id });
     expect(kfp.state.experiments.map((e) => e.name)).toEqual(["ci"]);

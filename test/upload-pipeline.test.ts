@@ -56,6 +56,8 @@ describe.each(MATRIX)("on KFP %s, prefix '%s', through the %s", (api, prefix, vi
     });
 
     expect(r.result).toBe("Succeeded");
+    // npm run test:node24 turns the agent's knob on: the Node24 handler then runs on Node 24.
+    expect(r.node).toMatchObject({ handler: "Node24", major: process.env.AGENT_USE_NODE24_WITH_HANDLER_DATA === "true" ? 24 : 20 });
     const pipeline = kfp.state.pipelines.find((p) => p.name === "train")!;
     const version = kfp.state.versions.find((v) => v.pipelineId === pipeline.id)!;
     expect(pipeline.description).toBe(ownedByAgentTask("CI build"));
