@@ -25,7 +25,11 @@ const TASK_LIB_ALONE = "task-lib alone";
 async function buildTaskLibAlone(workDir: string): Promise<string> {
   const dir = join(workDir, "task-lib-alone");
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, "task.json"), JSON.stringify({ inputs: [] }));
+  // The agent tasks' handlers, so the agent emulation picks the same Node.
+  writeFileSync(
+    join(dir, "task.json"),
+    JSON.stringify({ inputs: [], execution: { Node20_1: { target: "index.js" }, Node24: { target: "index.js" } } }),
+  );
   writeFileSync(
     join(dir, "task-lib-alone.ts"),
     'import * as tl from "azure-pipelines-task-lib/task";\ntl.setResult(tl.TaskResult.Failed, "control");\n',

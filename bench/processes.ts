@@ -7,13 +7,23 @@
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { startTask, type TaskResultName, type TaskRun, type TaskRunRequest, type TaskRunResult } from "../lib/dev/agent/mod.ts";
+import {
+  hostNode,
+  hostPath,
+  startTask,
+  type TaskResultName,
+  type TaskRun,
+  type TaskRunRequest,
+  type TaskRunResult,
+} from "../lib/dev/agent/mod.ts";
 import { since } from "./stats.ts";
 
 /** What the agent emulation passes of the host environment: PATH and HOME. */
 export function hostEnv(): Record<string, string> {
   const env: Record<string, string> = {};
   for (const key of ["PATH", "HOME"]) if (process.env[key] !== undefined) env[key] = process.env[key]!;
+  // `node` is the host's (Node 20), as the agent emulation runs tasks, not the Node 24 npm links into node_modules/.bin.
+  if (env.PATH !== undefined) env.PATH = hostPath();
   return env;
 }
 
@@ -121,13 +131,13 @@ export function peakRssMeter(workDir: string): PeakRssMeter {
 }
 
 function gnuTimeMeter(workDir: string): PeakRssMeter {
-  const realNode = Bun.which("node");
-  if (!realNode) throw new Error("node is not on PATH");
+  // The Node the agent emulation runs tasks on by default (not the Node 24 npm links into node_modules/.bin).
+  const realNode = hostNode();
   const shimDir = join(workDir, "rss-shim");
   const report = join(shimDir, "max-rss-kb");
   mkdirSync(shimDir, { recursive: true });
   writeFileSync(join(shimDir, "node"), `#!/bin/sh\nexec ${GNU_TIME} -f %M -o '${report}' '${realNode}' "$@"\n`, { mode: 0o755 });
-  const env = { PATH: `${shimDir}:${process.env.PATH ?? ""}` };
+  const env = { PATH: `${shimDir}:${hostPath()}` };
 
   async function measure<T>(start: () => Started<T>): Promise<{ peakKb: number; value: T }> {
     rmSync(report, { force: true });

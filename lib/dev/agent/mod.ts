@@ -17,10 +17,11 @@ import { isAbsolute, join } from "node:path";
 import type { TaskRun, TaskRunRequest, TaskRunResult } from "./types.ts";
 import { agentEnvironment, agentEnvName, defaultVariables, mergeVariables, taskInputs, variableValue } from "./env.ts";
 import { AgentOutput, type TaskRestrictions } from "./output.ts";
-import { chooseNode } from "./node.ts";
+import { chooseNode, hostNode } from "./node.ts";
 
 export { parseAgentOutput, maskSecrets, DEFAULT_STEP_NAME } from "./output.ts";
 export { agentEnvName, defaultVariables, variableValue } from "./env.ts";
+export { hostNode, hostPath } from "./node.ts";
 export type { ServiceConnection, SetVariable, TaskResultName, TaskRun, TaskRunRequest, TaskRunResult } from "./types.ts";
 
 const DEFAULT_TIMEOUT_MS = 60_000;
@@ -70,7 +71,9 @@ export function startTask(req: TaskRunRequest): TaskRun {
     outputVariables: (taskJson.outputVariables ?? []).map((o) => o.name),
     stepName: req.stepName,
   });
-  const node = chooseNode(taskJson.execution, publicVariables, process.env, req.nodeBinaries);
+  // Node 20 is the host's, found on the PATH the task gets (a request may put a wrapper first).
+  const host20 = hostNode({ PATH: req.env?.PATH ?? process.env.PATH });
+  const node = chooseNode(taskJson.execution, publicVariables, process.env, { 20: host20, ...req.nodeBinaries });
 
   const child = spawn(node.binary, [join(workDir, "index.js")], { cwd: workDir, env, stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";

