@@ -9,7 +9,7 @@
  *
  * @module
  */
-export { connectKfp } from "./client.ts";
+export { connectKfp, DRY_RUN_IDS } from "./client.ts";
 export { endpointProblem } from "./endpoint.ts";
 export { KfpError } from "./error.ts";
 export { convertParameters, type PipelineParam, PipelineParamsError, parsePipelineParams } from "./params.ts";

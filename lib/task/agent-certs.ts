@@ -13,6 +13,7 @@
 import { readFileSync } from "node:fs";
 import * as tl from "./task-lib.ts";
 import { VariableError } from "./input-error.ts";
+import { debug, warn } from "./log.ts";
 
 const CA_VARIABLE = "Agent.CAInfo";
 const HOW =
@@ -25,7 +26,7 @@ const HOW =
  */
 export async function agentCertificateAuthorities(): Promise<string[] | undefined> {
   if (/^true$/i.test(tl.getVariable("Agent.SkipCertValidation")?.trim() ?? "")) {
-    tl.warning(
+    warn(
       `Agent.SkipCertValidation is set, but this task still verifies KFP's certificate: it would otherwise send its credential to a server it cannot identify. ${HOW}`,
     );
   }
@@ -34,7 +35,7 @@ export async function agentCertificateAuthorities(): Promise<string[] | undefine
   const pem = readPem(caFile, CA_VARIABLE);
   const extraFile = process.env.NODE_EXTRA_CA_CERTS;
   const extra = extraFile ? [readPem(extraFile, "NODE_EXTRA_CA_CERTS")] : [];
-  tl.debug(`Trusting the agent's certificate authority ${caFile} (${CA_VARIABLE}) for KFP.`);
+  debug(`Trusting the agent's certificate authority ${caFile} (${CA_VARIABLE}) for KFP.`);
   // node:tls loads only here: most agents name no CA, and it costs start-up time.
   const { rootCertificates } = await import("node:tls");
   return [...rootCertificates, ...extra, pem];

@@ -13,6 +13,7 @@
 import * as tl from "./task-lib.ts";
 import type { TransportProxy } from "../net/mod.ts";
 import { VariableError } from "./input-error.ts";
+import { debug } from "./log.ts";
 
 /** The agent's proxy for requests to `endpoint`, or undefined when there is none or the endpoint bypasses it. */
 export function agentProxy(endpoint: string): TransportProxy | undefined {
@@ -40,6 +41,6 @@ export function agentProxy(endpoint: string): TransportProxy | undefined {
   }
   const { proxyUsername: username, proxyPassword: password } = config;
   if (password) tl.setSecret(password);
-  tl.debug(`KFP is reached through the agent's proxy ${url.host}.`);
+  debug(`KFP is reached through the agent's proxy ${url.host}.`);
   return { url: `http://${url.host}`, username, password };
 }

@@ -7,7 +7,7 @@
  * `race` rejects with CancelledError at once), later ones are absorbed so the
  * clean-up can finish, and `exitIfCancelled` ends the process once it has.
  */
-import { writeStdoutLine } from "./stdout.ts";
+import { say } from "./log.ts";
 
 /** Thrown where a task notices it has been cancelled. */
 export class CancelledError extends Error {
@@ -34,7 +34,7 @@ export function watchCancel(signals: readonly NodeJS.Signals[] = ["SIGINT", "SIG
   const onSignal = (sig: NodeJS.Signals) => {
     if (cancelledBy) return; // The agent's second signal: keep cleaning up.
     cancelledBy = sig;
-    writeStdoutLine(`Cancel requested (${sig}).`);
+    say(`Cancel requested (${sig}).`);
     controller.abort(new CancelledError(sig));
   };
   for (const sig of signals) process.on(sig, onSignal);

@@ -11,8 +11,7 @@ import { ProxyError } from "../net/mod.ts";
 import { InputError } from "./input-error.ts";
 import { connectKfp, KfpError, type KfpClient, type KfpConnectOptions, type PlannedWrite } from "../kfp/mod.ts";
 import { connectOptions, type ConnectionSettings } from "./connection.ts";
-import { untrusted } from "./main.ts";
-import { writeStdoutLine } from "./stdout.ts";
+import { say } from "./log.ts";
 import { taskOwnerMarker } from "./owner.ts";
 
 /**
@@ -36,7 +35,7 @@ export async function connectTask(
   } catch (error) {
     throw connectionProblem(error, settings) ?? unreachable(error, settings) ?? error;
   }
-  writeStdoutLine(describeServer(kfp));
+  say(describeServer(kfp));
   if (inProfile && kfp.multiUser && !kfp.namespace) {
     throw new InputError(
       "namespace",
@@ -49,7 +48,7 @@ export async function connectTask(
 
 /** A dry run's line for a write it did not make (connectTask passes it as `onPlannedWrite`). */
 function logPlannedWrite(write: PlannedWrite): void {
-  writeStdoutLine(untrusted(`Dry run: would ${write.method} ${write.path} with ${JSON.stringify(write.body)}`));
+  say(`Dry run: would ${write.method} ${write.path} with ${JSON.stringify(write.body)}`);
 }
 
 /** "Connected to KFP 2.5.0 at <url> (API v2beta1, multi-user, namespace team-a)." */
@@ -82,7 +81,7 @@ const LOGIN_FIX =
 export function connectionProblem(error: unknown, settings: ConnectionSettings): InputError | undefined {
   if (!(error instanceof KfpError)) return undefined;
   const endpoint = settings.endpointInput;
-  const kfpSays = error.kfpMessage ? ` KFP says: ${sentence(untrusted(error.kfpMessage))}` : "";
+  const kfpSays = error.kfpMessage ? ` KFP says: ${sentence(error.kfpMessage)}` : "";
   if (error.kind === "login-page") {
     return new InputError(
       endpoint,
@@ -90,7 +89,7 @@ export function connectionProblem(error: unknown, settings: ConnectionSettings):
       error.hint ?? LOGIN_FIX,
     );
   }
-  if (error.kind === "redirect") return new InputError(endpoint, `leads to a redirect: ${sentence(untrusted(error.message))}`);
+  if (error.kind === "redirect") return new InputError(endpoint, `leads to a redirect: ${sentence(error.message)}`);
   if (error.kind === "http" && (error.status === 401 || error.status === 403)) {
     const input = credentialInput(settings);
     if (settings.auth.kind === "none" && input === "kfpConnection") {
@@ -127,7 +126,7 @@ export function connectionProblem(error: unknown, settings: ConnectionSettings):
 /** While connecting, no answer or an answer that is not KFP's means the endpoint (or a forced API version) is wrong. */
 function unreachable(error: unknown, settings: ConnectionSettings): InputError | undefined {
   if (!(error instanceof KfpError)) return undefined;
-  const says = untrusted(error.message);
+  const says = error.message;
   // The agent's proxy turned the request away: its settings are at fault, and the message says which.
   if (error.cause instanceof ProxyError) return undefined;
   if (error.kind === "network") {

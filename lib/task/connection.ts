@@ -11,6 +11,7 @@ import { InputError } from "./input-error.ts";
 import { readTaskBudget, type TaskBudget } from "./budget.ts";
 import { choiceInput, optionalText, readInputs } from "./inputs.ts";
 import { type ApiVersion, endpointProblem, formatRequestLine, type KfpAuth, type KfpConnectOptions } from "../kfp/mod.ts";
+import { debug } from "./log.ts";
 
 export interface ConnectionSettings {
   endpoint: string;
@@ -159,7 +160,7 @@ export function connectOptions(settings: ConnectionSettings, extra: Partial<KfpC
     userId: settings.userId,
     namespace: settings.namespace,
     ...settings.budget,
-    onRequest: (line) => tl.debug(formatRequestLine(line)),
+    onRequest: (line) => debug(formatRequestLine(line)),
     ...extra,
   };
 }

@@ -21,7 +21,9 @@ export { connectionProblem, connectTask, sentence } from "./connect.ts";
 export { type ConnectionSettings, readConnectionSettings } from "./connection.ts";
 export { InputError } from "./input-error.ts";
 export { booleanInput, choiceInput, nameText, optionalText, readInputs, requiredText, secondsInput } from "./inputs.ts";
-export { describeError, runMain, untrusted } from "./main.ts";
+export { describeError, runMain } from "./main.ts";
+export { debug, finish, say, warn } from "./log.ts";
+export { untrusted } from "./untrusted.ts";
 export {
   checkParameters,
   experimentNamed,
@@ -33,5 +35,4 @@ export {
 export { setOutputs } from "./outputs.ts";
 export { RunProgress } from "./run-progress.ts";
 export { md, mdLink, mdTable, uploadSummary } from "./summary.ts";
-export { writeStdoutLine } from "./stdout.ts";
 export * as tl from "./task-lib.ts";

@@ -5,8 +5,7 @@
  */
 import * as v from "valibot";
 import { InputError } from "./input-error.ts";
-import { untrusted } from "./main.ts";
-import { writeStdoutLine } from "./stdout.ts";
+import { say } from "./log.ts";
 import {
   convertParameters,
   type Experiment,
@@ -65,7 +64,7 @@ export async function resolvePipeline(kfp: KfpClient, settings: { pipeline?: str
     if (settings.pipeline && settings.pipeline !== pipeline.name && settings.pipeline !== pipeline.displayName) {
       throw new InputError(
         "pipeline",
-        `is '${settings.pipeline}', but pipelineId ${pipeline.id} is the pipeline '${untrusted(pipeline.name)}'.`,
+        `is '${settings.pipeline}', but pipelineId ${pipeline.id} is the pipeline '${pipeline.name}'.`,
         "Give one of them, or make them agree.",
       );
     }
@@ -84,7 +83,7 @@ export async function resolvePipeline(kfp: KfpClient, settings: { pipeline?: str
 }
 
 export async function resolveVersion(kfp: KfpClient, pipeline: Pipeline, choice: VersionChoice): Promise<PipelineVersion> {
-  const of = `pipeline '${untrusted(pipeline.name)}'`;
+  const of = `pipeline '${pipeline.name}'`;
   switch (choice.by) {
     case "id":
       try {
@@ -126,7 +125,7 @@ export function checkParameters(params: PipelineParam[], specs: ParameterSpec[] 
     return convertParameters(params, specs, kfp.apiVersion);
   } catch (error) {
     if (error instanceof PipelineParamsError)
-      throw new InputError("pipelineParams", untrusted(error.message), "Fix the names and values to match the pipeline's parameters.");
+      throw new InputError("pipelineParams", error.message, "Fix the names and values to match the pipeline's parameters.");
     throw error;
   }
 }
@@ -149,12 +148,12 @@ export async function experimentNamed(
         "Check the name, or set experiment: createNewExperiment to create it when it is missing.",
       );
     }
-    writeStdoutLine(`Experiment '${untrusted(name)}' (${experiment.id}).`);
+    say(`Experiment '${name}' (${experiment.id}).`);
     return { experiment, created: false };
   }
   const found = await kfp.getOrCreateExperiment({ name, description: options.description });
-  if (found.created && options.dryRun) writeStdoutLine(`Experiment '${untrusted(name)}' does not exist; it would be created.`);
-  else if (found.created) writeStdoutLine(`Experiment '${untrusted(name)}' created (${found.experiment.id}).`);
-  else writeStdoutLine(`Experiment '${untrusted(name)}' already exists (${found.experiment.id}): reusing it.`);
+  if (found.created && options.dryRun) say(`Experiment '${name}' does not exist; it would be created.`);
+  else if (found.created) say(`Experiment '${name}' created (${found.experiment.id}).`);
+  else say(`Experiment '${name}' already exists (${found.experiment.id}): reusing it.`);
   return found;
 }

@@ -39,10 +39,11 @@ import {
   secondsInput,
   setOutputs,
   tl,
-  untrusted,
   uploadSummary,
   watchCancel,
-  writeStdoutLine,
+  say,
+  warn,
+  finish,
 } from "../../lib/task/mod.ts";
 import type { Experiment, KfpClient, Pipeline, PipelineParam, PipelineVersion, Run } from "../../lib/kfp/mod.ts";
 import { formatDuration } from "../../lib/net/mod.ts";
@@ -139,11 +140,11 @@ function readSettings(): Settings {
   if (inputs.pipelineVersionId) {
     version = { by: "id", id: inputs.pipelineVersionId };
     if (inputs.useDefaultVersion || inputs.pipelineVersion)
-      tl.warning("pipelineVersionId is set: useDefaultVersion and pipelineVersion are ignored.");
+      warn("pipelineVersionId is set: useDefaultVersion and pipelineVersion are ignored.");
   } else if (inputs.useDefaultVersion) {
     version = { by: "default", input: "useDefaultVersion" };
     // The 2021 task let useDefaultVersion win too.
-    if (inputs.pipelineVersion) tl.warning(`useDefaultVersion is true: pipelineVersion '${inputs.pipelineVersion}' is ignored.`);
+    if (inputs.pipelineVersion) warn(`useDefaultVersion is true: pipelineVersion '${inputs.pipelineVersion}' is ignored.`);
   } else if (inputs.pipelineVersion) {
     version = { by: "name", name: inputs.pipelineVersion };
   } else if (namesPipeline) {
@@ -161,7 +162,7 @@ function readSettings(): Settings {
     );
   }
   if (inputs.waitForRunToFinish && !inputs.createNewRun)
-    tl.warning("waitForRunToFinish is true but createNewRun is false: there is no run to wait for.");
+    warn("waitForRunToFinish is true but createNewRun is false: there is no run to wait for.");
   return { ...inputs, connection, version, parameters: inputs.pipelineParams };
 }
 
@@ -212,9 +213,7 @@ async function startAndWait(kfp: KfpClient, settings: Settings, cancel: CancelWa
   if (settings.version) {
     done.pipeline = await resolvePipeline(kfp, settings);
     done.version = await resolveVersion(kfp, done.pipeline, settings.version);
-    writeStdoutLine(
-      `Pipeline '${untrusted(done.pipeline.name)}' (${done.pipeline.id}), version '${untrusted(done.version.name)}' (${done.version.id}).`,
-    );
+    say(`Pipeline '${done.pipeline.name}' (${done.pipeline.id}), version '${done.version.name}' (${done.version.id}).`);
   }
   if (settings.createNewRun && done.pipeline && done.version) {
     const specs = await kfp.versionParameters(done.pipeline.id, done.version.id);
@@ -231,7 +230,7 @@ async function startAndWait(kfp: KfpClient, settings: Settings, cancel: CancelWa
   done.experimentPlanned = created && settings.dryRun;
 
   if (!settings.createNewRun || !done.pipeline || !done.version) {
-    tl.setResult(tl.TaskResult.Succeeded, "No run created (createNewRun is false).");
+    finish(tl.TaskResult.Succeeded, "No run created (createNewRun is false).");
     return;
   }
 
@@ -248,21 +247,21 @@ async function startAndWait(kfp: KfpClient, settings: Settings, cancel: CancelWa
   });
   if (settings.dryRun) {
     done.run = undefined;
-    tl.setResult(tl.TaskResult.Succeeded, "Dry run: every check passed; nothing was created.");
+    finish(tl.TaskResult.Succeeded, "Dry run: every check passed; nothing was created.");
     return;
   }
   done.runUrl = kfp.links.run(done.run.id);
-  writeStdoutLine(`Run '${untrusted(runName)}' created (${done.run.id}): ${done.runUrl}`);
+  say(`Run '${runName}' created (${done.run.id}): ${done.runUrl}`);
   cancel.throwIfCancelled();
 
   if (!settings.waitForRunToFinish) {
-    tl.setResult(tl.TaskResult.Succeeded, `Run '${untrusted(runName)}' started: ${done.runUrl}`);
+    finish(tl.TaskResult.Succeeded, `Run '${runName}' started: ${done.runUrl}`);
     return;
   }
 
   const timeoutMs = Math.round(settings.runTimeoutMinutes * 60_000);
-  writeStdoutLine(`Waiting for the run to finish (polling every ${settings.pollIntervalSeconds}s, timeout ${formatDuration(timeoutMs)}).`);
-  const progress = new RunProgress((line) => writeStdoutLine(untrusted(line)));
+  say(`Waiting for the run to finish (polling every ${settings.pollIntervalSeconds}s, timeout ${formatDuration(timeoutMs)}).`);
+  const progress = new RunProgress((line) => say(line));
   const seen = (run: Run, elapsedMs: number) => {
     done.run = run;
     progress.observe(run, elapsedMs);
@@ -274,10 +273,8 @@ async function startAndWait(kfp: KfpClient, settings: Settings, cancel: CancelWa
       timeoutMs,
       onPoll: seen,
       onOutage: ({ lengthMs, first }) =>
-        writeStdoutLine(
-          untrusted(
-            `KFP could not be reached for ${formatDuration(lengthMs)} while waiting (${first.message.replace(/\.$/, "")}); the wait went on.`,
-          ),
+        say(
+          `KFP could not be reached for ${formatDuration(lengthMs)} while waiting (${first.message.replace(/\.$/, "")}); the wait went on.`,
         ),
       signal: cancel.signal,
     }),
@@ -310,16 +307,16 @@ function endWithRunOutcome(done: Progress): void {
   switch (run.outcome) {
     case "succeeded":
       done.ending = `Succeeded after ${took}.`;
-      tl.setResult(tl.TaskResult.Succeeded, `Run ${run.state} after ${took}: ${link}`);
+      finish(tl.TaskResult.Succeeded, `Run ${run.state} after ${took}: ${link}`);
       return;
     case "skipped":
       done.ending = `Skipped after ${took}.`;
-      tl.setResult(tl.TaskResult.SucceededWithIssues, `Run ${run.state}: KFP skipped it. ${link}`);
+      finish(tl.TaskResult.SucceededWithIssues, `Run ${run.state}: KFP skipped it. ${link}`);
       return;
     default: {
-      const why = run.error ? `: ${untrusted(run.error)}` : "";
+      const why = run.error ? `: ${run.error}` : "";
       done.ending = `Ended ${run.state} after ${took}${why}`;
-      tl.setResult(tl.TaskResult.Failed, `Run ended ${run.state} after ${took}${why}. See ${link}`);
+      finish(tl.TaskResult.Failed, `Run ended ${run.state} after ${took}${why}. See ${link}`);
     }
   }
 }
@@ -328,7 +325,7 @@ async function endTimedOut(kfp: KfpClient, settings: Settings, done: Progress, t
   const last = runStatus(kfp, done.run!);
   const fate = await stopRun(kfp, settings, done);
   done.ending = `Timed out after ${formatDuration(timeoutMs)} (last state ${last}); ${fate}.`;
-  tl.setResult(
+  finish(
     tl.TaskResult.Failed,
     `Run did not finish within ${formatDuration(timeoutMs)} (runTimeoutMinutes: ${settings.runTimeoutMinutes}); ` +
       `last state ${last}. The run ${fate}. See ${done.runUrl}`,
@@ -340,13 +337,13 @@ async function endCancelled(kfp: KfpClient, settings: Settings, done: Progress, 
   done.waitEndedMs ??= Date.now();
   if (!done.run || settings.dryRun) {
     done.ending = "Cancelled before a run was created.";
-    tl.setResult(tl.TaskResult.Cancelled, `Cancelled (${cancelled.by}) before a run was created.`);
+    finish(tl.TaskResult.Cancelled, `Cancelled (${cancelled.by}) before a run was created.`);
     return;
   }
   const fate = await stopRun(kfp, settings, done, CANCEL_TERMINATE_MS);
   done.ending = `Cancelled (${cancelled.by}); the run ${fate}.`;
-  writeStdoutLine(done.ending);
-  tl.setResult(tl.TaskResult.Cancelled, `Cancelled (${cancelled.by}); the run ${fate}. ${done.runUrl}`);
+  say(done.ending);
+  finish(tl.TaskResult.Cancelled, `Cancelled (${cancelled.by}); the run ${fate}. ${done.runUrl}`);
 }
 
 /**
@@ -361,10 +358,10 @@ async function stopRun(kfp: KfpClient, settings: Settings, done: Progress, withi
   if (settings.onTimeoutOrCancel === "leaveRunning") return "was left running (onTimeoutOrCancel: leaveRunning)";
   try {
     await kfp.terminateRun(run.id, { withinMs });
-    writeStdoutLine(`Run ${run.id} terminated.`);
+    say(`Run ${run.id} terminated.`);
     return "was terminated";
   } catch (error) {
-    tl.warning(`Could not terminate run ${run.id}: ${untrusted(error instanceof Error ? error.message : String(error))}`);
+    warn(`Could not terminate run ${run.id}: ${error instanceof Error ? error.message : String(error)}`);
     return "could not be terminated and may still be running";
   }
 }

@@ -59,11 +59,12 @@ import {
   runMain,
   setOutputs,
   tl,
-  untrusted,
   uploadSummary,
   type VersionChoice,
   choiceInput,
-  writeStdoutLine,
+  say,
+  warn,
+  finish,
 } from "../../lib/task/mod.ts";
 
 // ---------------------------------------------------------------------------
@@ -210,7 +211,7 @@ async function reconcile(kfp: KfpClient, settings: Settings, progress: Progress)
   const pipeline = await resolvePipeline(kfp, settings);
   const version = await resolveVersion(kfp, pipeline, settings.version);
   Object.assign(progress, { pipeline, version });
-  writeStdoutLine(`Pipeline '${untrusted(pipeline.name)}' (${pipeline.id}), version '${untrusted(version.name)}' (${version.id}).`);
+  say(`Pipeline '${pipeline.name}' (${pipeline.id}), version '${version.name}' (${version.id}).`);
   const parameters = checkParameters(settings.pipelineParams, await kfp.versionParameters(pipeline.id, version.id), kfp);
   progress.parameters = parameters;
   warnAboutCatchup(settings);
@@ -241,9 +242,7 @@ async function reconcile(kfp: KfpClient, settings: Settings, progress: Progress)
   for (const r of existing) {
     const differs = differences(r, spec);
     const state = r.enabled ? "enabled" : "disabled";
-    writeStdoutLine(
-      `Found recurring run '${untrusted(name)}' (${r.id}, ${state}): ${differs.length ? `differs in ${differs.join(", ")}` : "matches"}.`,
-    );
+    say(`Found recurring run '${name}' (${r.id}, ${state}): ${differs.length ? `differs in ${differs.join(", ")}` : "matches"}.`);
   }
   // The newest that matches stays; every other one of that name goes.
   const keep = existing.filter((r) => differences(r, spec).length === 0).at(-1);
@@ -257,18 +256,17 @@ async function reconcile(kfp: KfpClient, settings: Settings, progress: Progress)
   for (const step of progress.steps) {
     if (step.action === "create") {
       progress.current = await api.create({ ...spec, enabled: createEnabled }, known);
-      if (!settings.dryRun)
-        writeStdoutLine(`Created recurring run '${untrusted(name)}' (${progress.current.id}, ${createEnabled ? "enabled" : "disabled"}).`);
+      if (!settings.dryRun) say(`Created recurring run '${name}' (${progress.current.id}, ${createEnabled ? "enabled" : "disabled"}).`);
     } else {
       const target = step.target ?? progress.current!;
       await apply(api, step.action, target.id);
       if (step.action !== "delete") target.enabled = step.action === "enable";
-      if (!settings.dryRun) writeStdoutLine(`${past(step.action)} recurring run ${target.id}.`);
+      if (!settings.dryRun) say(`${past(step.action)} recurring run ${target.id}.`);
     }
     progress.done++;
   }
   progress.outcome = outcome(progress, others.length, settings.dryRun);
-  tl.setResult(tl.TaskResult.Succeeded, progress.outcome);
+  finish(tl.TaskResult.Succeeded, progress.outcome);
 }
 
 /**
@@ -326,7 +324,7 @@ function halfDone(error: unknown, settings: Settings, progress: Progress): KfpEr
 function warnAboutCatchup(settings: Settings): void {
   // cron_schedule.go: a cron counts from its start time, so one in the past with catchup fires once per missed time.
   if (settings.catchup && settings.schedule.kind === "cron" && settings.startTime !== undefined && settings.startTime < Date.now()) {
-    tl.warning("startTime is in the past and catchup is true: KFP will start one run for every cron time since startTime.");
+    warn("startTime is in the past and catchup is true: KFP will start one run for every cron time since startTime.");
   }
 }
 

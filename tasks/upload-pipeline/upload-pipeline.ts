@@ -30,9 +30,9 @@ import {
   sentence,
   setOutputs,
   tl,
-  untrusted,
   uploadSummary,
-  writeStdoutLine,
+  say,
+  finish,
 } from "../../lib/task/mod.ts";
 import {
   checkPipelineFile,
@@ -158,8 +158,7 @@ interface Outcome {
 runMain(async () => {
   const settings = readSettings();
   const file = await checkedFile(settings.file);
-  if (settings.versionNameIgnored)
-    writeStdoutLine("versionName is not used with uploadNew: KFP names the first version like the pipeline.");
+  if (settings.versionNameIgnored) say("versionName is not used with uploadNew: KFP names the first version like the pipeline.");
 
   const kfp = await connectTask(settings.connection, { dryRun: settings.dryRun });
   let outcome: Outcome;
@@ -184,9 +183,9 @@ runMain(async () => {
   uploadSummary("kubeflow-upload-pipeline.md", summary(kfp, settings, outcome, links));
 
   const done = settings.dryRun ? `Dry run: would have ${describe(outcome)}` : capitalize(describe(outcome));
-  writeStdoutLine(untrusted(`${done}\n  Pipeline: ${links.pipeline}\n  Version:  ${links.version}`));
-  if (settings.dryRun) writeStdoutLine("Dry run: nothing was changed in KFP; the output variables hold placeholders.");
-  tl.setResult(tl.TaskResult.Succeeded, untrusted(done));
+  say(`${done}\n  Pipeline: ${links.pipeline}\n  Version:  ${links.version}`);
+  if (settings.dryRun) say("Dry run: nothing was changed in KFP; the output variables hold placeholders.");
+  finish(tl.TaskResult.Succeeded, done);
 });
 
 /** The package once it passed the checks KFP would make (type, size, content): read once, here. */
@@ -216,14 +215,14 @@ async function upload(kfp: KfpClient, s: Settings, file: PipelineFile): Promise<
           "Check the name, or set kubeflowPipelineTask to uploadNew or uploadNewOrVersion to create it.",
         );
       }
-      writeStdoutLine(`Found pipeline '${existing.name}' (${existing.id}).`);
+      say(`Found pipeline '${existing.name}' (${existing.id}).`);
       return addVersion(kfp, s, file, existing);
     case "uploadNewOrVersion":
       if (existing) {
-        writeStdoutLine(`Found pipeline '${existing.name}' (${existing.id}): adding a version.`);
+        say(`Found pipeline '${existing.name}' (${existing.id}): adding a version.`);
         return addVersion(kfp, s, file, existing);
       }
-      writeStdoutLine(`Pipeline '${s.pipelineName}' does not exist yet: creating it.`);
+      say(`Pipeline '${s.pipelineName}' does not exist yet: creating it.`);
       try {
         return await createPipeline(kfp, s, file);
       } catch (error) {
@@ -231,7 +230,7 @@ async function upload(kfp: KfpClient, s: Settings, file: PipelineFile): Promise<
         if (!(error instanceof InputError) || error.input !== s.pipelineNameInput) throw error;
         const created = await kfp.findPipeline(s.pipelineName);
         if (!created) throw error;
-        writeStdoutLine(`Pipeline '${created.name}' was created meanwhile (${created.id}): adding a version.`);
+        say(`Pipeline '${created.name}' was created meanwhile (${created.id}): adding a version.`);
         return addVersion(kfp, s, file, created);
       }
   }
@@ -273,9 +272,7 @@ async function addVersion(kfp: KfpClient, s: Settings, file: PipelineFile, pipel
 /** A version with the wanted name exists: the outcome when reusing is allowed, else an InputError. */
 function reuseOrFail(s: Settings, pipeline: Pipeline, version: PipelineVersion): Outcome {
   if (s.ifVersionExists === "reuse") {
-    writeStdoutLine(
-      `Version '${version.name}' (${version.id}) of pipeline '${pipeline.name}' already exists: reusing it (ifVersionExists is reuse).`,
-    );
+    say(`Version '${version.name}' (${version.id}) of pipeline '${pipeline.name}' already exists: reusing it (ifVersionExists is reuse).`);
     return { action: "reused version", pipeline, version };
   }
   const from = s.versionNameDerived ? "was derived from the build number and commit; it " : "";
@@ -301,7 +298,7 @@ function packageRejected(error: unknown): unknown {
   if (error instanceof KfpError && (error.kind === "invalid" || (error.kind === "http" && error.status === 400))) {
     return new InputError(
       "pipelineFilePath",
-      `was rejected by KFP: ${sentence(untrusted(error.kfpMessage ?? error.message))}`,
+      `was rejected by KFP: ${sentence(error.kfpMessage ?? error.message)}`,
       "Check it is a pipeline compiled by the KFP SDK for this KFP version (kfp dsl compile).",
     );
   }
