@@ -45,7 +45,15 @@ import {
   warn,
   finish,
 } from "../../lib/task/mod.ts";
-import type { Experiment, KfpClient, Pipeline, PipelineParam, PipelineVersion, Run } from "../../lib/kfp/mod.ts";
+import {
+  DRY_RUN_IDS,
+  type Experiment,
+  type KfpClient,
+  type Pipeline,
+  type PipelineParam,
+  type PipelineVersion,
+  type Run,
+} from "../../lib/kfp/mod.ts";
 import { formatDuration } from "../../lib/net/mod.ts";
 
 // ---------------------------------------------------------------------------
@@ -116,11 +124,27 @@ interface Settings extends Inputs {
   parameters: PipelineParam[];
 }
 
+/** The IDs an upload in dry run outputs instead of real ones. */
+const DRY_RUN_PLACEHOLDERS: readonly string[] = [DRY_RUN_IDS.pipeline, DRY_RUN_IDS.version];
+
+/** A dry run fed an upload dry run's outputs: the pipeline and version are placeholders, not KFP objects. */
+function isUploadDryRun(settings: Settings): boolean {
+  return settings.dryRun && settings.pipelineId === DRY_RUN_IDS.pipeline;
+}
+
 /** Reads every input once; throws InputError on the first problem. */
 function readSettings(): Settings {
   const connection = readConnectionSettings();
   const inputs = readInputs(inputsSchema);
 
+  const placeholder = [inputs.pipelineId, inputs.pipelineVersionId].find((id) => id && DRY_RUN_PLACEHOLDERS.includes(id));
+  if (placeholder && !inputs.dryRun) {
+    throw new InputError(
+      inputs.pipelineId === placeholder ? "pipelineId" : "pipelineVersionId",
+      `is '${placeholder}', the placeholder an upload in dry run outputs: nothing was uploaded.`,
+      "Set dryRun: true on this step too, or run the upload for real.",
+    );
+  }
   if (inputs.pipelineVersionId && !inputs.pipelineId) {
     throw new InputError(
       "pipelineVersionId",
@@ -210,13 +234,21 @@ async function experimentRun(cancel: CancelWatch): Promise<void> {
 }
 
 async function startAndWait(kfp: KfpClient, settings: Settings, cancel: CancelWatch, done: Progress): Promise<void> {
-  if (settings.version) {
+  if (settings.version && isUploadDryRun(settings)) {
+    // Chained after an upload in dry run: its placeholders stand for a pipeline that does not exist yet.
+    done.pipeline = { id: DRY_RUN_IDS.pipeline, name: settings.pipeline ?? "the pipeline the upload would create" };
+    done.version = { id: DRY_RUN_IDS.version, name: "the version the upload would create", pipelineId: DRY_RUN_IDS.pipeline };
+    say(
+      "Dry run: pipelineId and pipelineVersionId are an upload dry run's placeholders; " +
+        "the run would use the pipeline and version that upload creates (their parameters are not checked).",
+    );
+  } else if (settings.version) {
     done.pipeline = await resolvePipeline(kfp, settings);
     done.version = await resolveVersion(kfp, done.pipeline, settings.version);
     say(`Pipeline '${done.pipeline.name}' (${done.pipeline.id}), version '${done.version.name}' (${done.version.id}).`);
   }
   if (settings.createNewRun && done.pipeline && done.version) {
-    const specs = await kfp.versionParameters(done.pipeline.id, done.version.id);
+    const specs = isUploadDryRun(settings) ? undefined : await kfp.versionParameters(done.pipeline.id, done.version.id);
     done.parameters = checkParameters(settings.parameters, specs, kfp);
   }
 
