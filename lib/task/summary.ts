@@ -1,7 +1,7 @@
 /**
  * Markdown summaries on the run page's Extensions tab.
  */
-import { writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as tl from "./task-lib.ts";
@@ -22,10 +22,19 @@ export function mdTable(rows: [string, string | undefined][]): string {
   return ["| | |", "|---|---|", ...kept.map(([label, value]) => `| ${label} | ${value} |`)].join("\n");
 }
 
-/** Writes the summary to the agent's temp folder and attaches it to the run. */
+/**
+ * Writes the summary to a folder of its own under the agent's temp folder and
+ * attaches it to the step. The agent reads the file later, when it uploads the
+ * attachment (TaskAddAttachmentCommand queues the path): with one fixed path,
+ * a second step of the same kind in the job would overwrite the first one's
+ * summary before it is read. The attachment keeps its readable name.
+ *
+ * Attachments are uploaded as they are: the agent masks secrets in log lines
+ * only. So a summary must hold no value that could be a secret.
+ */
 export function uploadSummary(fileName: string, markdown: string): void {
-  const folder = tl.getVariable("Agent.TempDirectory") || tmpdir();
-  const file = join(folder, fileName);
+  const temp = tl.getVariable("Agent.TempDirectory") || tmpdir();
+  const file = join(mkdtempSync(join(temp, "kubeflow-summary-")), fileName);
   writeFileSync(file, markdown);
   tl.uploadSummary(file);
 }

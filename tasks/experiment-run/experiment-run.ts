@@ -430,14 +430,10 @@ function summary(kfp: KfpClient, settings: Settings, done: Progress): string {
       ["KFP", `${md(kfp.serverVersion ?? "version not reported")}, API ${kfp.apiVersion}`],
     ]),
   );
-  const parameters = Object.entries(done.parameters ?? {});
+  // Names only: a value may come from a secret variable, and the agent uploads summaries unmasked.
+  const parameters = Object.keys(done.parameters ?? {});
   if (run && parameters.length > 0) {
-    lines.push(
-      "",
-      "### Parameters",
-      "",
-      mdTable(parameters.map(([name, value]) => [md(name), md(typeof value === "string" ? value : JSON.stringify(value))])),
-    );
+    lines.push("", `Parameters (values on the run's page in KFP): ${parameters.map(md).join(", ")}`);
   }
   const steps = run?.steps?.list ?? [];
   if (steps.length > 0) {

@@ -56,6 +56,8 @@ export interface UploadRunOptions {
   /** The token given (default: the one the fake wants). */
   token?: string;
   variables?: Record<string, string>;
+  /** Agent.TempDirectory shared with other steps of the same job. */
+  jobTempDir?: string;
 }
 
 /** Runs the task against `kfp`, connected the way `via` says. */
@@ -64,7 +66,7 @@ export function uploadTask(
   inputs: Record<string, string>,
   options: UploadRunOptions = {},
 ): Promise<TaskRunResult> {
-  const { via = "2021 inputs", token = TOKEN, variables = {} } = options;
+  const { via = "2021 inputs", token = TOKEN, variables = {}, jobTempDir } = options;
   const connection: { inputs: Record<string, string>; connections: ServiceConnection[] } =
     via === "service connection"
       ? {
@@ -82,6 +84,7 @@ export function uploadTask(
     inputs: { ...connection.inputs, ...inputs },
     connections: connection.connections,
     variables,
+    jobTempDir,
     timeoutMs: 30_000,
   });
 }
