@@ -291,9 +291,9 @@ const taskLibPatches: esbuild.Plugin = {
  * Our modules do nothing when loaded but define things, so a bundle keeps only
  * the ones whose exports it uses: a task that imports one name from a folder's
  * mod.ts does not carry the folder's other modules (nor task-lib, which
- * lib/task/main.ts loads). The one module that acts when loaded,
- * early-secrets.ts, is put first in each task by the build itself (taskPrelude,
- * by absolute path, which this leaves alone). Any other bare import of ours
+ * lib/task/main.ts loads). The modules that act when loaded, input-names.ts
+ * and early-secrets.ts, are put first in each task by the build itself
+ * (taskPrelude, by absolute path, which this leaves alone). Any other bare import of ours
  * would be dropped, and esbuild's warning about that fails the build (bundleFile).
  */
 const ownModulesArePure: esbuild.Plugin = {
@@ -509,8 +509,8 @@ function entryPoint(entry: string, first: readonly string[]): esbuild.BuildOptio
  * credentials as secrets, which must come before task-lib loads (early-secrets.ts).
  */
 function taskPrelude(root: string): string[] {
-  const secrets = join(root, "lib", "task", "early-secrets.ts");
-  return existsSync(secrets) ? [secrets] : [];
+  // Both read the environment the agent gave before task-lib moves INPUT_*, SECRET_*, ... into its vault.
+  return ["input-names.ts", "early-secrets.ts"].map((file) => join(root, "lib", "task", file)).filter((file) => existsSync(file));
 }
 
 /** Bundles tasks/<name>/<name>.ts, after the task prelude, into tasks/<name>/index.js. */

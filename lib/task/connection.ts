@@ -9,7 +9,7 @@ import * as tl from "./task-lib.ts";
 import * as v from "valibot";
 import { InputError } from "./input-error.ts";
 import { readTaskBudget, type TaskBudget } from "./budget.ts";
-import { choiceInput, optionalText, readInputs } from "./inputs.ts";
+import { choiceInput, inputNames, optionalText, readInputs } from "./inputs.ts";
 import { type ApiVersion, endpointProblem, formatRequestLine, type KfpAuth, type KfpConnectOptions } from "../kfp/mod.ts";
 import { debug } from "./log.ts";
 
@@ -49,6 +49,9 @@ const connectionSchema = v.object({
   namespace: optionalText,
   apiVersion: choiceInput(["auto", "v1beta1", "v2beta1"] as const, "auto"),
 });
+
+/** The connection inputs every agent task has. */
+export const CONNECTION_INPUTS = inputNames(connectionSchema);
 
 /** Reads and checks the connection inputs. Throws InputError naming the input at fault. */
 export function readConnectionSettings(): ConnectionSettings {

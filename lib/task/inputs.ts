@@ -17,8 +17,12 @@ type InputsSchema =
 
 /** Reads the inputs the schema's keys name and parses them; throws InputError naming the first input at fault. */
 export function readInputs<S extends InputsSchema>(schema: S): v.InferOutput<S> {
-  const object = "pipe" in schema ? schema.pipe[0] : schema;
-  return parseInputs(schema, readRawInputs(Object.keys(object.entries)));
+  return parseInputs(schema, readRawInputs(inputNames(schema)));
+}
+
+/** The input names a schema's keys declare. */
+export function inputNames(schema: InputsSchema): string[] {
+  return Object.keys(("pipe" in schema ? schema.pipe[0] : schema).entries);
 }
 
 /** Raw input values by name: "" when the input is not set. */

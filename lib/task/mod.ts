@@ -20,7 +20,7 @@ export { CancelledError, type CancelWatch, watchCancel } from "./cancel.ts";
 export { connectionProblem, connectTask, sentence } from "./connect.ts";
 export { type ConnectionSettings, readConnectionSettings } from "./connection.ts";
 export { InputError } from "./input-error.ts";
-export { booleanInput, choiceInput, nameText, optionalText, readInputs, requiredText, secondsInput } from "./inputs.ts";
+export { booleanInput, choiceInput, inputNames, nameText, optionalText, readInputs, requiredText, secondsInput } from "./inputs.ts";
 export { describeError, runMain } from "./main.ts";
 export { debug, finish, say, warn } from "./log.ts";
 export { untrusted } from "./untrusted.ts";
@@ -32,6 +32,7 @@ export {
   resolveVersion,
   type VersionChoice,
 } from "./resolve.ts";
+export { warnMisspeltInputs } from "./misspelt-inputs.ts";
 export { setOutputs } from "./outputs.ts";
 export { RunProgress } from "./run-progress.ts";
 export { md, mdLink, mdTable, uploadSummary } from "./summary.ts";

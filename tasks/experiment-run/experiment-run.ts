@@ -33,7 +33,9 @@ import {
   nameText,
   optionalText,
   readConnectionSettings,
+  inputNames,
   readInputs,
+  warnMisspeltInputs,
   runMain,
   RunProgress,
   secondsInput,
@@ -212,6 +214,7 @@ interface Progress {
 }
 
 async function experimentRun(cancel: CancelWatch): Promise<void> {
+  warnMisspeltInputs(inputNames(inputsSchema));
   const settings = readSettings();
   const kfp = await connectTask(settings.connection, { dryRun: settings.dryRun }, true);
   const done: Progress = {};

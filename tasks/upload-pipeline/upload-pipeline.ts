@@ -24,7 +24,9 @@ import {
   nameText,
   optionalText,
   readConnectionSettings,
+  inputNames,
   readInputs,
+  warnMisspeltInputs,
   requiredText,
   runMain,
   sentence,
@@ -156,6 +158,7 @@ interface Outcome {
 }
 
 runMain(async () => {
+  warnMisspeltInputs(inputNames(inputsSchema));
   const settings = readSettings();
   const file = await checkedFile(settings.file);
   if (settings.versionNameIgnored) say("versionName is not used with uploadNew: KFP names the first version like the pipeline.");
