@@ -56,6 +56,8 @@ describe("Kubeflow Exit Handler Component", () => {
     expect(written.split("\n").slice(2).join("\n")).toBe(generated);
     expect(r.outputs.kf_exit_handler_component).toBe(file);
     expect(r.variables.filter((v) => v.name === "kf_exit_handler_component").map((v) => v.isOutput)).toEqual([false, true]);
+    // Undeclared in task.json, so a real agent keeps the plain $(kf_exit_handler_component) too (ExecutionContext.SetVariable).
+    expect(r.outputs["kfpStep.kf_exit_handler_component"]).toBe(file);
     expect(r.message).toBe(
       `Wrote the Kubeflow exit handler component (KubeflowExitHandlerComponent ${Major}.${Minor}.${Patch}) to ${file}.`,
     );
