@@ -19,7 +19,7 @@ import { agentEnvironment, agentEnvName, defaultVariables, mergeVariables, taskI
 import { AgentOutput, type TaskRestrictions } from "./output.ts";
 import { chooseNode, hostNode } from "./node.ts";
 
-export { parseAgentOutput, maskSecrets, DEFAULT_STEP_NAME } from "./output.ts";
+export { parseAgentOutput, maskSecrets } from "./output.ts";
 export { agentEnvName, defaultVariables, variableValue } from "./env.ts";
 export { hostNode, hostPath } from "./node.ts";
 export type { ServiceConnection, SetVariable, TaskResultName, TaskRun, TaskRunRequest, TaskRunResult } from "./types.ts";

@@ -47,7 +47,7 @@ const DOC_LINK = "(http://go.microsoft.com/fwlink/?LinkId=817296)";
 const KEYWORD_HELP = "Please see the list of accepted commands: https://go.microsoft.com/fwlink/?LinkId=817296";
 
 /** The reference name the emulation gives a step that names none. */
-export const DEFAULT_STEP_NAME = "kfpStep";
+const DEFAULT_STEP_NAME = "kfpStep";
 
 /** The `restrictions` block of a task.json. */
 export interface TaskRestrictions {
