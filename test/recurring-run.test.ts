@@ -120,6 +120,8 @@ describe.each(APIS)("on KFP %s", (api) => {
     expect(kfp.writes().length - before).toBe(4);
     expect(mostEnabledAtOnce(kfp, before, [old.id])).toBe(1);
     expect(r.outputs.kf_recurring_run_id).toBe(now!.id);
+    // Undeclared in task.json, so a real agent keeps the plain form as well as <step>.kf_recurring_run_id.
+    expect(r.outputs["kfpStep.kf_recurring_run_id"]).toBe(now!.id);
     expect(r.stdout).toContain("differs in pipeline version");
   });
 
