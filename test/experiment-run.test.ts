@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { bundleTask } from "../build.ts";
 import type { FakeApi, FakeKfp, FakeKfpOptions, RecordedRequest, RunScript } from "../lib/dev/fake-kfp/types.ts";
 import { REPO_ROOT, runTask, startTask, taskDir, type TaskRunRequest } from "./harness.ts";
+import { helloRequest } from "./support/experiment-run-task.ts";
 import { startFake } from "./support/fake.ts";
 import { ownedByAgentTask } from "./support/owner.ts";
 
@@ -45,20 +46,7 @@ export async function seeded(api: FakeApi, options: FakeKfpOptions = {}) {
 
 /** A run request with the inputs most tests share. */
 export function request(kfp: FakeKfp, inputs: Record<string, string> = {}): TaskRunRequest {
-  return {
-    taskDir: dir,
-    inputs: {
-      kubeflowEndpoint: kfp.url,
-      bearerToken: TOKEN,
-      pipeline: "hello",
-      useDefaultVersion: "true",
-      experimentName: "ci",
-      createNewRun: "true",
-      pipelineParams: "message=hi",
-      ...inputs,
-    },
-    timeoutMs: 30_000,
-  };
+  return helloRequest(kfp, inputs, TOKEN);
 }
 
 const run = (kfp: FakeKfp, inputs: Record<string, string> = {}) => runTask(request(kfp, inputs));

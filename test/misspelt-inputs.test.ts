@@ -4,15 +4,12 @@
  * input meant, and the task goes on.
  */
 import { beforeAll, describe, expect, test } from "bun:test";
-import { join } from "node:path";
-import { bundleTask } from "../build.ts";
 import { closestInput, editDistance } from "../lib/task/misspelt-inputs.ts";
-import { REPO_ROOT, runTask } from "./harness.ts";
-import { PIPELINES, packageFor, TOKEN, uploadTask, useUploadTask, withFake } from "./support/upload-task.ts";
+import { bundleExperimentRun, runHello, seedHello } from "./support/experiment-run-task.ts";
+import { packageFor, uploadTask, useUploadTask, withFake } from "./support/upload-task.ts";
 
-const EXPERIMENT_RUN = join(REPO_ROOT, "tasks", "experiment-run");
 useUploadTask();
-beforeAll(() => bundleTask(EXPERIMENT_RUN));
+beforeAll(bundleExperimentRun);
 
 describe("closestInput", () => {
   const declared = ["waitForRunToFinish", "runName", "pipeline", "pipelineId", "dryRun"];
@@ -32,22 +29,8 @@ describe("closestInput", () => {
 
 test("experiment-run with waitForRunToFinsh warns, naming waitForRunToFinish, and still succeeds", async () => {
   await withFake({ api: "v2" }, async (kfp) => {
-    await kfp.seedPipeline({ name: "hello", file: join(PIPELINES, "hello-v2.yaml"), versionName: "v1.0" });
-    const r = await runTask({
-      taskDir: EXPERIMENT_RUN,
-      inputs: {
-        kubeflowEndpoint: kfp.url,
-        bearerToken: TOKEN,
-        pipeline: "hello",
-        useDefaultVersion: "true",
-        experimentName: "ci",
-        createNewRun: "true",
-        pipelineParams: "message=hi",
-        waitForRunToFinsh: "true",
-        myOwnSetting: "x",
-      },
-      timeoutMs: 30_000,
-    });
+    await seedHello(kfp);
+    const r = await runHello(kfp, { waitForRunToFinsh: "true", myOwnSetting: "x" });
     expect(r.result).toBe("Succeeded");
     expect(r.warnings).toEqual([
       "The step sets an input this task does not have, WAITFORRUNTOFINSH (as the agent passes it): it is ignored. Did you mean waitForRunToFinish?",

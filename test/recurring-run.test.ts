@@ -260,6 +260,20 @@ describe("the summary", () => {
     const times = [...summary.matchAll(/\d{4}-\d\d-\d\dT09:00:00Z/g)].map((m) => new Date(m[0]));
     expect(times).toHaveLength(5);
     for (const time of times) expect([1, 2, 3, 4, 5]).toContain(time.getUTCDay());
-    for (const text of ["schedules", "hello", "v1.0", "hello there", "enabled"]) expect(summary).toContain(text);
+    for (const text of ["schedules", "hello", "v1.0", "Parameters (values on the run's page in KFP): message", "enabled"]) {
+      expect(summary).toContain(text);
+    }
+    // A value may come from a secret variable, and the agent uploads summaries unmasked: names only.
+    expect(summary).not.toContain("hello there");
   });
+});
+
+test("the summary names a secret parameter without its value (the agent uploads summaries unmasked)", async () => {
+  const secret = "s3cr3t-param-9e4b";
+  const { kfp } = await seeded("v2");
+  const r = await runTask({ ...request(kfp, { pipelineParams: "message=$(apiKey)" }), secretVariables: { apiKey: secret } });
+  expect(r.result).toBe("Succeeded");
+  expect(kfp.state.recurringRuns[0]!.parameters).toMatchObject({ message: secret });
+  expect(r.summaries[0]!.content).toContain("Parameters (values on the run's page in KFP): message");
+  for (const [path, content] of Object.entries(r.files)) expect([path, content.includes(secret)]).toEqual([path, false]);
 });

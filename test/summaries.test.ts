@@ -8,13 +8,11 @@ import { afterEach, beforeAll, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
-import { bundleTask } from "../build.ts";
-import { REPO_ROOT, runTask } from "./harness.ts";
-import { PIPELINES, packageFor, TOKEN, uploadTask, useUploadTask, withFake } from "./support/upload-task.ts";
+import { bundleExperimentRun, runHello, seedHello } from "./support/experiment-run-task.ts";
+import { packageFor, uploadTask, useUploadTask, withFake } from "./support/upload-task.ts";
 
-const EXPERIMENT_RUN = join(REPO_ROOT, "tasks", "experiment-run");
 useUploadTask();
-beforeAll(() => bundleTask(EXPERIMENT_RUN));
+beforeAll(bundleExperimentRun);
 
 const jobs: string[] = [];
 afterEach(() => {
@@ -42,21 +40,8 @@ test("two uploads in one job each keep their own summary file until the agent re
 test("a secret variable passed in pipelineParams reaches the run, but no summary or file the task leaves", async () => {
   const secret = "s3cr3t-param-7d1c";
   await withFake({ api: "v2" }, async (kfp) => {
-    await kfp.seedPipeline({ name: "hello", file: join(PIPELINES, "hello-v2.yaml"), versionName: "v1.0" });
-    const r = await runTask({
-      taskDir: EXPERIMENT_RUN,
-      inputs: {
-        kubeflowEndpoint: kfp.url,
-        bearerToken: TOKEN,
-        pipeline: "hello",
-        useDefaultVersion: "true",
-        experimentName: "ci",
-        createNewRun: "true",
-        pipelineParams: "message=$(apiKey)",
-      },
-      secretVariables: { apiKey: secret },
-      timeoutMs: 30_000,
-    });
+    await seedHello(kfp);
+    const r = await runHello(kfp, { pipelineParams: "message=$(apiKey)" }, { secretVariables: { apiKey: secret } });
     expect(r.result).toBe("Succeeded");
     expect(kfp.state.runs[0]!.parameters).toMatchObject({ message: secret });
     expect(r.summaries).toHaveLength(1);

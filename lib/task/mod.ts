@@ -35,5 +35,5 @@ export {
 export { warnMisspeltInputs } from "./misspelt-inputs.ts";
 export { setOutputs } from "./outputs.ts";
 export { RunProgress } from "./run-progress.ts";
-export { md, mdLink, mdTable, uploadSummary } from "./summary.ts";
+export { md, mdLink, mdParameterNames, mdTable, uploadSummary } from "./summary.ts";
 export * as tl from "./task-lib.ts";

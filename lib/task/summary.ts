@@ -38,3 +38,12 @@ export function uploadSummary(fileName: string, markdown: string): void {
   writeFileSync(file, markdown);
   tl.uploadSummary(file);
 }
+
+/**
+ * The parameters a run got, by name only: a value may come from a secret
+ * variable, and the agent uploads summaries unmasked. Empty when there are none.
+ */
+export function mdParameterNames(parameters: Record<string, unknown> | undefined): string {
+  const names = Object.keys(parameters ?? {});
+  return names.length > 0 ? `Parameters (values on the run's page in KFP): ${names.map((name) => md(name)).join(", ")}` : "";
+}

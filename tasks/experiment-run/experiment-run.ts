@@ -29,6 +29,7 @@ import {
   InputError,
   md,
   mdLink,
+  mdParameterNames,
   mdTable,
   nameText,
   optionalText,
@@ -433,11 +434,8 @@ function summary(kfp: KfpClient, settings: Settings, done: Progress): string {
       ["KFP", `${md(kfp.serverVersion ?? "version not reported")}, API ${kfp.apiVersion}`],
     ]),
   );
-  // Names only: a value may come from a secret variable, and the agent uploads summaries unmasked.
-  const parameters = Object.keys(done.parameters ?? {});
-  if (run && parameters.length > 0) {
-    lines.push("", `Parameters (values on the run's page in KFP): ${parameters.map(md).join(", ")}`);
-  }
+  const parameters = mdParameterNames(done.parameters);
+  if (run && parameters) lines.push("", parameters);
   const steps = run?.steps?.list ?? [];
   if (steps.length > 0) {
     lines.push("", "### Steps", "", mdTable(steps.map((step) => [md(step.name), md(step.state)])));

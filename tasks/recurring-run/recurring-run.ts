@@ -48,12 +48,15 @@ import {
   InputError,
   md,
   mdLink,
+  mdParameterNames,
   mdTable,
   nameText,
   optionalText,
   pipelineParamsInput,
   readConnectionSettings,
+  inputNames,
   readInputs,
+  warnMisspeltInputs,
   resolvePipeline,
   resolveVersion,
   runMain,
@@ -188,6 +191,7 @@ interface Progress {
 }
 
 async function recurringRunTask(): Promise<void> {
+  warnMisspeltInputs(inputNames(inputsSchema));
   const settings = readSettings();
   const kfp = await connectTask(settings.connection, { dryRun: settings.dryRun }, true);
   const progress: Progress = { steps: [], done: 0 };
@@ -365,14 +369,8 @@ function summary(kfp: KfpClient, settings: Settings, progress: Progress): string
       ["KFP", `${md(kfp.serverVersion ?? "version not reported")}, API ${kfp.apiVersion}`],
     ]),
   );
-  const parameters = Object.entries(progress.parameters ?? {});
-  if (parameters.length > 0) {
-    const rows = parameters.map(([name, value]): [string, string] => [
-      md(name),
-      md(typeof value === "string" ? value : JSON.stringify(value)),
-    ]);
-    lines.push("", "### Parameters", "", mdTable(rows));
-  }
+  const parameters = mdParameterNames(progress.parameters);
+  if (parameters) lines.push("", parameters);
   return `${lines.join("\n")}\n`;
 }
 
