@@ -160,8 +160,10 @@ async function main(argv: string[]): Promise<number> {
   console.log();
   console.log(`Machine: ${machineLine(machine)}. Commit ${results.commit}, ${results.date}.`);
   console.log(
-    "Each figure is the median of the samples in bench/results.json, taken after warm-up rounds, with the baseline interleaved in the same rounds; " +
-      "cold-start and upload ratios are paired (the median of each round's ratio to node -e 0 run in that round). KB and MB are 1024-based.",
+    "Each figure is the median of the samples in bench/results.json, taken after warm-up rounds, " +
+      "with the baseline interleaved in the same rounds; " +
+      "cold-start and upload ratios are paired (the median of each round's ratio to node -e 0 run in that round). " +
+      "KB and MB are 1024-based.",
   );
   log(`bench done in ${((performance.now() - started) / 1000).toFixed(0)} s; results in bench/results.json`);
   return unmeasured.length ? 1 : 0;

@@ -41,7 +41,9 @@ export async function measureWaiting(fake: FakeKfp, taskDir: string, options: Wa
   }
   const intervalMs = options.intervalSeconds * 1000;
   const details = {
-    scenario: `run PENDING for ${options.polls} polls at pollIntervalSeconds ${options.intervalSeconds}, then SUCCEEDED half an interval after the last of them`,
+    scenario:
+      `run PENDING for ${options.polls} polls at pollIntervalSeconds ${options.intervalSeconds}, ` +
+      `then SUCCEEDED half an interval after the last of them`,
     pollsPerRun: samples.map((s) => s.polls),
     pollGapsMs: samples.flatMap((s) => s.pollGapsMs).map(Math.round),
     otherRequestsWhileWaiting: [...new Set(samples.flatMap((s) => s.otherRequests))],

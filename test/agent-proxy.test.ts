@@ -148,19 +148,22 @@ describe("the transport through a proxy", () => {
       other.seen.length = 0;
     });
 
-    test("CONNECT host:port with the credentials, then TLS verified against `ca` end to end; the credentials stay with the proxy", async () => {
-      const request = {
-        method: "GET",
-        url: `${secure.url}/apis/v2beta1/healthz`,
-        ca: [ca],
-        proxy: { url: guarded.url, username: USER, password: PASSWORD },
-      };
-      const response = await sendRequest(request);
-      expect(response).toMatchObject({ status: 200, text: "GET /apis/v2beta1/healthz -" });
-      expect(guarded.requests).toEqual([
-        { method: "CONNECT", target: new URL(secure.url).host, authorization: basic(USER, PASSWORD), forwarded: true },
-      ]);
-    });
+    test(
+      "CONNECT host:port with the credentials, then TLS verified against `ca` end to end; " + "the credentials stay with the proxy",
+      async () => {
+        const request = {
+          method: "GET",
+          url: `${secure.url}/apis/v2beta1/healthz`,
+          ca: [ca],
+          proxy: { url: guarded.url, username: USER, password: PASSWORD },
+        };
+        const response = await sendRequest(request);
+        expect(response).toMatchObject({ status: 200, text: "GET /apis/v2beta1/healthz -" });
+        expect(guarded.requests).toEqual([
+          { method: "CONNECT", target: new URL(secure.url).host, authorization: basic(USER, PASSWORD), forwarded: true },
+        ]);
+      },
+    );
 
     test("a tunnel is kept for the next request to its origin, and used for nothing else", async () => {
       const via = { url: proxy.url };
@@ -321,7 +324,8 @@ describe("KFP client errors through the agent's proxy", () => {
     const port = await closedPort();
     const error = await healthz(kfpHttp(`http://127.0.0.1:${port}`));
     expect(error.message).toStartWith(
-      `connect to KFP failed: GET /apis/v2beta1/healthz: the connection to the agent's proxy 127.0.0.1:${port} was refused (after 2 attempts`,
+      `connect to KFP failed: GET /apis/v2beta1/healthz: ` +
+        `the connection to the agent's proxy 127.0.0.1:${port} was refused (after 2 attempts`,
     );
     expect(error.message).toEndWith("Check the agent's proxy settings (Agent.ProxyUrl).");
   });
@@ -332,7 +336,8 @@ describe("KFP client errors through the agent's proxy", () => {
       const port = await closedPort();
       const error = await healthz(kfpHttp(proxy.url, `https://127.0.0.1:${port}`));
       expect(error.message).toStartWith(
-        `connect to KFP failed: GET /apis/v2beta1/healthz: the agent's proxy ${new URL(proxy.url).host} answered 502 Bad Gateway (after 2 attempts`,
+        `connect to KFP failed: GET /apis/v2beta1/healthz: ` +
+          `the agent's proxy ${new URL(proxy.url).host} answered 502 Bad Gateway (after 2 attempts`,
       );
       expect(error.message).toEndWith(
         "Check that the proxy lets the agent reach KFP, or list KFP's host in the agent's .proxybypass file.",

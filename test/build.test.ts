@@ -451,7 +451,8 @@ describe("staging and packaging", () => {
     expect(lines.some((l) => vsixLine.test(l))).toBe(true);
   });
 
-  test("a recorded release holds the versions: a task changed since then fails the build until its and the extension's versions move", async () => {
+  test("a recorded release holds the versions: " +
+    "a task changed since then fails the build until its and the extension's versions move", async () => {
     const root = fixtureExtension("released");
     writeFileSync(join(root, "CHANGELOG.md"), "# Changelog\n\n## 1.0.0\n\n- first\n");
     const manifest = readJson(join(root, "vss-extension.json"));

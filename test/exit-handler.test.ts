@@ -136,28 +136,34 @@ describe("component.yaml", () => {
 });
 
 describe("reporting to Azure DevOps", () => {
-  test("posts TaskCompleted once to <collection>/<project>/_apis/.../events with one slash at each joint, and a log line first", async () => {
-    const p = await plan();
-    const exit = await run({
-      ...p.pinned,
-      azdocallbackinfo: p.info(),
-      run_status: "Failed",
-      kfp_ui_url: "https://kf.example.com/pipeline/",
-    });
-    expect(exit.code).toBe(0);
-    expect(p.azdo.requests.map((r) => r.path)).toEqual([
-      `/org/${p.ids.projectId}/_apis/distributedtask/hubs/build/plans/${p.ids.planId}/timelines/${p.ids.timelineId}/records/${p.ids.jobId}/feed`,
-      `/org/${p.ids.projectId}/_apis/distributedtask/hubs/build/plans/${p.ids.planId}/events`,
-    ]);
-    expect(p.azdo.events).toMatchObject([
-      { name: "TaskCompleted", taskId: p.ids.taskInstanceId, jobId: p.ids.jobId, result: "failed", auth: "basic" },
-    ]);
-    expect(p.azdo.feed[0]!.lines).toEqual(["Kubeflow run run-1 ended Failed. https://kf.example.com/pipeline/#/runs/details/run-1"]);
-  });
+  test(
+    "posts TaskCompleted once to <collection>/<project>/_apis/.../events with one slash at each joint, " + "and a log line first",
+    async () => {
+      const p = await plan();
+      const exit = await run({
+        ...p.pinned,
+        azdocallbackinfo: p.info(),
+        run_status: "Failed",
+        kfp_ui_url: "https://kf.example.com/pipeline/",
+      });
+      expect(exit.code).toBe(0);
+      expect(p.azdo.requests.map((r) => r.path)).toEqual([
+        `/org/${p.ids.projectId}/_apis/distributedtask/hubs/build/plans/${p.ids.planId}` +
+          `/timelines/${p.ids.timelineId}/records/${p.ids.jobId}/feed`,
+        `/org/${p.ids.projectId}/_apis/distributedtask/hubs/build/plans/${p.ids.planId}/events`,
+      ]);
+      expect(p.azdo.events).toMatchObject([
+        { name: "TaskCompleted", taskId: p.ids.taskInstanceId, jobId: p.ids.jobId, result: "failed", auth: "basic" },
+      ]);
+      expect(p.azdo.feed[0]!.lines).toEqual(["Kubeflow run run-1 ended Failed. https://kf.example.com/pipeline/#/runs/details/run-1"]);
+    },
+  );
 
   test("reads the 2021 single-quoted azdocallbackinfo (no timeline id: no log line) on an on-premises collection path", async () => {
     const p = await plan({ collection: "/tfs/DefaultCollection" });
-    const old = `{'JobId':'${p.ids.jobId}','HubName':'build','TaskInstanceId':'${p.ids.taskInstanceId}','PlanId':'${p.ids.planId}','ProjectId':'${p.ids.projectId}','PlanUri':'${p.azdo.collectionUri}'}`;
+    const old =
+      `{'JobId':'${p.ids.jobId}','HubName':'build','TaskInstanceId':'${p.ids.taskInstanceId}',` +
+      `'PlanId':'${p.ids.planId}','ProjectId':'${p.ids.projectId}','PlanUri':'${p.azdo.collectionUri}'}`;
     const exit = await run({ ...p.pinned, azdocallbackinfo: old });
     expect(exit.code).toBe(0);
     expect(p.azdo.feed).toHaveLength(0);

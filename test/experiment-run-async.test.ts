@@ -167,27 +167,31 @@ describe("task.json", () => {
 });
 
 describe("the server task's request", () => {
-  test("2021 inputs on KFP 1.8: the 2021 body goes to <kubeflowEndpoint>pipeline/apis/v1beta1/runs with the bearer token and the callback info", async () => {
-    const w = await world("v1");
-    const inputs = {
-      ...legacy(w),
-      pipelineVersionID: w.version.id,
-      experimentID: w.experiment.id,
-      runName: "nightly",
-      pipelineParams: '{"name":"epochs","value":"5"}',
-    };
-    const result = await runTask(w, inputs);
+  test(
+    "2021 inputs on KFP 1.8: the 2021 body goes to <kubeflowEndpoint>pipeline/apis/v1beta1/runs " +
+      "with the bearer token and the callback info",
+    async () => {
+      const w = await world("v1");
+      const inputs = {
+        ...legacy(w),
+        pipelineVersionID: w.version.id,
+        experimentID: w.experiment.id,
+        runName: "nightly",
+        pipelineParams: '{"name":"epochs","value":"5"}',
+      };
+      const result = await runTask(w, inputs);
 
-    expect(result.request.url).toBe(`${w.kfp.url}/apis/v1beta1/runs`);
-    expect(result.request.headers.Authorization).toBe(`Bearer ${KFP_TOKEN}`);
-    expect(result.outcome).toBe("waiting");
-    const run = onlyRun(w);
-    expect(run).toMatchObject({ name: "nightly", experimentId: w.experiment.id, versionId: w.version.id });
-    expect(Object.keys(run.parameters).sort()).toEqual(["azdocallbackinfo", "epochs"]);
-    expect(run.parameters.epochs).toBe("5");
-    expect(parseCallbackInfo(String(run.parameters.azdocallbackinfo))).toEqual(expectedCallback(w));
-    expect(w.kfp.requests.every((r) => r.authorized)).toBe(true);
-  });
+      expect(result.request.url).toBe(`${w.kfp.url}/apis/v1beta1/runs`);
+      expect(result.request.headers.Authorization).toBe(`Bearer ${KFP_TOKEN}`);
+      expect(result.outcome).toBe("waiting");
+      const run = onlyRun(w);
+      expect(run).toMatchObject({ name: "nightly", experimentId: w.experiment.id, versionId: w.version.id });
+      expect(Object.keys(run.parameters).sort()).toEqual(["azdocallbackinfo", "epochs"]);
+      expect(run.parameters.epochs).toBe("5");
+      expect(parseCallbackInfo(String(run.parameters.azdocallbackinfo))).toEqual(expectedCallback(w));
+      expect(w.kfp.requests.every((r) => r.authorized)).toBe(true);
+    },
+  );
 
   test("service connection on KFP 2.x: v2beta1 body with typed parameters, authorized by the connection's Bearer header", async () => {
     const w = await world("v2");
@@ -246,7 +250,10 @@ describe("the server task's request", () => {
       const w = await world(fake);
       const runName = "Nächtlicher Lauf 夜间运行 ✓ #$(Build.BuildNumber)";
       await runTask(w, { ...legacy(w), ...runInputs(w, api, { runName, runDescription: "Ünïcödé — built by CI 🚀" }) });
-      expect(onlyRun(w)).toMatchObject({ name: "Nächtlicher Lauf 夜间运行 ✓ #20260101.7", description: "Ünïcödé — built by CI 🚀" });
+      expect(onlyRun(w)).toMatchObject({
+        name: "Nächtlicher Lauf 夜间运行 ✓ #20260101.7",
+        description: "Ünïcödé — built by CI 🚀",
+      });
     });
 
     test(`${api}: the job access token goes into the run only when passAccessToken is true`, async () => {

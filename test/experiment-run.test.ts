@@ -189,7 +189,8 @@ describe("cancel", () => {
     expect(terminateCalls(kfp)).toHaveLength(1);
   });
 
-  test("when KFP keeps failing the terminate, the task gives up within the agent's cancel window and says the run may still run", async () => {
+  test("when KFP keeps failing the terminate, the task gives up within the agent's cancel window " +
+    "and says the run may still run", async () => {
     const { kfp } = await seeded("v2");
     kfp.fault({ method: "POST", path: /:terminate$/, fault: { status: 503 }, times: Infinity });
     const task = startTask(request(kfp, WAIT));
@@ -262,11 +263,13 @@ describe("pipeline parameters", () => {
     ["a JSON object", '{"message": "hi", "epochs": 5, "flag": true, "tags": ["a", "b"], "config": {"k": 1}, "learning_rate": 0.5}'],
     [
       "a JSON array of name/value objects",
-      '[{"name":"message","value":"hi"},{"name":"epochs","value":"5"},{"name":"flag","value":"true"},{"name":"tags","value":"[\\"a\\",\\"b\\"]"},{"name":"config","value":"{\\"k\\": 1}"},{"name":"learning_rate","value":"0.5"}]',
+      '[{"name":"message","value":"hi"},{"name":"epochs","value":"5"},{"name":"flag","value":"true"},' +
+        '{"name":"tags","value":"[\\"a\\",\\"b\\"]"},{"name":"config","value":"{\\"k\\": 1}"},{"name":"learning_rate","value":"0.5"}]',
     ],
     [
       "the 2021 form (no brackets)",
-      '{"name":"message","value":"hi"}, {"name":"epochs","value":"5"}, {"name":"flag","value":"true"}, {"name":"tags","value":"[\\"a\\",\\"b\\"]"}, {"name":"config","value":"{\\"k\\": 1}"}, {"name":"learning_rate","value":"0.5"}',
+      '{"name":"message","value":"hi"}, {"name":"epochs","value":"5"}, {"name":"flag","value":"true"}, ' +
+        '{"name":"tags","value":"[\\"a\\",\\"b\\"]"}, {"name":"config","value":"{\\"k\\": 1}"}, {"name":"learning_rate","value":"0.5"}',
     ],
   ];
   test.each(forms)("accepts %s and converts values to the declared types", async (_form, text) => {
@@ -525,15 +528,18 @@ describe("2021 YAML", () => {
   });
 });
 
-test("KFP before 2.14 refuses a pipeline whose exit task takes the final status: the task fails at once saying 2.14 is needed", async () => {
-  const kfp = await fakeKfp({ api: "v2", serverVersion: "2.13.0" });
-  const file = join(import.meta.dir, "fixtures", "async", "sdk-2.17-exit-handler.yaml");
-  await kfp.seedPipeline({ name: "hello", file });
-  const r = await run(kfp, { pipelineParams: "" });
-  expect(r.result).toBe("Failed");
-  expect(r.message).toContain("task final status not supported yet");
-  expect(r.message).toContain("KFP 2.14");
-  expect(kfp.state.runs).toHaveLength(0);
-  // A compile error is final: sending the run again cannot change it.
-  expect(kfp.writes().filter((w) => /\/runs$/.test(w.path))).toHaveLength(1);
-});
+test(
+  "KFP before 2.14 refuses a pipeline whose exit task takes the final status: " + "the task fails at once saying 2.14 is needed",
+  async () => {
+    const kfp = await fakeKfp({ api: "v2", serverVersion: "2.13.0" });
+    const file = join(import.meta.dir, "fixtures", "async", "sdk-2.17-exit-handler.yaml");
+    await kfp.seedPipeline({ name: "hello", file });
+    const r = await run(kfp, { pipelineParams: "" });
+    expect(r.result).toBe("Failed");
+    expect(r.message).toContain("task final status not supported yet");
+    expect(r.message).toContain("KFP 2.14");
+    expect(kfp.state.runs).toHaveLength(0);
+    // A compile error is final: sending the run again cannot change it.
+    expect(kfp.writes().filter((w) => /\/runs$/.test(w.path))).toHaveLength(1);
+  },
+);

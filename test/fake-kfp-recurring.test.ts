@@ -143,7 +143,8 @@ describe("listing", () => {
     const jobs = await call(
       f,
       "GET",
-      `/apis/v1beta1/jobs?resource_reference_key.type=EXPERIMENT&resource_reference_key.id=${experiment.id}&filter=${encodeURIComponent(v1Filter)}`,
+      `/apis/v1beta1/jobs?resource_reference_key.type=EXPERIMENT&resource_reference_key.id=${experiment.id}` +
+        `&filter=${encodeURIComponent(v1Filter)}`,
     );
     expect(jobs.body.jobs.map((j: { name: string }) => j.name)).toEqual(["hourly"]);
   });

@@ -109,7 +109,8 @@ function expectedMultipart(contentType: string | undefined, field: string, quote
   expect(boundary).toBeDefined();
   return Buffer.concat([
     Buffer.from(
-      `--${boundary}\r\nContent-Disposition: form-data; name="${field}"; filename="${quotedName}"\r\nContent-Type: application/octet-stream\r\n\r\n`,
+      `--${boundary}\r\nContent-Disposition: form-data; name="${field}"; filename="${quotedName}"\r\n` +
+        `Content-Type: application/octet-stream\r\n\r\n`,
     ),
     data,
     Buffer.from(`\r\n--${boundary}--\r\n`),

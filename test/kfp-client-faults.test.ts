@@ -185,21 +185,32 @@ for (const api of ["v1", "v2"] as const) {
         expect(write.stored(w).map((o) => o.id)).toEqual([result.id]);
       });
 
-      test("the first lookup misses our object (lagging list): it is looked for again before any re-send, and nothing is duplicated", async () => {
-        const w = await world(api);
-        w.fake.fault({ method: "POST", path: versionPath(api) + write.path, fault: { reset: "after-read" } });
-        // The first look after the lost answer sees an empty list.
-        w.fake.fault({
-          method: "GET",
-          path: new RegExp(
-            `${write.path === "/runs" ? "/runs" : write.path === "/experiments" ? "/experiments" : write.path === "/pipelines/upload" ? "/pipelines" : "/pipeline_versions|/versions"}$`,
-          ),
-          fault: { status: 200, body: {} },
-        });
-        const result = await write.act(w, api);
-        expect(write.stored(w).map((o) => o.id)).toEqual([result.id]);
-        expect(w.fake.writes().filter((r) => r.path.endsWith(write.path))).toHaveLength(1);
-      });
+      test(
+        "the first lookup misses our object (lagging list): it is looked for again before any re-send, " + "and nothing is duplicated",
+        async () => {
+          const w = await world(api);
+          w.fake.fault({ method: "POST", path: versionPath(api) + write.path, fault: { reset: "after-read" } });
+          // The first look after the lost answer sees an empty list.
+          w.fake.fault({
+            method: "GET",
+            path: new RegExp(
+              `${
+                write.path === "/runs"
+                  ? "/runs"
+                  : write.path === "/experiments"
+                    ? "/experiments"
+                    : write.path === "/pipelines/upload"
+                      ? "/pipelines"
+                      : "/pipeline_versions|/versions"
+              }$`,
+            ),
+            fault: { status: 200, body: {} },
+          });
+          const result = await write.act(w, api);
+          expect(write.stored(w).map((o) => o.id)).toEqual([result.id]);
+          expect(w.fake.writes().filter((r) => r.path.endsWith(write.path))).toHaveLength(1);
+        },
+      );
     });
   }
 

@@ -25,12 +25,23 @@ async function main() {
   const timeout = Number(process.env.KFP_TIMEOUT_MS || 30000);
   const lines = [];
   try {
-    const kfp = await connectKfp({ endpoint, retry: { attempts: 4, totalMs: 10000, baseDelayMs: 1 }, requestTimeoutMs: timeout, onRequest: (l) => lines.push(l) });
+    const kfp = await connectKfp({
+      endpoint,
+      retry: { attempts: 4, totalMs: 10000, baseDelayMs: 1 },
+      requestTimeoutMs: timeout,
+      onRequest: (l) => lines.push(l),
+    });
     if (scenario === "connect") return { ok: true, base: kfp.baseUrl, api: kfp.apiVersion };
     const up = await kfp.uploadPipeline({ file: await checkPipelineFile(file), name: "node-pipe" });
     if (scenario === "upload") return { ok: true, pipelineId: up.pipeline.id, versionId: up.version.id, lines };
     const exp = await kfp.createExperiment({ name: "node-exp" });
-    const run = await kfp.createRun({ name: "node-run", experimentId: exp.id, pipelineId: up.pipeline.id, versionId: up.version.id, parameters: { message: "hi", epochs: 2 } });
+    const run = await kfp.createRun({
+      name: "node-run",
+      experimentId: exp.id,
+      pipelineId: up.pipeline.id,
+      versionId: up.version.id,
+      parameters: { message: "hi", epochs: 2 },
+    });
     return { ok: true, runId: run.id, lines };
   } catch (error) {
     return { ok: false, name: error.name, kind: error.kind, message: error.message, lines };

@@ -360,21 +360,25 @@ for (const api of ["v1", "v2"] as const) {
       expect(result).toMatchObject({ outcome: "succeeded" });
     });
 
-    test("a persistent fault outlasts the retry budget but not the wait: it fails once the run's timeout passed, saying the run may still be running", async () => {
-      const { fake, client } = await setup(api, "");
-      const run = await runFor(client, api);
-      const path = `${apiPath(api)}/runs/${run.id}`;
-      fake.fault({ method: "GET", path, fault: { status: 503 }, times: Infinity });
-      const error = await rejection(client.waitForRun(run.id, { intervalMs: 1, timeoutMs: 300 }));
-      expect(error.status).toBe(503);
-      expect(error.message).toMatch(
-        new RegExp(`^wait for run ${run.id} gave up: KFP has not answered for \\d+ms and the run's timeout has passed`),
-      );
-      expect(error.message).toContain(`get run ${run.id} failed: HTTP 503 from GET ${path}`);
-      expect(error.message).toContain(`The run may still be running: ${fake.url}/#/runs/details/${run.id} (run ${run.id}).`);
-      // Polled past the retry budget of one poll (4 attempts).
-      expect(fake.requests.filter((r) => r.path === path).length).toBeGreaterThan(fast.attempts);
-    });
+    test(
+      "a persistent fault outlasts the retry budget but not the wait: " +
+        "it fails once the run's timeout passed, saying the run may still be running",
+      async () => {
+        const { fake, client } = await setup(api, "");
+        const run = await runFor(client, api);
+        const path = `${apiPath(api)}/runs/${run.id}`;
+        fake.fault({ method: "GET", path, fault: { status: 503 }, times: Infinity });
+        const error = await rejection(client.waitForRun(run.id, { intervalMs: 1, timeoutMs: 300 }));
+        expect(error.status).toBe(503);
+        expect(error.message).toMatch(
+          new RegExp(`^wait for run ${run.id} gave up: KFP has not answered for \\d+ms and the run's timeout has passed`),
+        );
+        expect(error.message).toContain(`get run ${run.id} failed: HTTP 503 from GET ${path}`);
+        expect(error.message).toContain(`The run may still be running: ${fake.url}/#/runs/details/${run.id} (run ${run.id}).`);
+        // Polled past the retry budget of one poll (4 attempts).
+        expect(fake.requests.filter((r) => r.path === path).length).toBeGreaterThan(fast.attempts);
+      },
+    );
 
     test("the wait times out with the last state", async () => {
       const { client } = await setup(api, "");

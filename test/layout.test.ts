@@ -5,6 +5,7 @@
  * that includes lib/dev/ (test/build.test.ts); this catches the rest at once.
  */
 import { describe, expect, test } from "bun:test";
+import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { REPO_ROOT } from "./harness.ts";
@@ -112,4 +113,27 @@ describe("lib/ layout", () => {
     expect(uses.map((i) => folderOf(i.file)).filter((f) => f !== "lib/dev/local")).toEqual([]);
     expect(uses.flatMap((i) => i.names).filter((n) => !BUILD_API.includes(n))).toEqual([]);
   });
+});
+
+/** Biome's lineWidth; its formatter does not split strings or comments, so this holds them to it too. */
+const MAX_LINE = 140;
+/** Files we do not write by hand: vendored specs, the lock file, test data. */
+const NOT_OURS = /^(lib\/dev\/vendor\/|test\/fixtures\/|package-lock\.json$)/;
+/** A JSON line holding one string (a member or an array item): JSON cannot split a string, so only such a line may run long. */
+const JSON_STRING_LINE = /^\s*("(?:[^"\\]|\\.)*"\s*:\s*)?"(?:[^"\\]|\\.)*",?$/;
+
+test(`no line of a tracked .ts, .js or .json file we write is longer than ${MAX_LINE} characters`, () => {
+  const listed = spawnSync("git", ["ls-files", "-z", "*.ts", "*.js", "*.json"], { cwd: REPO_ROOT, encoding: "utf8" });
+  expect(listed.status).toBe(0);
+  const files = listed.stdout.split("\0").filter((f) => f && !NOT_OURS.test(f));
+  expect(files.filter((f) => f.endsWith(".ts")).length).toBeGreaterThan(50);
+  const long = files.flatMap((file) =>
+    readFileSync(join(REPO_ROOT, file), "utf8")
+      .split("\n")
+      .flatMap((line, i) => {
+        if ([...line].length <= MAX_LINE || (file.endsWith(".json") && JSON_STRING_LINE.test(line))) return [];
+        return [`${file}:${i + 1} is ${[...line].length} characters`];
+      }),
+  );
+  expect(long).toEqual([]);
 });

@@ -33,7 +33,8 @@ test("experiment-run with waitForRunToFinsh warns, naming waitForRunToFinish, an
     const r = await runHello(kfp, { waitForRunToFinsh: "true", myOwnSetting: "x" });
     expect(r.result).toBe("Succeeded");
     expect(r.warnings).toEqual([
-      "The step sets an input this task does not have, WAITFORRUNTOFINSH (as the agent passes it): it is ignored. Did you mean waitForRunToFinish?",
+      "The step sets an input this task does not have, WAITFORRUNTOFINSH (as the agent passes it): " +
+        "it is ignored. Did you mean waitForRunToFinish?",
     ]);
     expect(kfp.state.runs).toHaveLength(1);
   });

@@ -60,36 +60,39 @@ export function request(kfp: FakeKfp, inputs: Record<string, string> = {}): Task
 const run = (kfp: FakeKfp, inputs: Record<string, string> = {}) => runTask(request(kfp, inputs));
 
 describe.each(APIS)("on KFP %s", (api) => {
-  test("creates the experiment and one enabled recurring run on the version, with the schedule and parameters, and sets the outputs", async () => {
-    const { kfp, versions } = await seeded(api);
-    const r = await run(kfp, { maxConcurrency: "3", runServiceAccount: "ml-runner" });
+  test(
+    "creates the experiment and one enabled recurring run on the version, " + "with the schedule and parameters, and sets the outputs",
+    async () => {
+      const { kfp, versions } = await seeded(api);
+      const r = await run(kfp, { maxConcurrency: "3", runServiceAccount: "ml-runner" });
 
-    expect(r.result).toBe("Succeeded");
-    const [rr, ...more] = kfp.state.recurringRuns;
-    expect(more).toEqual([]);
-    expect(rr).toMatchObject({
-      name: "nightly",
-      experimentId: kfp.state.experiments[0]!.id,
-      versionId: versions[0]!.id,
-      enabled: true,
-      maxConcurrency: 3,
-      noCatchup: true,
-      serviceAccount: "ml-runner",
-      trigger: { cron: "0 0 2 * * *" },
-      parameters: { message: "hi" },
-    });
-    // Created enabled at once: nothing else of that name was there.
-    expect(writeLog(kfp)).toEqual(["create"]);
-    expect(r.outputs).toMatchObject({
-      kf_recurring_run_id: rr!.id,
-      kf_experiment_id: rr!.experimentId,
-      kf_pipeline_version_id: versions[0]!.id,
-    });
-    for (const name of ["kf_recurring_run_id", "kf_experiment_id", "kf_pipeline_version_id"]) {
-      expect(r.variables.filter((v) => v.name === name).map((v) => v.isOutput)).toEqual([false, true]);
-    }
-    expect(r.log).not.toContain(TOKEN);
-  });
+      expect(r.result).toBe("Succeeded");
+      const [rr, ...more] = kfp.state.recurringRuns;
+      expect(more).toEqual([]);
+      expect(rr).toMatchObject({
+        name: "nightly",
+        experimentId: kfp.state.experiments[0]!.id,
+        versionId: versions[0]!.id,
+        enabled: true,
+        maxConcurrency: 3,
+        noCatchup: true,
+        serviceAccount: "ml-runner",
+        trigger: { cron: "0 0 2 * * *" },
+        parameters: { message: "hi" },
+      });
+      // Created enabled at once: nothing else of that name was there.
+      expect(writeLog(kfp)).toEqual(["create"]);
+      expect(r.outputs).toMatchObject({
+        kf_recurring_run_id: rr!.id,
+        kf_experiment_id: rr!.experimentId,
+        kf_pipeline_version_id: versions[0]!.id,
+      });
+      for (const name of ["kf_recurring_run_id", "kf_experiment_id", "kf_pipeline_version_id"]) {
+        expect(r.variables.filter((v) => v.name === name).map((v) => v.isOutput)).toEqual([false, true]);
+      }
+      expect(r.log).not.toContain(TOKEN);
+    },
+  );
 
   test("the same inputs again change nothing: no write, the same ID out", async () => {
     const { kfp } = await seeded(api);

@@ -115,7 +115,8 @@ describe.each(["v2", "v1"] as FakeApi[])("agent tasks on fake KFP %s", (api) => 
     return cases;
   }
 
-  test("every fault kind on every route of every agent task, once and persistently: recovered exactly once, or failed clearly", async () => {
+  test("every fault kind on every route of every agent task, once and persistently: " +
+    "recovered exactly once, or failed clearly", async () => {
     const routes = await routeCases();
     // The routes the scenarios reach today; more are covered automatically when a task starts using them.
     expect(routes.filter((c) => c.scenario.task === "upload-pipeline").length).toBeGreaterThanOrEqual(5);
@@ -185,7 +186,8 @@ describe.each(["v2", "v1"] as FakeApi[])("agent tasks on fake KFP %s", (api) => 
     expect(problems.flat()).toEqual([]);
   }, 240_000);
 
-  test("slow accept on each write, gateway clocks an hour off, two legs at once, an outage while waiting, an oversized answer on each read", async () => {
+  test("slow accept on each write, gateway clocks an hour off, two legs at once, " +
+    "an outage while waiting, an oversized answer on each read", async () => {
     const routes = await routeCases();
     const runScenario = scenarios(api).find((s) => s.task === "experiment-run")!;
     const cases: { name: string; run: () => Promise<string[]> }[] = [
@@ -302,7 +304,10 @@ describe.each(["v2", "v1"] as FakeApi[])("agent tasks on fake KFP %s", (api) => 
     return count(found, kfp, "recovered");
   }
 
-  /** KFP stops answering polls for good: the task gives up at the run's timeout, saying the run may still be running, with its link and id. */
+  /**
+   * KFP stops answering polls for good: the task gives up at the run's timeout, saying the run may still be running,
+   * with its link and id.
+   */
   async function outagePastTimeout(scenario: Scenario): Promise<string[]> {
     const kfp = await fakeFor(scenario);
     kfp.fault({ method: "GET", path: /\/runs\/[^/]+$/, fault: { reset: "before-read" }, times: Infinity });
@@ -319,7 +324,10 @@ describe.each(["v2", "v1"] as FakeApi[])("agent tasks on fake KFP %s", (api) => 
     return count(found, kfp, "failedClearly");
   }
 
-  /** KFP answers 503 to every poll for twice the retry budget: the wait goes on, says so once with the outage's length, and ends with the run. */
+  /**
+   * KFP answers 503 to every poll for twice the retry budget: the wait goes on, says so once with the outage's length,
+   * and ends with the run.
+   */
   async function outageWhileWaiting(scenario: Scenario): Promise<string[]> {
     const kfp = await fakeFor(scenario);
     const outageMs = 2 * Number(FAST_BUDGET["KFP.RetrySeconds"]) * 1000;
@@ -382,13 +390,15 @@ beforeAll(() => {
 });
 
 describe("the agentless task (one request, sent once by Azure DevOps)", () => {
-  test("every fault on the run it creates, on KFP 1.8 and 2.x: the task fails with KFP's status or the network error, and never two runs", async () => {
+  test("every fault on the run it creates, on KFP 1.8 and 2.x: " +
+    "the task fails with KFP's status or the network error, and never two runs", async () => {
     expect(await agentless).toEqual([]);
   }, 60_000);
 });
 
 describe("the exit handler's calls to Azure DevOps", () => {
-  test("every fault but a late answer on the log feed and on TaskCompleted, once and persistently: the task is completed, or the handler fails naming the call", async () => {
+  test("every fault but a late answer on the log feed and on TaskCompleted, once and persistently: " +
+    "the task is completed, or the handler fails naming the call", async () => {
     const build = await buildExitHandlerForTest();
     try {
       const azdo = await fakeAzdo();

@@ -147,7 +147,8 @@ describe("agent tasks, system.debug on", () => {
   const ways: (CredentialWay | "session cookie")[] = [...CREDENTIAL_WAYS, "session cookie"];
   const cases = AGENT_TASKS.flatMap((task) => ways.flatMap((via) => OUTCOMES.map((outcome) => ({ task, via, outcome }))));
 
-  test(`each task, each way of passing the credential, on success and failure: it shows only in the Authorization header (${cases.length} runs)`, async () => {
+  test(`each task, each way of passing the credential, on success and failure: ` +
+    `it shows only in the Authorization header (${cases.length} runs)`, async () => {
     const problems = await pool(cases, 8, async ({ task, via, outcome }) => {
       const cookie = via === "session cookie";
       const wanted = outcome.wrongCredential

@@ -32,7 +32,8 @@ const TOKEN = "kfp-tls-token-91c0de";
 const tally = { cases: 0, verified: 0, refusedClearly: 0, verificationDisabled: 0 };
 afterAll(() => {
   console.log(
-    `tls cases ${tally.cases}, verified ${tally.verified}, refused clearly ${tally.refusedClearly}, verification disabled ${tally.verificationDisabled}`,
+    `tls cases ${tally.cases}, verified ${tally.verified}, refused clearly ${tally.refusedClearly}, ` +
+      `verification disabled ${tally.verificationDisabled}`,
   );
 });
 

@@ -250,20 +250,27 @@ describe.each(["v1", "v2"] as const)("KFP %s refuses", (api) => {
     expect(kfp.state.pipelines.map((p) => p.name)).not.toContain("unreadable");
   });
 
-  test("uploadNew with a name that exists (409 on 2.x, 500 'already exist' on 1.8): names newPipelineName, suggests the other modes", async () => {
-    await kfp.seedPipeline({ name: "existing", file: packageFor(api) });
-    const since = kfp.writes().length;
-    const r = await uploadTask(kfp, { kubeflowPipelineTask: "uploadNew", pipelineFilePath: packageFor(api), newPipelineName: "existing" });
-    expectFailure(r, "newPipelineName", "'existing', which already exists (", "uploadNewVersion", "uploadNewOrVersion");
-    // KFP refused the one upload: nothing was created.
-    expect(
-      kfp
-        .writes()
-        .slice(since)
-        .map((w) => [w.path, w.status]),
-    ).toEqual([[uploadPath, api === "v1" ? 500 : 409]]);
-    expect(kfp.state.pipelines.filter((p) => p.name === "existing")).toHaveLength(1);
-  });
+  test(
+    "uploadNew with a name that exists (409 on 2.x, 500 'already exist' on 1.8): " + "names newPipelineName, suggests the other modes",
+    async () => {
+      await kfp.seedPipeline({ name: "existing", file: packageFor(api) });
+      const since = kfp.writes().length;
+      const r = await uploadTask(kfp, {
+        kubeflowPipelineTask: "uploadNew",
+        pipelineFilePath: packageFor(api),
+        newPipelineName: "existing",
+      });
+      expectFailure(r, "newPipelineName", "'existing', which already exists (", "uploadNewVersion", "uploadNewOrVersion");
+      // KFP refused the one upload: nothing was created.
+      expect(
+        kfp
+          .writes()
+          .slice(since)
+          .map((w) => [w.path, w.status]),
+      ).toEqual([[uploadPath, api === "v1" ? 500 : 409]]);
+      expect(kfp.state.pipelines.filter((p) => p.name === "existing")).toHaveLength(1);
+    },
+  );
 
   test("KFP's text cannot issue agent commands", async () => {
     kfp.fault({

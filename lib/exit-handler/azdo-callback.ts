@@ -184,7 +184,10 @@ function hintFor(outcome: Outcome): string {
   if (outcome.status === 203) return " (Azure DevOps answered with its sign-in page: the credential was not accepted)";
   if (outcome.status === 401) return " (the credential was not accepted: check the PAT has not expired)";
   if (outcome.status === 403)
-    return " (the credential may not act on this pipeline: the PAT needs the Build (Read & execute) scope, or Release for release pipelines)";
+    return (
+      " (the credential may not act on this pipeline: the PAT needs the Build (Read & execute) scope, " +
+      "or Release for release pipelines)"
+    );
   if (outcome.status === 404) return " (no such plan or job: was the Azure DevOps job cancelled or did it time out?)";
   if (outcome.status >= 300 && outcome.status < 400) return " (redirected, usually to a sign-in page: the credential was not accepted)";
   return "";

@@ -50,7 +50,8 @@ const COMPONENT_INPUTS: ComponentInput[] = [
     type: "PipelineTaskFinalStatus",
     option: "--status",
     description:
-      "How the run ended. KFP SDK 2.x fills this in itself: do not pass it. KFP SDK 1.8: pass Argo's workflow.status variable in double curly braces.",
+      "How the run ended. KFP SDK 2.x fills this in itself: do not pass it. " +
+      "KFP SDK 1.8: pass Argo's workflow.status variable in double curly braces.",
   },
   {
     name: "run_id",
@@ -111,7 +112,8 @@ export function componentYaml(script: string): string {
   const brace = script.indexOf("{{");
   if (brace >= 0) {
     throw new Error(
-      `the exit handler script contains "{{" (${JSON.stringify(script.slice(Math.max(0, brace - 30), brace + 30))}); Argo would read it as a template variable. Rewrite that code.`,
+      `the exit handler script contains "{{" (${JSON.stringify(script.slice(Math.max(0, brace - 30), brace + 30))}); ` +
+        `Argo would read it as a template variable. Rewrite that code.`,
     );
   }
   const lines = [

@@ -58,7 +58,8 @@ async function main(argv: string[]): Promise<number> {
   scrubber.add(credential);
   const policy = retryPolicy(options);
   say(
-    `Run ${runId || "(id not given)"} ended ${status.state || "with no status"}: reporting "${status.outcome}" to plan ${info.planId} (${info.hubName}) at ${info.planUri}.`,
+    `Run ${runId || "(id not given)"} ended ${status.state || "with no status"}: ` +
+      `reporting "${status.outcome}" to plan ${info.planId} (${info.hubName}) at ${info.planUri}.`,
   );
 
   if (info.timelineId) {
@@ -97,7 +98,8 @@ function readCredential(info: CallbackInfo, options: Options): AzdoCredential {
       pat = readFileSync(file, "utf8").trim();
     } catch (error) {
       throw new UsageError(
-        `cannot read the PAT file ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}. Mount the secret there or fix pat_file.`,
+        `cannot read the PAT file ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}. ` +
+          `Mount the secret there or fix pat_file.`,
       );
     }
     if (!pat) throw new UsageError(`the PAT file ${file} (pat_file) is empty: put the PAT in the secret mounted there, or fix pat_file.`);
@@ -115,7 +117,8 @@ function readCredential(info: CallbackInfo, options: Options): AzdoCredential {
     return { kind: "bearer", token: info.authToken };
   }
   throw new UsageError(
-    `no Azure DevOps credential: environment variable ${envName} is not set, no pat_file was given, and azdocallbackinfo carries no job token. ` +
+    `no Azure DevOps credential: environment variable ${envName} is not set, ` +
+      `no pat_file was given, and azdocallbackinfo carries no job token. ` +
       "Mount a PAT from a Kubernetes secret as that variable or file (or set passAccessToken on the task).",
   );
 }

@@ -254,10 +254,12 @@ class Client implements KfpClient {
           throw new KfpError({
             kind: "ambiguous",
             operation: spec.context.operation,
-            message: `${spec.context.operation} failed: the answer was lost, and ${ours.length} runs named "${req.name}" created by this task exist in experiment ${req.experimentId} (${ours
-              .slice(0, 3)
-              .map((r) => r.id)
-              .join(", ")}${ours.length > 3 ? ", ..." : ""}); not sending it again. Check the experiment in the KFP UI.`,
+            message:
+              `${spec.context.operation} failed: the answer was lost, ` +
+              `and ${ours.length} runs named "${req.name}" created by this task exist in experiment ${req.experimentId} (${ours
+                .slice(0, 3)
+                .map((r) => r.id)
+                .join(", ")}${ours.length > 3 ? ", ..." : ""}); not sending it again. Check the experiment in the KFP UI.`,
           });
         }
         return ours[0];
@@ -285,7 +287,9 @@ class Client implements KfpClient {
         status: error.first.status,
         method: error.first.method,
         path: error.first.path,
-        message: `${operation} gave up: KFP has not answered for ${formatDuration(error.outageMs)} and the run's timeout has passed (${error.first.message.replace(/\.$/, "")}). ${hint}`,
+        message:
+          `${operation} gave up: KFP has not answered for ${formatDuration(error.outageMs)} and the run's timeout has passed ` +
+          `(${error.first.message.replace(/\.$/, "")}). ${hint}`,
         hint,
         cause: error,
       });
@@ -311,7 +315,9 @@ class Client implements KfpClient {
       throw new KfpError({
         kind: "invalid",
         operation,
-        message: `${operation}: this KFP server runs in multi-user mode, where experiments and runs belong to a namespace (Kubeflow profile). Set the namespace.`,
+        message:
+          `${operation}: this KFP server runs in multi-user mode, ` +
+          `where experiments and runs belong to a namespace (Kubeflow profile). Set the namespace.`,
       });
     }
   }

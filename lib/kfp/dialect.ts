@@ -184,7 +184,9 @@ export function uploadPipelineContext(name: string, namespace: string | undefine
 export function uploadVersionContext(pipelineId: string, name: string): RequestContext {
   return {
     operation: `upload version "${name}" of pipeline ${pipelineId}`,
-    conflictHint: `Pipeline ${pipelineId} already has a version named "${name}": version names are unique per pipeline; choose another (e.g. add the build number).`,
+    conflictHint:
+      `Pipeline ${pipelineId} already has a version named "${name}": version names are unique per pipeline; ` +
+      `choose another (e.g. add the build number).`,
   };
 }
 

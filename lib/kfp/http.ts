@@ -299,7 +299,9 @@ export class KfpHttp {
       throw new KfpError({
         kind: "protocol",
         operation: ctx.operation,
-        message: `${ctx.operation} failed: ${req.method} ${this.pathOf(req)} answered ${result.status} with something that is not JSON (${this.excerpt(result.text)}).`,
+        message:
+          `${ctx.operation} failed: ${req.method} ${this.pathOf(req)} answered ${result.status} ` +
+          `with something that is not JSON (${this.excerpt(result.text)}).`,
         status: result.status,
         method: req.method,
         path: this.pathOf(req),
@@ -330,7 +332,9 @@ export class KfpHttp {
       return new KfpError({
         kind: "protocol",
         ...base,
-        message: `${ctx.operation} failed: ${where} answered with more than ${mebibytes(limit)}${announced}, far more than KFP sends; it was not read. ${hint}`,
+        message:
+          `${ctx.operation} failed: ${where} answered with more than ${mebibytes(limit)}${announced}, ` +
+          `far more than KFP sends; it was not read. ${hint}`,
         hint,
         cause: result.error,
       });
@@ -451,7 +455,9 @@ export class KfpHttp {
       hint = `Write the endpoint with https, e.g. ${target.origin}${prefix}.`;
     } else if (target.host !== from.host) {
       problem = `${where} was redirected to another host, ${target.host} (${to}): KFP is not served at this endpoint, or it moved`;
-      hint = `Point the endpoint at KFP itself (${target.origin}${prefix} if that is KFP); a gateway that redirects API calls cannot be used.`;
+      hint =
+        `Point the endpoint at KFP itself (${target.origin}${prefix} if that is KFP); ` +
+        `a gateway that redirects API calls cannot be used.`;
     } else {
       problem = `${where} was redirected to ${target.pathname} on the same host (${to})`;
       hint = "Check the endpoint's path: the KFP UI, the API server, or the Kubeflow dashboard's /pipeline.";
@@ -468,13 +474,18 @@ export class KfpHttp {
     const auth = this.options.auth ?? { kind: "none" };
     const hint =
       auth.kind === "none"
-        ? "Give a bearer token (for example a Kubernetes service-account token: kubectl -n <profile> create token default-editor --audience pipelines.kubeflow.org) or a session cookie (authservice_session=... or oauth2_proxy_kubeflow=...)."
-        : `The ${auth.kind === "bearer" ? "bearer token" : "session cookie"} given was not accepted by the proxy: it may have expired or be meant for another audience. Renew it.`;
+        ? "Give a bearer token (for example a Kubernetes service-account token: " +
+          "kubectl -n <profile> create token default-editor --audience pipelines.kubeflow.org) " +
+          "or a session cookie (authservice_session=... or oauth2_proxy_kubeflow=...)."
+        : `The ${auth.kind === "bearer" ? "bearer token" : "session cookie"} given was not accepted by the proxy: ` +
+          `it may have expired or be meant for another audience. Renew it.`;
     return new KfpError({
       kind: "login-page",
       ...base,
       status: result.kind === "response" ? result.status : undefined,
-      message: `${base.operation} failed: an authentication proxy answered ${where} with ${answered} instead of Kubeflow Pipelines; KFP was not reached. ${hint}`,
+      message:
+        `${base.operation} failed: an authentication proxy answered ${where} with ${answered} ` +
+        `instead of Kubeflow Pipelines; KFP was not reached. ${hint}`,
       hint,
     });
   }
@@ -490,7 +501,10 @@ export class KfpHttp {
       return `The bearer token was refused: it may have expired or have the wrong audience (KFP expects pipelines.kubeflow.org).${access}`;
     if (auth.kind === "cookie")
       return `The session cookie was refused: sessions expire (often after 24 h); log in again and renew it.${access}`;
-    return `KFP requires authentication here: give a bearer token or a session cookie${this.options.userId ? "" : " (or, talking to the API server directly in multi-user mode, a kubeflow-userid)"}.${access}`;
+    return (
+      `KFP requires authentication here: give a bearer token or a session cookie` +
+      `${this.options.userId ? "" : " (or, talking to the API server directly in multi-user mode, a kubeflow-userid)"}.${access}`
+    );
   }
 
   /** KFP's own message: `message` (gRPC gateway), `error` (older gateway), `error_message` (upload handlers). */

@@ -22,7 +22,8 @@ export class PipelineParamsError extends KfpError {
 
 const ACCEPTED_PARAM_FORMS =
   'Accepted forms: name=value lines (one per line, # comments allowed); a JSON object {"name": value, ...}; ' +
-  'a JSON array [{"name": "n1", "value": "v1"}, ...]; or the list without brackets {"name": "n1", "value": "v1"}, {"name": "n2", "value": "v2"}.';
+  'a JSON array [{"name": "n1", "value": "v1"}, ...]; ' +
+  'or the list without brackets {"name": "n1", "value": "v1"}, {"name": "n2", "value": "v2"}.';
 
 const PARSE = "read pipeline parameters";
 
@@ -100,7 +101,8 @@ function fromLines(text: string): PipelineParam[] {
     const name = eq < 0 ? "" : line.slice(0, eq).trim();
     if (eq < 0 || name === "") {
       fail(
-        `Pipeline parameters look like name=value lines, but line ${index + 1} ("${line.slice(0, 40)}") has ${eq < 0 ? "no '='" : "no name before '='"}. ${ACCEPTED_PARAM_FORMS}`,
+        `Pipeline parameters look like name=value lines, but line ${index + 1} ("${line.slice(0, 40)}") ` +
+          `has ${eq < 0 ? "no '='" : "no name before '='"}. ${ACCEPTED_PARAM_FORMS}`,
       );
     }
     params.push({ name, value: line.slice(eq + 1).trim() });
@@ -114,7 +116,8 @@ function parsedOrFail(result: JsonParseResult, form: string): unknown {
 
 function brokenJson(form: string, at: { problem: string; line: number; column: number }): never {
   fail(
-    `Pipeline parameters look like ${form}, but the JSON is broken at line ${at.line}, column ${at.column}: ${at.problem}. ${ACCEPTED_PARAM_FORMS}`,
+    `Pipeline parameters look like ${form}, ` +
+      `but the JSON is broken at line ${at.line}, column ${at.column}: ${at.problem}. ${ACCEPTED_PARAM_FORMS}`,
   );
 }
 

@@ -67,7 +67,10 @@ export class RecurringRuns {
           throw new KfpError({
             kind: "ambiguous",
             operation: write.context.operation,
-            message: `${write.context.operation} failed: the answer was lost, and ${ours.length} recurring runs of that name created by this task exist in experiment ${spec.experimentId}; not sending it again. Check the experiment in the KFP UI.`,
+            message:
+              `${write.context.operation} failed: the answer was lost, ` +
+              `and ${ours.length} recurring runs of that name created by this task exist in experiment ${spec.experimentId}; ` +
+              `not sending it again. Check the experiment in the KFP UI.`,
           });
         }
         return ours[0];

@@ -45,7 +45,8 @@ export function parseSchedule(text: string): Schedule {
   const parts = spec.split(" ");
   if (parts.length === 5) {
     throw new ScheduleError(
-      `'${spec}' has 5 fields, but KFP's cron has 6, seconds first: KFP would read it as second ${parts[0]}, minute ${parts[1]}, hour ${parts[2]}. ` +
+      `'${spec}' has 5 fields, but KFP's cron has 6, seconds first: ` +
+        `KFP would read it as second ${parts[0]}, minute ${parts[1]}, hour ${parts[2]}. ` +
         `Put the seconds in front: '0 ${spec}'.`,
     );
   }

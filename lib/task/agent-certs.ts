@@ -27,7 +27,8 @@ const HOW =
 export async function agentCertificateAuthorities(): Promise<string[] | undefined> {
   if (/^true$/i.test(tl.getVariable("Agent.SkipCertValidation")?.trim() ?? "")) {
     warn(
-      `Agent.SkipCertValidation is set, but this task still verifies KFP's certificate: it would otherwise send its credential to a server it cannot identify. ${HOW}`,
+      `Agent.SkipCertValidation is set, but this task still verifies KFP's certificate: ` +
+        `it would otherwise send its credential to a server it cannot identify. ${HOW}`,
     );
   }
   const caFile = tl.getHttpCertConfiguration()?.caFile?.trim();
@@ -48,7 +49,8 @@ function readPem(file: string, variable: string): string {
   } catch (error) {
     throw new VariableError(
       variable,
-      `names the certificate authority file '${file}', which cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}).`,
+      `names the certificate authority file '${file}', ` +
+        `which cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}).`,
       HOW,
     );
   }

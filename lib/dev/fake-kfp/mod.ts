@@ -29,10 +29,12 @@ export type * from "./types.ts";
 const MUTATING = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 
 const LOGIN_LOCATION =
-  "/dex/auth?client_id=kubeflow-oidc-authservice&redirect_uri=%2Foauth2%2Fcallback&response_type=code&scope=openid+profile+email+groups&state=fake";
+  "/dex/auth?client_id=kubeflow-oidc-authservice&redirect_uri=%2Foauth2%2Fcallback&response_type=code&" +
+  "scope=openid+profile+email+groups&state=fake";
 
 const LOGIN_HTML =
-  '<!DOCTYPE html><html><head><title>Dex</title></head><body><h2>Log in to Your Account</h2><form method="post" action="/dex/auth/local/login"><input name="login"><input name="password" type="password"></form></body></html>';
+  "<!DOCTYPE html><html><head><title>Dex</title></head><body><h2>Log in to Your Account</h2>" +
+  '<form method="post" action="/dex/auth/local/login"><input name="login"><input name="password" type="password"></form></body></html>';
 
 /** An answer before it is written: JSON, HTML, or a redirect. */
 interface Answer {

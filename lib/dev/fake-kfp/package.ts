@@ -53,7 +53,8 @@ function packageFormat(fileName: string, bytes: Uint8Array): PackageFormat | und
 export function readPipelinePackage(fileName: string, bytes: Uint8Array): PipelinePackage {
   if (bytes.length > MAX_PACKAGE_BYTES) {
     throw new PipelinePackageError(
-      `File size too large. Maximum supported size: ${MAX_PACKAGE_BYTES} bytes. Consider moving large embedded artifacts or notebooks out of the pipeline.`,
+      `File size too large. Maximum supported size: ${MAX_PACKAGE_BYTES} bytes. ` +
+        `Consider moving large embedded artifacts or notebooks out of the pipeline.`,
     );
   }
   const format = packageFormat(fileName, bytes);
@@ -63,7 +64,8 @@ export function readPipelinePackage(fileName: string, bytes: Uint8Array): Pipeli
     const entry = firstFile(format, bytes);
     if (!/\.(ya?ml|json)$/i.test(entry.name)) {
       throw new PipelinePackageError(
-        `Error extracting pipeline from the ${format === "zip" ? "zip" : "tarball"} file. Expecting a YAML file inside the ${format === "zip" ? "zip" : "tarball"}. Got: ${entry.name}`,
+        `Error extracting pipeline from the ${format === "zip" ? "zip" : "tarball"} file. ` +
+          `Expecting a YAML file inside the ${format === "zip" ? "zip" : "tarball"}. Got: ${entry.name}`,
       );
     }
     text = new TextDecoder().decode(entry.data);

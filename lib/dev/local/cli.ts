@@ -106,7 +106,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   const inputs = checkInputs(task, args.inputs, cwd);
   if (task.server) {
     throw new UsageError(
-      `${task.folder} is an agentless task: Azure DevOps itself sends its HTTP request and no agent runs it. npm run demo shows it end to end.`,
+      `${task.folder} is an agentless task: Azure DevOps itself sends its HTTP request and no agent runs it. ` +
+        `npm run demo shows it end to end.`,
     );
   }
   const log = new LocalLog({ verbose: args.verbose });

@@ -91,7 +91,8 @@ async function agentTask(demo: Demo, kfp: Kfp, folder: string, inputs: Record<st
   });
   check(
     succeeded(result),
-    `${folder} ended ${result.timedOut ? "timed out" : (result.result ?? "without a result")}${result.message ? `: ${result.message}` : ""}`,
+    `${folder} ended ${result.timedOut ? "timed out" : (result.result ?? "without a result")}` +
+      `${result.message ? `: ${result.message}` : ""}`,
   );
   if (!dryRun) Object.assign(kfp.variables, result.outputs);
   return result;
@@ -303,7 +304,8 @@ async function agentlessSteps(demo: Demo, v2: Kfp, azdo: FakeAzdo): Promise<void
   check(completed.result === "succeeded", `Azure DevOps was told the task ${completed.result}`);
   for (const feed of azdo.feed) for (const line of feed.lines) log.line(`  ${log.dim("job log")}  ${line}`);
   log.line(
-    `  ${log.dim("result")}  ${log.green("Succeeded")}: Azure DevOps received TaskCompleted (result ${completed.result}) for task ${completed.taskId}`,
+    `  ${log.dim("result")}  ${log.green("Succeeded")}: ` +
+      `Azure DevOps received TaskCompleted (result ${completed.result}) for task ${completed.taskId}`,
   );
   await foreignPlanUri(demo, component, values);
 }

@@ -84,7 +84,8 @@ export class LocalLog {
         const ok = typeof request.status === "number" && request.status < 400;
         const retry = request.attempt > 1 ? `, attempt ${request.attempt}` : "";
         this.out(
-          `    ${this.dim(`KFP ${request.method} ${readablePath(request.path)} ->`)} ${(ok ? this.green : this.red)(String(request.status))} ${this.dim(`(${request.ms} ms${retry})`)}`,
+          `    ${this.dim(`KFP ${request.method} ${readablePath(request.path)} ->`)} ` +
+            `${(ok ? this.green : this.red)(String(request.status))} ${this.dim(`(${request.ms} ms${retry})`)}`,
         );
       } else if (this.verbose && !debug[1]!.startsWith("Processed: ")) {
         for (const line of debug[1]!.split("\n")) this.out(`    ${this.dim(`debug ${line}`)}`);
@@ -115,7 +116,9 @@ export class LocalLog {
 
   /** What a fake KFP received: the count, and each write with its status. */
   fakeRecord(requests: readonly RecordedRequest[], writes: readonly RecordedRequest[]): void {
-    const summary = `fake KFP received ${requests.length} request${requests.length === 1 ? "" : "s"}, ${writes.length} write${writes.length === 1 ? "" : "s"}`;
+    const summary =
+      `fake KFP received ${requests.length} request${requests.length === 1 ? "" : "s"}, ` +
+      `${writes.length} write${writes.length === 1 ? "" : "s"}`;
     this.out(`  ${this.dim(summary)}${writes.length ? ":" : ""}`);
     for (const w of writes) this.out(`    ${w.method} ${w.path} -> ${w.status}`);
   }

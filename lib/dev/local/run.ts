@@ -107,7 +107,8 @@ export function checkInputs(task: LocalTask, given: Record<string, string>, cwd:
     const env = CREDENTIAL_INPUTS[input.name];
     if (env)
       throw new UsageError(
-        `${input.name} is not taken from the command line (it would land in shell history and ps): set the environment variable ${env} instead`,
+        `${input.name} is not taken from the command line (it would land in shell history and ps): ` +
+          `set the environment variable ${env} instead`,
       );
     checked[input.name] = input.type === "filePath" && value && !isAbsolute(value) ? resolve(cwd, value) : value;
   }
@@ -139,7 +140,8 @@ export async function runLocalTask(req: LocalRunRequest): Promise<TaskRunResult>
   const { task, log } = req;
   if (task.server) {
     throw new UsageError(
-      `${task.folder} is an agentless task: Azure DevOps itself sends its HTTP request, no agent runs it. npm run demo shows it end to end.`,
+      `${task.folder} is an agentless task: Azure DevOps itself sends its HTTP request, ` +
+        `no agent runs it. npm run demo shows it end to end.`,
     );
   }
   if (!existsSync(join(task.dir, "index.js"))) throw new UsageError(`tasks/${task.folder}/index.js is not built: run npm run build`);

@@ -178,7 +178,8 @@ function resolveInputs(task: Record<string, any>, run: ServerTaskRun): Map<strin
   const inputs = new Map<string, string>();
   for (const input of task.inputs ?? []) {
     const raw = given.get(input.name.toLowerCase()) ?? String(input.defaultValue ?? "");
-    // [notes §2.2] `$(name)` in an input's value resolves to system and user variables, as the 2021 task's hidden callback input relied on.
+    // [notes §2.2] `$(name)` in an input's value resolves to system and user variables,
+    // as the 2021 task's hidden callback input relied on.
     const value = expandMacros(raw, new Map(), variables, undefined);
     if (input.required === true && value.trim() === "") throw new ServerTaskError(`input ${input.name} is required`);
     inputs.set(input.name, value);
