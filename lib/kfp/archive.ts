@@ -199,11 +199,10 @@ function checkGrowth(uncompressed: number, compressed: number, limits: ArchiveLi
 
 /** A .tar.gz on disk, decompressed as it is read (never whole in memory), within the caps. */
 export async function readTarGzFile(path: string, limits: ArchiveLimits = ARCHIVE_LIMITS): Promise<ArchiveContents> {
-  const [{ Writable }, { pipeline }, { createGunzip }] = await Promise.all([
-    import("node:stream"),
-    import("node:stream/promises"),
-    import("node:zlib"),
-  ]);
+  // require, not import(): a dynamic import starts Node's ESM loader (see lib/net/transport.ts).
+  const { Writable }: typeof import("node:stream") = require("node:stream");
+  const { pipeline }: typeof import("node:stream/promises") = require("node:stream/promises");
+  const { createGunzip }: typeof import("node:zlib") = require("node:zlib");
   let compressed = 0;
   const source = createReadStream(path);
   source.on("data", (chunk) => {

@@ -44,8 +44,9 @@ const EXTENSIONS: { suffix: string; format: PipelineFormat; sendAs: string }[] =
   { suffix: ".json", format: "json", sendAs: ".json" },
 ];
 
-/** node:fs/promises loads on first use: a task that fails on its inputs never needs it. */
-const fsPromises = () => import("node:fs/promises");
+/** Loaded on first use: a task that fails on its inputs never needs them (require, not import(): see lib/net/transport.ts). */
+const fsPromises = (): typeof import("node:fs/promises") => require("node:fs/promises");
+const zlib = (): typeof import("node:zlib") => require("node:zlib");
 
 const GZIP_MAGIC = [0x1f, 0x8b];
 const ZIP_MAGIC = [0x50, 0x4b]; // "PK"
@@ -56,7 +57,7 @@ export async function checkPipelineFile(path: string): Promise<PipelineFile> {
       "missing",
       "No pipeline file was given. Give the path of the compiled pipeline (.yaml, .json, .zip or .tar.gz).",
     );
-  const { stat } = await fsPromises();
+  const { stat } = fsPromises();
   const info = await stat(path).catch((error: NodeJS.ErrnoException) => {
     const reason = error.code === "ENOENT" ? "does not exist" : `cannot be read (${error.code ?? error.message})`;
     throw new PipelineFileError(
@@ -122,7 +123,7 @@ function checkContent(path: string, format: PipelineFormat, head: Uint8Array): v
 async function checkArchive(path: string, format: "tar.gz" | "zip"): Promise<void> {
   try {
     if (format === "tar.gz") await readTarGzFile(path);
-    else readZipBytes(await (await fsPromises()).readFile(path), (await import("node:zlib")).inflateRawSync, { keepFirstFile: false });
+    else readZipBytes(await fsPromises().readFile(path), zlib().inflateRawSync, { keepFirstFile: false });
   } catch (error) {
     if (!(error instanceof ArchiveError)) throw error;
     const fix =
@@ -134,7 +135,7 @@ async function checkArchive(path: string, format: "tar.gz" | "zip"): Promise<voi
 }
 
 async function readHead(path: string, bytes: number): Promise<Uint8Array> {
-  const { open } = await fsPromises();
+  const { open } = fsPromises();
   const handle = await open(path, "r");
   try {
     const buffer = new Uint8Array(bytes);

@@ -152,10 +152,12 @@ export async function sendRequest(request: TransportRequest): Promise<TransportR
   const url = typeof request.url === "string" ? new URL(request.url) : request.url;
   if (request.signal?.aborted) throw abortError(request.signal);
   // The modules load on first use, node:https (with tls) only for an https URL: a task
-  // that fails on its inputs, or talks plain http, starts faster.
-  const client = url.protocol === "https:" ? await import("node:https") : await import("node:http");
+  // that fails on its inputs, or talks plain http, starts faster. With require: a
+  // dynamic import() would start Node's ESM loader for them (~2 ms on Node 20, ~15 on 24).
+  const client: typeof http | typeof Https = url.protocol === "https:" ? require("node:https") : require("node:http");
   const proxy = request.proxy && proxyRoute(request.proxy);
-  const tunnel = proxy && url.protocol === "https:" ? { http: await import("node:http"), tls: await import("node:tls") } : undefined;
+  const tunnel =
+    proxy && url.protocol === "https:" ? { http: require("node:http") as typeof http, tls: require("node:tls") as typeof Tls } : undefined;
   const agent = agentFor(client, url, proxy, tunnel);
   const upload = typeof request.body === "object" ? await openUpload(request.body.file) : undefined;
   return exchange(client, url, agent, proxy, request, upload);
@@ -194,7 +196,8 @@ async function openUpload(field: FileField): Promise<Upload> {
   let file: FileHandle | undefined;
   try {
     // Loaded here, not at start: a task that fails on its inputs never sends a file.
-    const [{ open }, { randomBytes }] = await Promise.all([import("node:fs/promises"), import("node:crypto")]);
+    const { open }: typeof import("node:fs/promises") = require("node:fs/promises");
+    const { randomBytes }: typeof import("node:crypto") = require("node:crypto");
     file = await open(field.path, "r");
     const { size } = await file.stat();
     const boundary = `----kfp-form-${randomBytes(12).toString("hex")}`;

@@ -37,8 +37,8 @@ export async function agentCertificateAuthorities(): Promise<string[] | undefine
   const extraFile = process.env.NODE_EXTRA_CA_CERTS;
   const extra = extraFile ? [readPem(extraFile, "NODE_EXTRA_CA_CERTS")] : [];
   debug(`Trusting the agent's certificate authority ${caFile} (${CA_VARIABLE}) for KFP.`);
-  // node:tls loads only here: most agents name no CA, and it costs start-up time.
-  const { rootCertificates } = await import("node:tls");
+  // node:tls loads only here: most agents name no CA, and it costs start-up time (require: see lib/net/transport.ts).
+  const { rootCertificates }: typeof import("node:tls") = require("node:tls");
   return [...rootCertificates, ...extra, pem];
 }
 
