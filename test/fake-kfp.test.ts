@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import type { FakeKfp, FakeKfpOptions } from "../lib/dev/fake-kfp/types.ts";
 import { readPipelinePackage } from "../lib/dev/fake-kfp/package.ts";
+import { readPipelinePackageCached } from "../lib/dev/fake-kfp/package-cache.ts";
 import { HELLO_V2_PARAMETERS, tar, zip } from "./fixtures/pipelines/make.ts";
 import { startFake } from "./support/fake.ts";
 import { makePki, OPENSSL } from "./support/pki.ts";
@@ -965,6 +966,20 @@ describe("pipeline packages", () => {
     const pkg = readPipelinePackage("p.yaml", withPlatform);
     expect(Object.keys(pkg.spec)).toEqual(["pipeline_spec", "platform_spec"]);
     expect(names(pkg)).toHaveLength(6);
+  });
+
+  test("the same bytes read again answer as a fresh read, each caller with its own copy; a refused package is read again", () => {
+    const tgz = gzipSync(tar([{ name: "pipeline.yaml", data: yaml }]));
+    const first = readPipelinePackageCached("p.tar.gz", tgz);
+    (first.spec as { mutated?: boolean }).mutated = true;
+    first.parameters.pop();
+    const again = readPipelinePackageCached("p.tar.gz", Buffer.from(tgz));
+    expect(again).toEqual(readPipelinePackage("p.tar.gz", tgz));
+    // The name counts too: YAML read once as p.yaml is refused as p.txt.
+    expect(readPipelinePackageCached("p.yaml", yaml).kind).toBe("ir");
+    expect(() => readPipelinePackageCached("p.txt", yaml)).toThrow("Unexpected pipeline file format");
+    const refused = gzipSync(Buffer.from("not a tar"));
+    for (let i = 0; i < 2; i++) expect(() => readPipelinePackageCached("p.tar.gz", refused)).toThrow("Not a valid tarball");
   });
 });
 

@@ -10,7 +10,8 @@ import { FakeHttpError, badRequest, omitEmpty, type MultipartPart } from "./http
 import type { ListKeys, ListPage } from "./list.ts";
 import type { FakeRuns } from "./runs.ts";
 import { type FakeStore, type StoredVersion, checkArgoParameters, checkTypedParameters } from "./state.ts";
-import { MAX_PACKAGE_BYTES, PipelinePackageError, type PipelinePackage, describeSpec, isObject, readPipelinePackage } from "./package.ts";
+import { MAX_PACKAGE_BYTES, PipelinePackageError, type PipelinePackage, describeSpec, isObject } from "./package.ts";
+import { readPipelinePackageCached } from "./package-cache.ts";
 import { checkFinalStatusSupported } from "./exit-task.ts";
 
 export interface ApiRequest {
@@ -94,7 +95,7 @@ export function readUpload(ctx: FakeContext, req: ApiRequest): Upload {
   const fileName = file.filename ?? "";
   let pkg: PipelinePackage;
   try {
-    pkg = readPipelinePackage(fileName, file.data);
+    pkg = readPipelinePackageCached(fileName, file.data);
   } catch (err) {
     if (err instanceof PipelinePackageError) throw new FakeHttpError(400, `Invalid input error: ${err.message}`);
     throw err;
