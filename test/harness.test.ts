@@ -105,6 +105,12 @@ describe("running a task as the agent does", () => {
     expect(Object.keys(r.files).filter((f) => f.endsWith("index.js") || f.endsWith("task.json"))).toEqual([]);
   });
 
+  test("times the task's process apart from the whole run (the run folder made before, files read back after)", async () => {
+    const r = await run();
+    expect(r.processMs).toBeGreaterThan(0);
+    expect(r.processMs).toBeLessThan(r.ms);
+  });
+
   test("a bundle that needs node_modules fails: the run folder holds only task.json and index.js", async () => {
     // Inside the repository, require("valibot") would resolve through its node_modules.
     const dir = join(REPO_ROOT, "dist", "hidden-dependency-task");

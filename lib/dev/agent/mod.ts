@@ -75,6 +75,7 @@ export function startTask(req: TaskRunRequest): TaskRun {
   const host20 = hostNode({ PATH: req.env?.PATH ?? process.env.PATH });
   const node = chooseNode(taskJson.execution, publicVariables, process.env, { 20: host20, ...req.nodeBinaries });
 
+  const spawnedAt = performance.now();
   const child = spawn(node.binary, [join(workDir, "index.js")], { cwd: workDir, env, stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
@@ -123,6 +124,7 @@ export function startTask(req: TaskRunRequest): TaskRun {
     child.on("close", (exitCode, signal) => {
       if (closed) return;
       closed = true;
+      const processMs = performance.now() - spawnedAt;
       clearTimeout(timeout);
       for (const stream of ["stdout", "stderr"] as const) if (pending[stream]) agent.line(pending[stream]);
       for (const waiter of waiters) {
@@ -134,7 +136,7 @@ export function startTask(req: TaskRunRequest): TaskRun {
           ...readTree(workDir, "work", (path) => TASK_FILES.includes(path)),
           ...readTree(tempDir, "temp"),
         };
-        resolve({ exitCode, signal, timedOut, node, ...agent.result(), stdout, stderr, files, ms: performance.now() - started });
+        resolve({ exitCode, signal, timedOut, node, ...agent.result(), stdout, stderr, files, ms: performance.now() - started, processMs });
       } catch (error) {
         reject(error);
       } finally {

@@ -91,7 +91,10 @@ export interface TaskRunResult {
   log: string;
   /** Contents of every file the task left in its working and temp folders (path relative, text). */
   files: Record<string, string>;
+  /** Wall time of the whole run: the emulation's folder set-up and read-back included. */
   ms: number;
+  /** Wall time of the task's process alone, from spawning node to its exit with its output read. */
+  processMs: number;
 }
 
 export interface TaskRun {
