@@ -30,7 +30,7 @@ import { V2Dialect } from "./v2.ts";
 import { OutageError, waitForRun } from "./wait.ts";
 import { formatDuration } from "../net/mod.ts";
 import type { PipelineFile } from "./pipeline-file.ts";
-import { describedAsOwned, ownedBy, randomOwnerMarker } from "./ownership.ts";
+import { adoptable, describedAsOwned, ownedBy, randomOwnerMarker } from "./ownership.ts";
 
 /** IDs of the placeholder objects a dry run returns instead of writing. */
 export const DRY_RUN_IDS = {
@@ -145,21 +145,10 @@ class Client implements KfpClient {
     requireName(req.name, "upload pipeline version", "version name");
     const { file } = req;
     const spec = this.dialect.uploadVersion(file, req.pipelineId, req.name, describedAsOwned(req.description, this.owner));
-    if (this.options.dryRun) {
-      this.plan(spec);
-      return this.remember<PipelineVersion>({
-        id: DRY_RUN_IDS.version,
-        name: req.name,
-        pipelineId: req.pipelineId,
-        description: req.description,
-      });
-    }
-    return this.http.write(spec.request, spec.context, {
-      parse: spec.parse,
-      adopt: async () => {
-        const found = await this.dialect.findVersion(req.pipelineId, req.name);
-        return found && this.owns(found) ? found : undefined;
-      },
+    const standIn: PipelineVersion = { id: DRY_RUN_IDS.version, name: req.name, pipelineId: req.pipelineId, description: req.description };
+    return this.send(spec, standIn, async () => {
+      const found = await this.dialect.findVersion(req.pipelineId, req.name);
+      return found && this.owns(found) ? found : undefined;
     });
   }
 
@@ -202,23 +191,12 @@ class Client implements KfpClient {
     requireName(req.name, "create experiment", "experiment name");
     this.requireNamespace("create experiment");
     const spec = this.dialect.createExperiment(req.name, describedAsOwned(req.description, this.owner));
-    if (this.options.dryRun) {
-      this.plan(spec);
-      return this.remember<Experiment>({
-        id: DRY_RUN_IDS.experiment,
-        name: req.name,
-        description: req.description,
-        namespace: this.namespace,
-      });
-    }
+    const standIn: Experiment = { id: DRY_RUN_IDS.experiment, name: req.name, description: req.description, namespace: this.namespace };
     // Experiments are reused by name (getOrCreateExperiment), so adopting another's would be harmless there;
     // the marker still keeps createExperiment's promise: what it returns, it created.
-    return this.http.write(spec.request, spec.context, {
-      parse: spec.parse,
-      adopt: async () => {
-        const found = await this.dialect.findExperiment(req.name);
-        return found && this.owns(found) ? found : undefined;
-      },
+    return this.send(spec, standIn, async () => {
+      const found = await this.dialect.findExperiment(req.name);
+      return found && this.owns(found) ? found : undefined;
     });
   }
 
@@ -241,29 +219,16 @@ class Client implements KfpClient {
   async createRun(req: CreateRunRequest): Promise<Run> {
     requireName(req.name, "create run", "run name");
     const spec = this.dialect.createRun({ ...req, description: describedAsOwned(req.description, this.owner) });
-    if (this.options.dryRun) {
-      this.plan(spec);
-      return this.remember<Run>({ id: DRY_RUN_IDS.run, name: req.name, state: "", experimentId: req.experimentId });
-    }
-    return this.http.write(spec.request, spec.context, {
-      parse: spec.parse,
-      // Run names are not unique: only a run of that name with our marker is ours.
-      adopt: async () => {
-        const ours = (await this.dialect.findRuns(req.experimentId, req.name)).filter((run) => this.owns(run));
-        if (ours.length > 1) {
-          throw new KfpError({
-            kind: "ambiguous",
-            operation: spec.context.operation,
-            message:
-              `${spec.context.operation} failed: the answer was lost, ` +
-              `and ${ours.length} runs named "${req.name}" created by this task exist in experiment ${req.experimentId} (${ours
-                .slice(0, 3)
-                .map((r) => r.id)
-                .join(", ")}${ours.length > 3 ? ", ..." : ""}); not sending it again. Check the experiment in the KFP UI.`,
-          });
-        }
-        return ours[0];
-      },
+    const standIn: Run = { id: DRY_RUN_IDS.run, name: req.name, state: "", experimentId: req.experimentId };
+    // Run names are not unique: only a run of that name with our marker is ours.
+    return this.send(spec, standIn, async () => {
+      const ours = (await this.dialect.findRuns(req.experimentId, req.name)).filter((run) => this.owns(run));
+      const ids = `${ours
+        .slice(0, 3)
+        .map((r) => r.id)
+        .join(", ")}${ours.length > 3 ? ", ..." : ""}`;
+      const found = `${ours.length} runs named "${req.name}" created by this task exist in experiment ${req.experimentId} (${ids})`;
+      return adoptable(ours, spec.context.operation, found);
     });
   }
 
@@ -330,6 +295,22 @@ class Client implements KfpClient {
       path: readablePath(url),
       body: upload ? { file: upload.path, size: upload.size, name: upload.uploadName } : spec.request.json,
     });
+  }
+
+  /**
+   * Sends a write that creates one object, adopting after a lost answer what `adopt` finds of ours.
+   * In dry run it only plans the write and returns `standIn`, remembered so later lookups find it.
+   */
+  private async send<T extends PipelineVersion | Experiment | Run>(
+    spec: WriteSpec<T>,
+    standIn: T,
+    adopt: () => Promise<T | undefined>,
+  ): Promise<T> {
+    if (this.options.dryRun) {
+      this.plan(spec);
+      return this.remember(standIn);
+    }
+    return this.http.write(spec.request, spec.context, { parse: spec.parse, adopt });
   }
 
   private remember<T extends Pipeline | PipelineVersion | Experiment | Run>(placeholder: T): T {

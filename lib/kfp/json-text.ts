@@ -95,7 +95,7 @@ class Parser {
       this.pos++;
       return {};
     }
-    for (;;) {
+    do {
       this.skipSpace();
       if (this.text[this.pos] !== '"') this.fail(`expected a property name in double quotes but found ${this.describe()}`);
       const keyOffset = this.pos;
@@ -107,19 +107,9 @@ class Parser {
       this.pos++;
       this.skipSpace();
       entries.push([key, this.value()]);
-      this.skipSpace();
-      const c = this.text[this.pos];
-      if (c === ",") {
-        this.pos++;
-        continue;
-      }
-      if (c === "}") {
-        this.pos++;
-        // fromEntries defines own properties, so a "__proto__" key stays a plain key.
-        return Object.fromEntries(entries);
-      }
-      this.fail(`expected ',' or '}' but found ${this.describe()}`);
-    }
+    } while (this.another("}"));
+    // fromEntries defines own properties, so a "__proto__" key stays a plain key.
+    return Object.fromEntries(entries);
   }
 
   private array(): unknown[] {
@@ -130,21 +120,20 @@ class Parser {
       this.pos++;
       return items;
     }
-    for (;;) {
+    do {
       this.skipSpace();
       items.push(this.value());
-      this.skipSpace();
-      const c = this.text[this.pos];
-      if (c === ",") {
-        this.pos++;
-        continue;
-      }
-      if (c === "]") {
-        this.pos++;
-        return items;
-      }
-      this.fail(`expected ',' or ']' but found ${this.describe()}`);
-    }
+    } while (this.another("]"));
+    return items;
+  }
+
+  /** After an item: past a ',' another item follows (true); past `close` the object or array ends (false). */
+  private another(close: "}" | "]"): boolean {
+    this.skipSpace();
+    const c = this.text[this.pos];
+    if (c !== "," && c !== close) this.fail(`expected ',' or '${close}' but found ${this.describe()}`);
+    this.pos++;
+    return c === ",";
   }
 
   private string(): string {

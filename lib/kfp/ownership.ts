@@ -9,6 +9,8 @@
  * (lib/task/owner.ts); a client given no owner is its own (a random marker).
  */
 
+import { KfpError } from "./error.ts";
+
 /**
  * node:crypto, loaded on first use: a task failing on its inputs never needs it,
  * and loading it (it pulls in node:stream) costs ~2 ms of every start.
@@ -54,4 +56,19 @@ export function ownedBy(description: string | undefined, marker: string): boolea
 /** The marker an object carries, if any. */
 export function markerOf(description: string | undefined): string | undefined {
   return description?.match(TRAILING_MARKER)?.[0].trimEnd();
+}
+
+/**
+ * The object to adopt after a lost answer: the one of ours found, or none. Several of ours
+ * (`found` says what they are) leave it unclear which is this write's: it fails, sending nothing again.
+ */
+export function adoptable<T>(ours: T[], operation: string, found: string): T | undefined {
+  if (ours.length > 1) {
+    throw new KfpError({
+      kind: "ambiguous",
+      operation,
+      message: `${operation} failed: the answer was lost, and ${found}; not sending it again. Check the experiment in the KFP UI.`,
+    });
+  }
+  return ours[0];
 }

@@ -1,11 +1,13 @@
 /**
  * Recurring runs as both API versions share them: the objects, the dialect
- * interface (recurring-v1.ts for v1beta1 jobs, recurring-v2.ts for v2beta1
- * recurring runs), the trigger on the wire, and what each write means in words.
+ * interface and the one class serving it (recurring-v1.ts for v1beta1 jobs and
+ * recurring-v2.ts for v2beta1 recurring runs give their paths, keys and shapes),
+ * the trigger on the wire, and what each write means in words.
  */
 
 import * as v from "valibot";
-import type { WriteSpec } from "./dialect.ts";
+import { checkedParser, findAllNamed, readChecked, seg, type KfpSession, type WriteSpec } from "./dialect.ts";
+import type { KfpFilter } from "./filter.ts";
 import type { CreateRunRequest } from "./types.ts";
 
 /** When runs start: a KFP cron (six fields, seconds first) or an interval, between optional RFC 3339 times. */
@@ -102,3 +104,52 @@ export const recurringContext = {
   /** get, enable, disable or delete one recurring run. */
   of: (verb: string, id: string) => ({ operation: `${verb} recurring run ${id}`, notFound: `recurring run ${id}` }),
 };
+
+type Listing = v.GenericSchema<unknown, { next_page_token?: string }>;
+
+/** What one API version's recurring runs are on the wire: everything the two versions do not share. */
+export interface RecurringWire<S extends v.GenericSchema, L extends Listing> {
+  /** The collection's path, e.g. `/apis/v2beta1/recurringruns`. */
+  collection: string;
+  /** What stands before `enable`/`disable` in a method's path. */
+  methodSeparator: "/" | ":";
+  nameFilter(name: string): KfpFilter;
+  /** The list parameters that keep a list to one experiment. */
+  inExperiment(experimentId: string): Record<string, string>;
+  /** The answer schemas, made on first use (see sharedSchemas). */
+  schemas(): { one: S; list: L };
+  items(list: v.InferOutput<L>): v.InferOutput<S>[];
+  /** The create request's body. */
+  body(spec: RecurringRunSpec): Record<string, unknown>;
+  toRecurringRun(answer: v.InferOutput<S>): RecurringRun;
+}
+
+/** The recurring-run calls, the same on both API versions but for what `wire` says. */
+export function recurringApi<S extends v.GenericSchema, L extends Listing>(
+  session: KfpSession,
+  wire: RecurringWire<S, L>,
+): RecurringDialect {
+  const { collection, schemas, toRecurringRun } = wire;
+  const path = (id: string, method?: "enable" | "disable") => `${collection}/${seg(id)}${method ? `${wire.methodSeparator}${method}` : ""}`;
+  return {
+    find: (experimentId, name) =>
+      findAllNamed(session.http, {
+        operation: `find recurring run "${name}" in experiment ${experimentId}`,
+        name,
+        path: collection,
+        filter: wire.nameFilter(name),
+        query: wire.inExperiment(experimentId),
+        notFound: `experiment ${experimentId}`,
+        schema: schemas().list,
+        items: (body) => wire.items(body).map(toRecurringRun),
+      }),
+    get: async (id) =>
+      toRecurringRun(await readChecked(session.http, schemas().one, { method: "GET", path: path(id) }, recurringContext.of("get", id))),
+    create: (spec) => {
+      const request = { method: "POST" as const, path: collection, json: wire.body(spec) };
+      const context = recurringContext.create(spec.name);
+      return { request, context, parse: checkedParser(session.http, schemas().one, request, context, toRecurringRun) };
+    },
+    path,
+  };
+}

@@ -5,17 +5,9 @@
  */
 
 import * as v from "valibot";
-import { checkedParser, findAllNamed, nonEmpty, readChecked, seg, type KfpSession, type WriteSpec } from "./dialect.ts";
+import { nonEmpty, type KfpSession } from "./dialect.ts";
 import { equalsFilter } from "./filter.ts";
-import {
-  recurringContext,
-  sharedSchemas,
-  toSchedule,
-  triggerJson,
-  type RecurringDialect,
-  type RecurringRun,
-  type RecurringRunSpec,
-} from "./recurring-dialect.ts";
+import { recurringApi, sharedSchemas, toSchedule, triggerJson, type RecurringDialect, type RecurringRun } from "./recurring-dialect.ts";
 import { V1Parameter, V1References } from "./schemas.ts";
 import { referenced, v1PipelineSource } from "./v1.ts";
 
@@ -43,36 +35,21 @@ function schemas() {
     trigger,
     created_at: str,
   });
-  return { job, list: v.looseObject({ jobs: v.optional(v.array(job)), next_page_token: str }) };
+  return { one: job, list: v.looseObject({ jobs: v.optional(v.array(job)), next_page_token: str }) };
 }
 let made: ReturnType<typeof schemas> | undefined;
 const schema = () => (made ??= schemas());
-type V1Job = v.InferOutput<ReturnType<typeof schemas>["job"]>;
+type V1Job = v.InferOutput<ReturnType<typeof schemas>["one"]>;
 
-export class V1Recurring implements RecurringDialect {
-  constructor(private readonly session: KfpSession) {}
-
-  find(experimentId: string, name: string): Promise<RecurringRun[]> {
-    return findAllNamed(this.session.http, {
-      operation: `find recurring run "${name}" in experiment ${experimentId}`,
-      name,
-      path: API,
-      filter: equalsFilter("v1beta1", "name", name),
-      query: { "resource_reference_key.type": "EXPERIMENT", "resource_reference_key.id": experimentId },
-      notFound: `experiment ${experimentId}`,
-      schema: schema().list,
-      items: (body) => (body.jobs ?? []).map(toRecurringRun),
-    });
-  }
-
-  async get(id: string): Promise<RecurringRun> {
-    return toRecurringRun(
-      await readChecked(this.session.http, schema().job, { method: "GET", path: this.path(id) }, recurringContext.of("get", id)),
-    );
-  }
-
-  create(spec: RecurringRunSpec): WriteSpec<RecurringRun> {
-    const json = {
+export function v1Recurring(session: KfpSession): RecurringDialect {
+  return recurringApi(session, {
+    collection: API,
+    methodSeparator: "/",
+    nameFilter: (name) => equalsFilter("v1beta1", "name", name),
+    inExperiment: (experimentId) => ({ "resource_reference_key.type": "EXPERIMENT", "resource_reference_key.id": experimentId }),
+    schemas: schema,
+    items: (list) => list.jobs ?? [],
+    body: (spec) => ({
       name: spec.name,
       description: nonEmpty(spec.description),
       ...v1PipelineSource(spec),
@@ -80,15 +57,9 @@ export class V1Recurring implements RecurringDialect {
       trigger: triggerJson(spec.schedule),
       enabled: spec.enabled,
       no_catchup: !spec.catchup,
-    };
-    const request = { method: "POST" as const, path: API, json };
-    const context = recurringContext.create(spec.name);
-    return { request, context, parse: checkedParser(this.session.http, schema().job, request, context, toRecurringRun) };
-  }
-
-  path(id: string, method?: "enable" | "disable"): string {
-    return `${API}/${seg(id)}${method ? `/${method}` : ""}`;
-  }
+    }),
+    toRecurringRun,
+  });
 }
 
 function toRecurringRun(job: V1Job): RecurringRun {

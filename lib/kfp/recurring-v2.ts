@@ -4,17 +4,9 @@
  */
 
 import * as v from "valibot";
-import { checkedParser, findAllNamed, nonEmpty, readChecked, seg, type KfpSession, type WriteSpec } from "./dialect.ts";
+import { nonEmpty, type KfpSession } from "./dialect.ts";
 import { equalsFilter } from "./filter.ts";
-import {
-  recurringContext,
-  sharedSchemas,
-  toSchedule,
-  triggerJson,
-  type RecurringDialect,
-  type RecurringRun,
-  type RecurringRunSpec,
-} from "./recurring-dialect.ts";
+import { recurringApi, sharedSchemas, toSchedule, triggerJson, type RecurringDialect, type RecurringRun } from "./recurring-dialect.ts";
 import { v2PipelineSource } from "./v2.ts";
 
 const API = "/apis/v2beta1/recurringruns";
@@ -37,36 +29,21 @@ function schemas() {
     created_at: str,
   });
   // The proto names the list field recurringRuns, and KFP's marshaler keeps proto names.
-  return { recurringRun, list: v.looseObject({ recurringRuns: v.optional(v.array(recurringRun)), next_page_token: str }) };
+  return { one: recurringRun, list: v.looseObject({ recurringRuns: v.optional(v.array(recurringRun)), next_page_token: str }) };
 }
 let made: ReturnType<typeof schemas> | undefined;
 const schema = () => (made ??= schemas());
-type V2RecurringRun = v.InferOutput<ReturnType<typeof schemas>["recurringRun"]>;
+type V2RecurringRun = v.InferOutput<ReturnType<typeof schemas>["one"]>;
 
-export class V2Recurring implements RecurringDialect {
-  constructor(private readonly session: KfpSession) {}
-
-  find(experimentId: string, name: string): Promise<RecurringRun[]> {
-    return findAllNamed(this.session.http, {
-      operation: `find recurring run "${name}" in experiment ${experimentId}`,
-      name,
-      path: API,
-      filter: equalsFilter("v2beta1", "display_name", name),
-      query: { experiment_id: experimentId },
-      notFound: `experiment ${experimentId}`,
-      schema: schema().list,
-      items: (body) => (body.recurringRuns ?? []).map(toRecurringRun),
-    });
-  }
-
-  async get(id: string): Promise<RecurringRun> {
-    return toRecurringRun(
-      await readChecked(this.session.http, schema().recurringRun, { method: "GET", path: this.path(id) }, recurringContext.of("get", id)),
-    );
-  }
-
-  create(spec: RecurringRunSpec): WriteSpec<RecurringRun> {
-    const json = {
+export function v2Recurring(session: KfpSession): RecurringDialect {
+  return recurringApi(session, {
+    collection: API,
+    methodSeparator: ":",
+    nameFilter: (name) => equalsFilter("v2beta1", "display_name", name),
+    inExperiment: (experimentId) => ({ experiment_id: experimentId }),
+    schemas: schema,
+    items: (list) => list.recurringRuns ?? [],
+    body: (spec) => ({
       display_name: spec.name,
       description: nonEmpty(spec.description),
       ...v2PipelineSource(spec),
@@ -74,15 +51,9 @@ export class V2Recurring implements RecurringDialect {
       trigger: triggerJson(spec.schedule),
       mode: spec.enabled ? "ENABLE" : "DISABLE",
       no_catchup: !spec.catchup,
-    };
-    const request = { method: "POST" as const, path: API, json };
-    const context = recurringContext.create(spec.name);
-    return { request, context, parse: checkedParser(this.session.http, schema().recurringRun, request, context, toRecurringRun) };
-  }
-
-  path(id: string, method?: "enable" | "disable"): string {
-    return `${API}/${seg(id)}${method ? `:${method}` : ""}`;
-  }
+    }),
+    toRecurringRun,
+  });
 }
 
 function toRecurringRun(r: V2RecurringRun): RecurringRun {

@@ -12,9 +12,9 @@
 import { DRY_RUN_IDS, requireName } from "./client.ts";
 import type { KfpSession, WriteSpec } from "./dialect.ts";
 import { KfpError } from "./error.ts";
-import { describedAsOwned, ownedBy } from "./ownership.ts";
-import { V1Recurring } from "./recurring-v1.ts";
-import { V2Recurring } from "./recurring-v2.ts";
+import { adoptable, describedAsOwned, ownedBy } from "./ownership.ts";
+import { v1Recurring } from "./recurring-v1.ts";
+import { v2Recurring } from "./recurring-v2.ts";
 import type { KfpClient } from "./types.ts";
 import {
   recurringContext,
@@ -32,7 +32,7 @@ export function recurringRunLink(kfp: KfpClient, id: string): string {
 }
 
 export function recurringRuns(kfp: KfpClient): RecurringRuns {
-  return new RecurringRuns(kfp, kfp.apiVersion === "v1beta1" ? new V1Recurring(kfp) : new V2Recurring(kfp));
+  return new RecurringRuns(kfp, kfp.apiVersion === "v1beta1" ? v1Recurring(kfp) : v2Recurring(kfp));
 }
 
 export class RecurringRuns {
@@ -63,17 +63,8 @@ export class RecurringRuns {
       adopt: async () => {
         const found = await this.dialect.find(spec.experimentId, spec.name);
         const ours = found.filter((r) => !known.has(r.id) && ownedBy(r.description, owner));
-        if (ours.length > 1) {
-          throw new KfpError({
-            kind: "ambiguous",
-            operation: write.context.operation,
-            message:
-              `${write.context.operation} failed: the answer was lost, ` +
-              `and ${ours.length} recurring runs of that name created by this task exist in experiment ${spec.experimentId}; ` +
-              `not sending it again. Check the experiment in the KFP UI.`,
-          });
-        }
-        return ours[0];
+        const what = `${ours.length} recurring runs of that name created by this task exist in experiment ${spec.experimentId}`;
+        return adoptable(ours, write.context.operation, what);
       },
     });
   }
