@@ -202,29 +202,17 @@ export function findRun(ctx: FakeContext, id: string): FakeRun {
   return run;
 }
 
+/** The filter and sort keys of a pipeline, a version and an experiment alike (their v1beta1 names). */
+function namedKeys<T extends { id: string; name: string; createdAt: string; description?: string }>(): ListKeys<T> {
+  return { id: (o) => o.id, name: (o) => o.name, created_at: (o) => Date.parse(o.createdAt), description: (o) => o.description };
+}
+
 /** Filter and sort keys both APIs know, by their v1beta1 names; v2beta1 adds `*_id` and `display_name` aliases. */
-export const PIPELINE_KEYS: ListKeys<FakePipeline> = {
-  id: (p) => p.id,
-  name: (p) => p.name,
-  created_at: (p) => Date.parse(p.createdAt),
-  description: (p) => p.description,
-  namespace: (p) => p.namespace,
-};
+export const PIPELINE_KEYS: ListKeys<FakePipeline> = { ...namedKeys<FakePipeline>(), namespace: (p) => p.namespace };
 
-export const VERSION_KEYS: ListKeys<StoredVersion> = {
-  id: (v) => v.id,
-  name: (v) => v.name,
-  created_at: (v) => Date.parse(v.createdAt),
-  description: (v) => v.description,
-};
+export const VERSION_KEYS: ListKeys<StoredVersion> = namedKeys<StoredVersion>();
 
-export const EXPERIMENT_KEYS: ListKeys<FakeExperiment> = {
-  id: (e) => e.id,
-  name: (e) => e.name,
-  created_at: (e) => Date.parse(e.createdAt),
-  description: (e) => e.description,
-  namespace: (e) => e.namespace,
-};
+export const EXPERIMENT_KEYS: ListKeys<FakeExperiment> = { ...namedKeys<FakeExperiment>(), namespace: (e) => e.namespace };
 
 export const RUN_KEYS: ListKeys<FakeRun> = {
   id: (r) => r.id,

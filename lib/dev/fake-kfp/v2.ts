@@ -248,6 +248,24 @@ function v2RecurringRun(r: FakeRecurringRun) {
   });
 }
 
+/** What a run's and a recurring run's body (RUN_BODY, RECURRING_RUN_BODY) say alike: its name, experiment, pipeline and parameters. */
+function runInit(ctx: FakeContext, body: Record<string, unknown>) {
+  const reference = (body.pipeline_version_reference ?? {}) as { pipeline_id?: string; pipeline_version_id?: string };
+  const runtime = (body.runtime_config ?? {}) as { parameters?: Record<string, unknown> };
+  const version = body.pipeline_spec
+    ? inlineVersion(ctx, body.pipeline_spec)
+    : runVersion(ctx, reference.pipeline_id, reference.pipeline_version_id ?? (body.pipeline_version_id as string | undefined));
+  return {
+    name: body.display_name as string | undefined,
+    description: body.description as string | undefined,
+    experimentId: body.experiment_id as string | undefined,
+    version,
+    parameters: runtime.parameters ?? {},
+    typed: true,
+    serviceAccount: body.service_account as string | undefined,
+  };
+}
+
 function uploadName(ctx: FakeContext, query: Record<string, string>, fileName: string): { name: string; displayName?: string } {
   const displayName = versionAtLeast(ctx.serverVersion, "2.14") ? query.display_name : undefined;
   return { name: query.name || displayName || fileName, displayName: displayName || undefined };
@@ -365,21 +383,7 @@ export const v2Routes: Route[] = [
     method: "POST",
     template: `${BASE}/runs`,
     handle: (ctx, req) => {
-      const body = readMessage(req.json, RUN_BODY, ctx.strictBodies);
-      const reference = (body.pipeline_version_reference ?? {}) as { pipeline_id?: string; pipeline_version_id?: string };
-      const runtime = (body.runtime_config ?? {}) as { parameters?: Record<string, unknown> };
-      const version = body.pipeline_spec
-        ? inlineVersion(ctx, body.pipeline_spec)
-        : runVersion(ctx, reference.pipeline_id, reference.pipeline_version_id ?? (body.pipeline_version_id as string | undefined));
-      const run = createRun(ctx, {
-        name: body.display_name as string | undefined,
-        description: body.description as string | undefined,
-        experimentId: body.experiment_id as string | undefined,
-        version,
-        parameters: runtime.parameters ?? {},
-        typed: true,
-        serviceAccount: body.service_account as string | undefined,
-      });
+      const run = createRun(ctx, runInit(ctx, readMessage(req.json, RUN_BODY, ctx.strictBodies)));
       return v2Run(ctx, run);
     },
   },
@@ -415,20 +419,9 @@ export const v2Routes: Route[] = [
     template: `${BASE}/recurringruns`,
     handle: (ctx, req) => {
       const body = readMessage(req.json, RECURRING_RUN_BODY, ctx.strictBodies);
-      const reference = (body.pipeline_version_reference ?? {}) as { pipeline_id?: string; pipeline_version_id?: string };
-      const runtime = (body.runtime_config ?? {}) as { parameters?: Record<string, unknown> };
-      const version = body.pipeline_spec
-        ? inlineVersion(ctx, body.pipeline_spec)
-        : runVersion(ctx, reference.pipeline_id, reference.pipeline_version_id ?? (body.pipeline_version_id as string | undefined));
       const recurringRun = createRecurringRun(ctx, {
-        name: body.display_name as string | undefined,
-        description: body.description as string | undefined,
-        experimentId: body.experiment_id as string | undefined,
+        ...runInit(ctx, body),
         namespace: body.namespace as string | undefined,
-        version,
-        parameters: runtime.parameters ?? {},
-        typed: true,
-        serviceAccount: body.service_account as string | undefined,
         maxConcurrency: body.max_concurrency as number | undefined,
         noCatchup: body.no_catchup as boolean | undefined,
         // toModelJobEnabled: only ENABLE enables; MODE_UNSPECIFIED means disabled.
