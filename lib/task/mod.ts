@@ -26,6 +26,7 @@ export { debug, finish, say, warn } from "./log.ts";
 export { untrusted } from "./untrusted.ts";
 export {
   checkParameters,
+  checkVersionIdHasPipelineId,
   experimentNamed,
   pipelineParamsInput,
   resolvePipeline,

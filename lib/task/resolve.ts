@@ -157,3 +157,14 @@ export async function experimentNamed(
   else say(`Experiment '${name}' already exists (${found.experiment.id}): reusing it.`);
   return found;
 }
+
+/** pipelineVersionId names a version of pipelineId: given alone, the version cannot be looked up. */
+export function checkVersionIdHasPipelineId(inputs: { pipelineId?: string; pipelineVersionId?: string }): void {
+  if (inputs.pipelineVersionId && !inputs.pipelineId) {
+    throw new InputError(
+      "pipelineVersionId",
+      "is set without pipelineId.",
+      "Give pipelineId too: the upload task outputs both, as $(kf_pipeline_id) and $(kf_pipeline_version_id).",
+    );
+  }
+}

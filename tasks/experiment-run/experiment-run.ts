@@ -16,6 +16,7 @@ import {
   booleanInput,
   CancelledError,
   checkParameters,
+  checkVersionIdHasPipelineId,
   experimentNamed,
   pipelineParamsInput,
   resolvePipeline,
@@ -148,13 +149,7 @@ function readSettings(): Settings {
       "Set dryRun: true on this step too, or run the upload for real.",
     );
   }
-  if (inputs.pipelineVersionId && !inputs.pipelineId) {
-    throw new InputError(
-      "pipelineVersionId",
-      "is set without pipelineId.",
-      "Give pipelineId too: the upload task outputs both, as $(kf_pipeline_id) and $(kf_pipeline_version_id).",
-    );
-  }
+  checkVersionIdHasPipelineId(inputs);
   const namesPipeline = Boolean(inputs.pipeline || inputs.pipelineId);
   if (inputs.createNewRun && !namesPipeline) {
     throw new InputError(

@@ -40,6 +40,7 @@ import {
 import {
   booleanInput,
   checkParameters,
+  checkVersionIdHasPipelineId,
   type ConnectionSettings,
   connectionProblem,
   connectTask,
@@ -140,13 +141,7 @@ function readSettings(): Settings {
       "Set pipeline to the pipeline's name, or pipelineId to its ID (e.g. $(kf_pipeline_id) from the upload task).",
     );
   }
-  if (inputs.pipelineVersionId && !inputs.pipelineId) {
-    throw new InputError(
-      "pipelineVersionId",
-      "is set without pipelineId.",
-      "Give pipelineId too: the upload task outputs both, as $(kf_pipeline_id) and $(kf_pipeline_version_id).",
-    );
-  }
+  checkVersionIdHasPipelineId(inputs);
   const { startTime, endTime } = inputs;
   if (endTime !== undefined && startTime !== undefined && endTime <= startTime) {
     throw new InputError(
