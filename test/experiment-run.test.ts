@@ -3,13 +3,12 @@
  * it, against the fake KFP (both API versions): resolving, running, waiting,
  * every ending, timeout and cancel, outputs and summary.
  */
-import { afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { bundleTask } from "../build.ts";
-import type { FakeApi, FakeKfp, FakeKfpOptions, RecordedRequest, RunScript } from "../lib/dev/fake-kfp/types.ts";
-import { REPO_ROOT, runTask, startTask, taskDir, type TaskRunRequest } from "./harness.ts";
+import type { FakeApi, FakeKfp, RecordedRequest, RunScript } from "../lib/dev/fake-kfp/types.ts";
+import { runTask, startTask, type TaskRunRequest } from "./harness.ts";
 import { helloRequest } from "./support/experiment-run-task.ts";
-import { startFake } from "./support/fake.ts";
+import { taskSuite } from "./support/task-suite.ts";
 import { ownedByAgentTask } from "./support/owner.ts";
 
 export const TOKEN = "kfp-test-token-5d1e9c";
@@ -18,31 +17,10 @@ const APIS: FakeApi[] = ["v1", "v2"];
 /** Waiting inputs that keep tests fast: one poll a second. */
 export const WAIT = { waitForRunToFinish: "true", pollIntervalSeconds: "1" };
 
-let dir: string;
-beforeAll(async () => {
-  await bundleTask(join(REPO_ROOT, "tasks", "experiment-run"));
-  dir = taskDir("experiment-run");
-});
-
-const fakes: FakeKfp[] = [];
-afterEach(async () => {
-  // close() also checks every request against the official swagger.
-  for (const fake of fakes.splice(0)) await fake.close();
-});
-
-export async function fakeKfp(options: FakeKfpOptions = {}): Promise<FakeKfp> {
-  const fake = await startFake({ token: TOKEN, ...options });
-  fakes.push(fake);
-  return fake;
-}
-
+const suite = taskSuite("experiment-run", TOKEN);
+export const fakeKfp = suite.fake;
 /** A fake with the `hello` pipeline (one version, `v1.0`) compiled for its API. */
-export async function seeded(api: FakeApi, options: FakeKfpOptions = {}) {
-  const kfp = await fakeKfp({ api, ...options });
-  const file = join(PIPELINES, api === "v2" ? "hello-v2.yaml" : "hello-v1.yaml");
-  const { pipeline, version } = await kfp.seedPipeline({ name: "hello", file, versionName: "v1.0" });
-  return { kfp, pipeline, version };
-}
+export const seeded = suite.seeded;
 
 /** A run request with the inputs most tests share. */
 export function request(kfp: FakeKfp, inputs: Record<string, string> = {}): TaskRunRequest {
@@ -498,7 +476,7 @@ describe("2021 YAML", () => {
     const origin = new URL(kfp.url).origin;
     // As the 2021 README shows it: no connection group, no wait settings.
     const r = await runTask({
-      taskDir: dir,
+      taskDir: suite.dir,
       inputs: {
         kubeflowEndpoint: `${origin}/`,
         bearerToken: TOKEN,

@@ -26,6 +26,7 @@ import {
 } from "../lib/net/transport.ts";
 import { bundleForNode } from "./support/node-script.ts";
 import { makePki, OPENSSL, type Pki } from "./support/pki.ts";
+import { rejectsWith } from "./support/rejection.ts";
 
 // --- a local server whose answers each test sets ---
 
@@ -85,14 +86,7 @@ async function startServer(tlsOptions?: { key: string; cert: string }): Promise<
 }
 
 /** The TransportError a request fails with. */
-async function failure(request: TransportRequest): Promise<TransportError> {
-  const error = await sendRequest(request).then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(TransportError);
-  return error as TransportError;
-}
+const failure = (request: TransportRequest) => rejectsWith(sendRequest(request), TransportError);
 
 /** A port nothing listens on. */
 async function closedPort(): Promise<number> {
@@ -281,14 +275,7 @@ describe("the answer-size cap", () => {
     };
   }
 
-  async function tooLarge(request: TransportRequest): Promise<AnswerTooLargeError> {
-    const error = await sendRequest(request).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(error).toBeInstanceOf(AnswerTooLargeError);
-    return error as AnswerTooLargeError;
-  }
+  const tooLarge = (request: TransportRequest) => rejectsWith(sendRequest(request), AnswerTooLargeError);
 
   test("an announced Content-Length past the cap fails before the body is read", async () => {
     const written = { bytes: 0 };

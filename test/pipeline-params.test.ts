@@ -136,6 +136,14 @@ function convertError(params: { name: string; value: unknown }[]): string {
   throw new Error("expected a conversion error");
 }
 
+/** The error for one parameter's value, with the required msg given. */
+function valueError(name: string, value: unknown): string {
+  return convertError([
+    { name: "msg", value: "x" },
+    { name, value },
+  ]);
+}
+
 describe("convertParameters on v2beta1", () => {
   test("strings from name=value lines become the declared types", () => {
     const params = parsePipelineParams('msg=hi\nepochs=3\nlr=0.5\nflag=TRUE\nitems=["a", 2]\ncfg={"k": {"n": 1}}');
@@ -162,63 +170,18 @@ describe("convertParameters on v2beta1", () => {
   });
 
   test("an integer parameter rejects 3.5 and words, naming the parameter", () => {
-    expect(
-      convertError([
-        { name: "msg", value: "x" },
-        { name: "epochs", value: "3.5" },
-      ]),
-    ).toContain('"epochs" is NUMBER_INTEGER but got "3.5"');
-    expect(
-      convertError([
-        { name: "msg", value: "x" },
-        { name: "epochs", value: 3.5 },
-      ]),
-    ).toContain('"epochs"');
-    expect(
-      convertError([
-        { name: "msg", value: "x" },
-        { name: "epochs", value: "three" },
-      ]),
-    ).toContain("whole number");
+    expect(valueError("epochs", "3.5")).toContain('"epochs" is NUMBER_INTEGER but got "3.5"');
+    expect(valueError("epochs", 3.5)).toContain('"epochs"');
+    expect(valueError("epochs", "three")).toContain("whole number");
   });
 
   test("double, boolean, list and struct reject what does not fit", () => {
-    expect(
-      convertError([
-        { name: "msg", value: "x" },
-        { name: "lr", value: "fast" },
-      ]),
-    ).toContain('"lr" is NUMBER_DOUBLE');
-    expect(
-      convertError([
-        { name: "msg", value: "x" },
-        { name: "lr", value: "" },
-      ]),
-    ).toContain('"lr"');
-    expect(
-      convertError([
-        { name: "msg", value: "x" },
-        { name: "flag", value: "yes" },
-      ]),
-    ).toContain("true or false");
-    expect(
-      convertError([
-        { name: "msg", value: "x" },
-        { name: "items", value: '{"a":1}' },
-      ]),
-    ).toContain('"items" is LIST');
-    expect(
-      convertError([
-        { name: "msg", value: "x" },
-        { name: "items", value: "[1," },
-      ]),
-    ).toContain("broken");
-    expect(
-      convertError([
-        { name: "msg", value: "x" },
-        { name: "cfg", value: "[1]" },
-      ]),
-    ).toContain('"cfg" is STRUCT');
+    expect(valueError("lr", "fast")).toContain('"lr" is NUMBER_DOUBLE');
+    expect(valueError("lr", "")).toContain('"lr"');
+    expect(valueError("flag", "yes")).toContain("true or false");
+    expect(valueError("items", '{"a":1}')).toContain('"items" is LIST');
+    expect(valueError("items", "[1,")).toContain("broken");
+    expect(valueError("cfg", "[1]")).toContain('"cfg" is STRUCT');
     expect(convertError([{ name: "msg", value: null }])).toContain('"msg"');
   });
 

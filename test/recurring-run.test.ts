@@ -4,45 +4,23 @@
  * repairing the recurring run of a name, never two enabled at once, bad input,
  * dry run, outputs and summary.
  */
-import { afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { join } from "node:path";
-import { bundleTask } from "../build.ts";
-import type { FakeApi, FakeKfp, FakeKfpOptions } from "../lib/dev/fake-kfp/types.ts";
-import { REPO_ROOT, runTask, taskDir, type TaskRunRequest } from "./harness.ts";
-import { startFake } from "./support/fake.ts";
+import { describe, expect, test } from "bun:test";
+import type { FakeApi, FakeKfp } from "../lib/dev/fake-kfp/types.ts";
+import { runTask, type TaskRunRequest } from "./harness.ts";
+import { taskSuite } from "./support/task-suite.ts";
 import { ownedByAgentTask } from "./support/owner.ts";
 import { mostEnabledAtOnce, writeLog } from "./support/recurring.ts";
 
 const TOKEN = "kfp-test-token-7a41c0";
-const PIPELINES = join(import.meta.dir, "fixtures", "pipelines");
 const APIS: FakeApi[] = ["v1", "v2"];
 
-let dir: string;
-beforeAll(async () => {
-  await bundleTask(join(REPO_ROOT, "tasks", "recurring-run"));
-  dir = taskDir("recurring-run");
-});
-
-const fakes: FakeKfp[] = [];
-afterEach(async () => {
-  // close() also checks every request against the official swagger.
-  for (const fake of fakes.splice(0)) await fake.close();
-});
-
+const suite = taskSuite("recurring-run", TOKEN);
 /** A fake with the `hello` pipeline (versions `v1.0` and, when asked, `v2.0`) compiled for its API. */
-export async function seeded(api: FakeApi, options: FakeKfpOptions & { versions?: string[] } = {}) {
-  const kfp = await startFake({ token: TOKEN, api, ...options });
-  fakes.push(kfp);
-  const file = join(PIPELINES, api === "v2" ? "hello-v2.yaml" : "hello-v1.yaml");
-  const versions = [];
-  for (const versionName of options.versions ?? ["v1.0"])
-    versions.push((await kfp.seedPipeline({ name: "hello", file, versionName })).version);
-  return { kfp, versions };
-}
+export const seeded = suite.seeded;
 
 export function request(kfp: FakeKfp, inputs: Record<string, string> = {}): TaskRunRequest {
   return {
-    taskDir: dir,
+    taskDir: suite.dir,
     inputs: {
       kubeflowEndpoint: kfp.url,
       bearerToken: TOKEN,

@@ -72,20 +72,18 @@ function agentCases(): AgentCase[] {
   const directory = join(scratch, "compiled.yaml");
   mkdirSync(directory, { recursive: true });
 
-  const upload = (what: string, input: string, inputs: Record<string, string>, more: Partial<AgentCase> = {}): AgentCase => ({
-    task: "upload-pipeline",
-    what,
-    input,
-    inputs: { ...UPLOAD_BASE, ...inputs },
-    ...more,
-  });
-  const run = (what: string, input: string, inputs: Record<string, string>, more: Partial<AgentCase> = {}): AgentCase => ({
-    task: "experiment-run",
-    what,
-    input,
-    inputs: { ...RUN_BASE, ...inputs },
-    ...more,
-  });
+  /** A case of `task`: its inputs are `base` with `inputs` over them. */
+  const caseOf =
+    (task: AgentCase["task"], base: Record<string, string>) =>
+    (what: string, input: string, inputs: Record<string, string>, more: Partial<AgentCase> = {}): AgentCase => ({
+      task,
+      what,
+      input,
+      inputs: { ...base, ...inputs },
+      ...more,
+    });
+  const upload = caseOf("upload-pipeline", UPLOAD_BASE);
+  const run = caseOf("experiment-run", RUN_BASE);
   const newVersion = { kubeflowPipelineTask: "uploadNewVersion", existingPipelineName: "hello", versionName: "v2" };
 
   return [
