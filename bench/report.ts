@@ -5,11 +5,13 @@
 import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { arch, availableParallelism, loadavg, release, totalmem, type } from "node:os";
+import { hostNode } from "../lib/dev/agent/mod.ts";
 import type { Figure, Unit, Unmeasured } from "./figure.ts";
 
 export interface Machine {
   cpus: number;
   cpuModel: string;
+  /** The machine's Node: it runs the tasks and node -e 0 unless a figure names another (npm links Node 24 into node_modules/.bin). */
   node: string;
   bun: string;
   os: string;
@@ -60,7 +62,7 @@ export function describeMachine(idlePercentAtStart: number | undefined, loadAver
   return {
     cpus: availableParallelism(),
     cpuModel: /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1]?.trim() ?? "unknown",
-    node: commandOutput(["node", "--version"]),
+    node: commandOutput([hostNode(), "--version"]),
     bun: Bun.version,
     os: `${type()} ${release()} ${arch()}`,
     memoryGB: Math.round(totalmem() / 2 ** 30),
