@@ -120,24 +120,18 @@ describe("bad input (one fake that is never written to)", () => {
     expectFailure(r, input, fragment);
   });
 
-  test("uploadNewVersion with a pipeline that does not exist", async () => {
+  // A pipeline that does not exist; a version name that is taken (says so and offers ifVersionExists reuse).
+  test.each([
+    ["missing", "v2", "existingPipelineName", "'missing', which does not exist", "uploadNewOrVersion"],
+    ["existing", "v1", "versionName", "'v1' is already taken", "ifVersionExists to reuse"],
+  ])("uploadNewVersion of pipeline '%s' named '%s': names %s", async (existingPipelineName, versionName, input, says, hint) => {
     const r = await uploadTask(kfp, {
       kubeflowPipelineTask: "uploadNewVersion",
       pipelineFilePath: file,
-      existingPipelineName: "missing",
-      versionName: "v2",
+      existingPipelineName,
+      versionName,
     });
-    expectFailure(r, "existingPipelineName", "'missing', which does not exist", "uploadNewOrVersion");
-  });
-
-  test("a version name that is taken: says so and offers ifVersionExists reuse", async () => {
-    const r = await uploadTask(kfp, {
-      kubeflowPipelineTask: "uploadNewVersion",
-      pipelineFilePath: file,
-      existingPipelineName: "existing",
-      versionName: "v1",
-    });
-    expectFailure(r, "versionName", "'v1' is already taken", "ifVersionExists to reuse");
+    expectFailure(r, input, says, hint);
   });
 
   test("a version name derived from the build that is taken (a re-run): says where the name came from", async () => {

@@ -14,7 +14,7 @@ import type {
   KfpConnectOptions,
   CreateRunRequest,
   Experiment,
-  ParameterSpec,
+  KfpClient,
   Pipeline,
   PipelineVersion,
   Run,
@@ -49,16 +49,12 @@ export interface KfpSession {
 /** Experiments as the dialects return them: with `createdAt`, to tell ours from older ones. */
 export type DatedExperiment = Experiment & { createdAt?: string };
 
-export interface KfpDialect {
+/** One API version's calls; the version lookups are the client's own, which passes them through. */
+export interface KfpDialect extends Pick<KfpClient, "getPipeline" | "findVersion" | "getVersion" | "defaultVersion" | "versionParameters"> {
   readonly apiVersion: ApiVersion;
 
   /** In the client's namespace, or among shared pipelines (namespace "") when `shared`. */
   findPipeline(name: string, shared?: boolean): Promise<Pipeline | undefined>;
-  getPipeline(pipelineId: string): Promise<Pipeline>;
-  findVersion(pipelineId: string, name: string): Promise<PipelineVersion | undefined>;
-  getVersion(pipelineId: string, versionId: string): Promise<PipelineVersion>;
-  defaultVersion(pipelineId: string): Promise<PipelineVersion | undefined>;
-  versionParameters(pipelineId: string, versionId: string): Promise<ParameterSpec[] | undefined>;
   findExperiment(name: string): Promise<DatedExperiment | undefined>;
   getExperiment(experimentId: string): Promise<DatedExperiment>;
   getRun(runId: string, signal?: AbortSignal): Promise<Run>;
