@@ -4,7 +4,7 @@
  * /pipeline prefix. Assertions are on what the fake received and holds.
  */
 
-import { afterEach, describe, expect, test } from "bun:test";
+import { afterAll, afterEach, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import type { FakeApi, FakeKfp, FakeKfpOptions } from "../lib/dev/fake-kfp/types.ts";
 import { connectKfp, DRY_RUN_IDS } from "../lib/kfp/client.ts";
@@ -660,8 +660,17 @@ describe("paging", () => {
   }
 });
 
+/** Folders made by tmp(), removed when the file's tests end. */
+const tmpFolders: string[] = [];
+afterAll(async () => {
+  const { rm } = await import("node:fs/promises");
+  await Promise.all(tmpFolders.map((folder) => rm(folder, { recursive: true, force: true })));
+});
+
 async function tmp(): Promise<string> {
   const { mkdtemp } = await import("node:fs/promises");
   const { tmpdir } = await import("node:os");
-  return mkdtemp(join(tmpdir(), "kfp-client-"));
+  const folder = await mkdtemp(join(tmpdir(), "kfp-client-"));
+  tmpFolders.push(folder);
+  return folder;
 }

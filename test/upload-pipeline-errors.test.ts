@@ -4,7 +4,7 @@
  * it, and uploads nothing (asserted on the fake's record of writes).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, truncateSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { FakeKfp } from "../lib/dev/fake-kfp/types.ts";
@@ -23,6 +23,7 @@ function expectFailure(r: TaskRunResult, input: string, ...fragments: string[]):
 }
 
 const scratch = mkdtempSync(join(tmpdir(), "upload-errors-"));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 function scratchFile(name: string, content: string | Uint8Array = ""): string {
   const file = join(scratch, name);
   writeFileSync(file, content);

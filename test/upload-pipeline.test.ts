@@ -6,7 +6,7 @@
  * Bad input and KFP's refusals: test/upload-pipeline-errors.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { copyFileSync, mkdtempSync, readFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DRY_RUN_IDS } from "../lib/kfp/client.ts";
@@ -250,9 +250,11 @@ describe("on KFP 2.x", () => {
     ["hello-v2.tar.gz", "hello.tgz", "hello.tar.gz"],
     ["hello-v2.yaml", "hello.yml", "hello.yml"],
   ])("uploads %s renamed %s, sent as %s", async (source, renamed, sentAs) => {
-    const file = join(mkdtempSync(join(tmpdir(), "upload-ext-")), renamed);
+    const folder = mkdtempSync(join(tmpdir(), "upload-ext-"));
+    const file = join(folder, renamed);
     copyFileSync(join(PIPELINES, source), file);
     const r = await uploadTask(kfp, { kubeflowPipelineTask: "uploadNew", pipelineFilePath: file, newPipelineName: renamed });
+    rmSync(folder, { recursive: true, force: true });
     expect(r.result).toBe("Succeeded");
     expect(kfp.writes().find((w) => w.query.name === renamed)!.body).toMatchObject({ multipart: { filename: sentAs } });
   });
