@@ -7,6 +7,7 @@
  * caps of lib/kfp/archive.ts (entries, unpacked size, ratio: a bomb fails fast).
  */
 
+import { closeSync, openSync, readFileSync, readSync, statSync, type Stats } from "node:fs";
 import { basename } from "node:path";
 import { ArchiveError, readTarGzFile, readZipBytes } from "./archive.ts";
 import { KfpError } from "./error.ts";
@@ -44,8 +45,11 @@ const EXTENSIONS: { suffix: string; format: PipelineFormat; sendAs: string }[] =
   { suffix: ".json", format: "json", sendAs: ".json" },
 ];
 
-/** Loaded on first use: a task that fails on its inputs never needs them (require, not import(): see lib/net/transport.ts). */
-const fsPromises = (): typeof import("node:fs/promises") => require("node:fs/promises");
+/**
+ * Loaded on first use: a task that fails on its inputs never needs it (require, not import(): see lib/net/transport.ts).
+ * The file is read with node:fs's synchronous calls: node:fs is loaded anyway, the check has nothing to do
+ * meanwhile, and node:fs/promises cost ~1.3 ms to load.
+ */
 const zlib = (): typeof import("node:zlib") => require("node:zlib");
 
 const GZIP_MAGIC = [0x1f, 0x8b];
@@ -57,15 +61,18 @@ export async function checkPipelineFile(path: string): Promise<PipelineFile> {
       "missing",
       "No pipeline file was given. Give the path of the compiled pipeline (.yaml, .json, .zip or .tar.gz).",
     );
-  const { stat } = fsPromises();
-  const info = await stat(path).catch((error: NodeJS.ErrnoException) => {
-    const reason = error.code === "ENOENT" ? "does not exist" : `cannot be read (${error.code ?? error.message})`;
+  let info: Stats;
+  try {
+    info = statSync(path);
+  } catch (error) {
+    const { code, message } = error as NodeJS.ErrnoException;
+    const reason = code === "ENOENT" ? "does not exist" : `cannot be read (${code ?? message})`;
     throw new PipelineFileError(
       "missing",
       `Pipeline file '${path}' ${reason}. Check the path; relative paths start at the working directory.`,
       error,
     );
-  });
+  }
   if (!info.isFile()) {
     const what = info.isDirectory() ? "a directory" : "not a regular file";
     throw new PipelineFileError("not-a-file", `Pipeline file '${path}' is ${what}. Give the path of the compiled pipeline file itself.`);
@@ -89,7 +96,7 @@ export async function checkPipelineFile(path: string): Promise<PipelineFile> {
       `Pipeline file '${path}' has an extension KFP does not accept. Use .yaml, .yml, .json, .zip, .tar.gz or .tgz.`,
     );
   }
-  const head = await readHead(path, 512);
+  const head = readHead(path, 512);
   checkContent(path, extension.format, head);
   if (extension.format === "tar.gz" || extension.format === "zip") await checkArchive(path, extension.format);
   const stem = name.slice(0, name.length - extension.suffix.length) || "pipeline";
@@ -123,7 +130,7 @@ function checkContent(path: string, format: PipelineFormat, head: Uint8Array): v
 async function checkArchive(path: string, format: "tar.gz" | "zip"): Promise<void> {
   try {
     if (format === "tar.gz") await readTarGzFile(path);
-    else readZipBytes(await fsPromises().readFile(path), zlib().inflateRawSync, { keepFirstFile: false });
+    else readZipBytes(readFileSync(path), zlib().inflateRawSync, { keepFirstFile: false });
   } catch (error) {
     if (!(error instanceof ArchiveError)) throw error;
     const fix =
@@ -134,15 +141,13 @@ async function checkArchive(path: string, format: "tar.gz" | "zip"): Promise<voi
   }
 }
 
-async function readHead(path: string, bytes: number): Promise<Uint8Array> {
-  const { open } = fsPromises();
-  const handle = await open(path, "r");
+function readHead(path: string, bytes: number): Uint8Array {
+  const fd = openSync(path, "r");
   try {
     const buffer = new Uint8Array(bytes);
-    const { bytesRead } = await handle.read(buffer, 0, bytes, 0);
-    return buffer.subarray(0, bytesRead);
+    return buffer.subarray(0, readSync(fd, buffer, 0, bytes, 0));
   } finally {
-    await handle.close();
+    closeSync(fd);
   }
 }
 
