@@ -8,7 +8,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import * as http from "node:http";
 import * as https from "node:https";
 import * as net from "node:net";
@@ -245,6 +245,30 @@ describe("requests and answers", () => {
     } finally {
       raw.close();
     }
+  });
+
+  test("a file cut short while it is being sent fails the request as a FileReadError; KFP never gets a whole body", async () => {
+    const path = join(scratch, "shrinking.yaml");
+    writeFileSync(path, Buffer.alloc(16 * 1024 * 1024, 0x61)); // far more than loopback buffers hold
+    let complete = false;
+    server.handler = async (req, res, received) => {
+      // Stop reading after the first chunk: the client blocks on a full socket; cut the file meanwhile.
+      await new Promise((resolve) => req.once("data", resolve));
+      req.pause();
+      truncateSync(path, 0);
+      req.resume();
+      const rest = await readBody(req, received).catch(() => undefined);
+      complete = rest !== undefined;
+      res.end();
+    };
+    const error = await sendRequest({
+      method: "POST",
+      url: `${server.url}/upload`,
+      body: { file: { field: "uploadfile", filename: "shrinking.yaml", path } },
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(FileReadError);
+    expect(error).toMatchObject({ path, reason: "it became shorter while it was being sent" });
+    expect(complete).toBe(false);
   });
 
   test("a file that cannot be opened is a FileReadError naming it, and nothing is sent", async () => {

@@ -18,7 +18,7 @@
  * does), `tls` (its certificate was not accepted), `proxy` (the proxy would not
  * pass the request on: a ProxyError with its status) or `other`.
  */
-import type { FileHandle } from "node:fs/promises";
+import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import type * as http from "node:http";
 import type * as Https from "node:https";
 import type { Duplex } from "node:stream";
@@ -159,7 +159,7 @@ export async function sendRequest(request: TransportRequest): Promise<TransportR
   const tunnel =
     proxy && url.protocol === "https:" ? { http: require("node:http") as typeof http, tls: require("node:tls") as typeof Tls } : undefined;
   const agent = agentFor(client, url, proxy, tunnel);
-  const upload = typeof request.body === "object" ? await openUpload(request.body.file) : undefined;
+  const upload = typeof request.body === "object" ? openUpload(request.body.file) : undefined;
   return exchange(client, url, agent, proxy, request, upload);
 }
 
@@ -184,7 +184,8 @@ function proxyRoute(proxy: TransportProxy): ProxyRoute {
 }
 
 interface Upload {
-  file: FileHandle;
+  /** Read synchronously: nothing else runs meanwhile, and each async read was a trip to the thread pool. */
+  fd: number;
   path: string;
   size: number;
   boundary: string;
@@ -192,22 +193,21 @@ interface Upload {
   epilogue: Buffer;
 }
 
-async function openUpload(field: FileField): Promise<Upload> {
-  let file: FileHandle | undefined;
+function openUpload(field: FileField): Upload {
+  let fd: number | undefined;
   try {
     // Loaded here, not at start: a task that fails on its inputs never sends a file.
-    const { open }: typeof import("node:fs/promises") = require("node:fs/promises");
     const { randomBytes }: typeof import("node:crypto") = require("node:crypto");
-    file = await open(field.path, "r");
-    const { size } = await file.stat();
+    fd = openSync(field.path, "r");
+    const { size } = fstatSync(fd);
     const boundary = `----kfp-form-${randomBytes(12).toString("hex")}`;
     const preamble = Buffer.from(
       `--${boundary}\r\nContent-Disposition: form-data; name="${formName(field.field)}"; filename="${formName(field.filename)}"\r\n` +
         "Content-Type: application/octet-stream\r\n\r\n",
     );
-    return { file, path: field.path, size, boundary, preamble, epilogue: Buffer.from(`\r\n--${boundary}--\r\n`) };
+    return { fd, path: field.path, size, boundary, preamble, epilogue: Buffer.from(`\r\n--${boundary}--\r\n`) };
   } catch (error) {
-    await file?.close().catch(() => {});
+    if (fd !== undefined) closeQuietly(fd);
     throw new FileReadError(field.path, errorReason(error), { cause: error });
   }
 }
@@ -247,7 +247,7 @@ function exchange(
 
   return new Promise<TransportResponse>((resolve, reject) => {
     if (signal?.aborted) {
-      void upload?.file.close().catch(() => {});
+      if (upload) closeQuietly(upload.fd);
       return reject(abortError(signal));
     }
     const req = client.request(url, options);
@@ -306,9 +306,12 @@ async function sendFile(req: http.ClientRequest, upload: Upload): Promise<void> 
   try {
     await write(req, upload.preamble);
     for (let sent = 0; sent < upload.size; ) {
-      const { bytesRead } = await upload.file.read(buffer, 0, Math.min(buffer.length, upload.size - sent), sent).catch((error: unknown) => {
+      let bytesRead: number;
+      try {
+        bytesRead = readSync(upload.fd, buffer, 0, Math.min(buffer.length, upload.size - sent), sent);
+      } catch (error) {
         throw new FileReadError(upload.path, errorReason(error), { cause: error });
-      });
+      }
       if (bytesRead === 0) throw new FileReadError(upload.path, "it became shorter while it was being sent");
       await write(req, buffer.subarray(0, bytesRead));
       sent += bytesRead;
@@ -318,7 +321,15 @@ async function sendFile(req: http.ClientRequest, upload: Upload): Promise<void> 
     // A FileReadError fails the request; otherwise the request has already failed or been answered.
     if (error instanceof FileReadError) req.destroy(error);
   } finally {
-    await upload.file.close().catch(() => {});
+    closeQuietly(upload.fd);
+  }
+}
+
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // Already closed, or the file system is gone: nothing is left to release.
   }
 }
 
