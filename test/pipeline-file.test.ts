@@ -133,6 +133,43 @@ describe("checkPipelineFile rejects", () => {
   });
 });
 
+describe("checkPipelineFile's meanwhile (other start-up work overlapping an archive's inflate)", () => {
+  /** Checks `path`, recording whether `meanwhile` ran and whether the check had already ended when it did. */
+  async function checkWithMeanwhile(path: string): Promise<{ calls: number; ranBeforeTheEnd: boolean; outcome: unknown }> {
+    let calls = 0;
+    let ended = false;
+    let ranBeforeTheEnd = false;
+    const outcome = await checkPipelineFile(path, () => {
+      calls++;
+      ranBeforeTheEnd = !ended;
+    })
+      .then((checked) => checked.format)
+      .catch((error: unknown) => error)
+      .finally(() => {
+        ended = true;
+      });
+    return { calls, ranBeforeTheEnd, outcome };
+  }
+
+  test("runs once while a .tar.gz is read, before the check ends", async () => {
+    expect(await checkWithMeanwhile(join(fixtures, "hello-v2.tar.gz"))).toEqual({ calls: 1, ranBeforeTheEnd: true, outcome: "tar.gz" });
+  });
+
+  test("runs for a damaged .tar.gz too, and the archive's problem is still the error", async () => {
+    const bytes = await readFile(join(fixtures, "hello-v2.tar.gz"));
+    const result = await checkWithMeanwhile(await file("cut-meanwhile.tar.gz", bytes.subarray(0, bytes.length - 30)));
+    expect(result.calls).toBe(1);
+    expect(result.outcome).toBeInstanceOf(PipelineFileError);
+    expect((result.outcome as PipelineFileError).message).toContain("cut off or damaged");
+  });
+
+  test("does not run for a file with nothing to inflate, nor for one that fails its first checks", async () => {
+    for (const path of [join(fixtures, "hello-v2.yaml"), join(fixtures, "hello-v2.zip"), join(dir, "missing.tar.gz")]) {
+      expect((await checkWithMeanwhile(path)).calls).toBe(0);
+    }
+  });
+});
+
 describe("archive caps (lib/kfp/archive.ts, shared with the fake KFP)", () => {
   const yaml = (n: number) => ({ name: `pipeline-${n}.yaml`, data: Buffer.from(`a: ${n}\n`) });
 

@@ -55,7 +55,12 @@ const zlib = (): typeof import("node:zlib") => require("node:zlib");
 const GZIP_MAGIC = [0x1f, 0x8b];
 const ZIP_MAGIC = [0x50, 0x4b]; // "PK"
 
-export async function checkPipelineFile(path: string): Promise<PipelineFile> {
+/**
+ * `meanwhile` runs once while a .tar.gz is inflated on libuv's thread pool, so the caller can do
+ * other start-up work (loading what connecting needs) on the otherwise idle main thread instead
+ * of after. It does not run for a file that fails before that, nor for a .zip (inflated in one call).
+ */
+export async function checkPipelineFile(path: string, meanwhile?: () => void): Promise<PipelineFile> {
   if (path.trim() === "")
     throw new PipelineFileError(
       "missing",
@@ -98,7 +103,7 @@ export async function checkPipelineFile(path: string): Promise<PipelineFile> {
   }
   const head = readHead(path, 512);
   checkContent(path, extension.format, head);
-  if (extension.format === "tar.gz" || extension.format === "zip") await checkArchive(path, extension.format);
+  if (extension.format === "tar.gz" || extension.format === "zip") await checkArchive(path, extension.format, meanwhile);
   const stem = name.slice(0, name.length - extension.suffix.length) || "pipeline";
   return { path, size: info.size, format: extension.format, uploadName: stem + extension.sendAs };
 }
@@ -127,10 +132,16 @@ function checkContent(path: string, format: PipelineFormat, head: Uint8Array): v
 }
 
 /** An archive past the caps, damaged or empty (lib/kfp/archive.ts), as the file's problem. */
-async function checkArchive(path: string, format: "tar.gz" | "zip"): Promise<void> {
+async function checkArchive(path: string, format: "tar.gz" | "zip", meanwhile?: () => void): Promise<void> {
   try {
-    if (format === "tar.gz") await readTarGzFile(path);
-    else readZipBytes(readFileSync(path), zlib().inflateRawSync, { keepFirstFile: false });
+    if (format === "tar.gz") {
+      const reading = readTarGzFile(path);
+      try {
+        meanwhile?.();
+      } finally {
+        await reading;
+      }
+    } else readZipBytes(readFileSync(path), zlib().inflateRawSync, { keepFirstFile: false });
   } catch (error) {
     if (!(error instanceof ArchiveError)) throw error;
     const fix =

@@ -11,6 +11,15 @@
  * @module
  */
 export { formatDuration } from "./duration.ts";
-export { AnswerTooLargeError, FileReadError, MAX_ANSWER_BYTES, ProxyError, sendRequest, speaksNoTls, TransportError } from "./transport.ts";
+export {
+  AnswerTooLargeError,
+  FileReadError,
+  loadUploadModules,
+  MAX_ANSWER_BYTES,
+  ProxyError,
+  sendRequest,
+  speaksNoTls,
+  TransportError,
+} from "./transport.ts";
 export type { TransportProxy, TransportRequest } from "./transport.ts";
 export { backoffMs, type RetryPolicy, RetrySchedule, sleep } from "./retry.ts";

@@ -147,6 +147,17 @@ const REFUSED = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN"]);
 const RESET = new Set(["ECONNRESET", "EPIPE", "ECONNABORTED"]);
 const TLS_CODE = /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/i;
 
+/**
+ * Loads now the Node modules that sending a file to `url` needs (node:http or node:https, and
+ * node:crypto for the multipart boundary), for a caller that can overlap the loading (~4 ms on
+ * Node 20) with other waiting.
+ */
+export function loadUploadModules(url: string): void {
+  if (url.startsWith("https:")) require("node:https");
+  else require("node:http");
+  require("node:crypto");
+}
+
 /** Sends the request and reads the whole answer; throws TransportError, AnswerTooLargeError, FileReadError or the signal's own reason. */
 export async function sendRequest(request: TransportRequest): Promise<TransportResponse> {
   const url = typeof request.url === "string" ? new URL(request.url) : request.url;

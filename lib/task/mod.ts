@@ -38,3 +38,4 @@ export { setOutputs } from "./outputs.ts";
 export { RunProgress } from "./run-progress.ts";
 export { md, mdLink, mdParameterNames, mdTable, uploadSummary } from "./summary.ts";
 export * as tl from "./task-lib.ts";
+export { loadUploadModules } from "../net/mod.ts";

@@ -35,6 +35,7 @@ import {
   uploadSummary,
   say,
   finish,
+  loadUploadModules,
 } from "../../lib/task/mod.ts";
 import {
   checkPipelineFile,
@@ -160,7 +161,8 @@ interface Outcome {
 runMain(async () => {
   warnMisspeltInputs(inputNames(inputsSchema));
   const settings = readSettings();
-  const file = await checkedFile(settings.file);
+  // What connecting needs loads while an archive inflates on the thread pool (README, Performance).
+  const file = await checkedFile(settings.file, () => loadUploadModules(settings.connection.endpoint));
   if (settings.versionNameIgnored) say("versionName is not used with uploadNew: KFP names the first version like the pipeline.");
 
   const kfp = await connectTask(settings.connection, { dryRun: settings.dryRun });
@@ -192,9 +194,9 @@ runMain(async () => {
 });
 
 /** The package once it passed the checks KFP would make (type, size, content): read once, here. */
-async function checkedFile(path: string): Promise<PipelineFile> {
+async function checkedFile(path: string, meanwhile: () => void): Promise<PipelineFile> {
   try {
-    return await checkPipelineFile(path);
+    return await checkPipelineFile(path, meanwhile);
   } catch (error) {
     throw packageRejected(error);
   }
