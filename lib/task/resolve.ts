@@ -48,6 +48,11 @@ export function where(kfp: KfpClient): string {
   return `on ${kfp.baseUrl}${kfp.namespace ? ` (namespace ${kfp.namespace})` : ""}`;
 }
 
+/** The error for a name that finds nothing: "names no <what>: '<name>' was not found.", then the fix. */
+function namesNone(input: string, what: string, name: string, fix: string): InputError {
+  return new InputError(input, `names no ${what}: '${name}' was not found.`, fix);
+}
+
 export async function resolvePipeline(kfp: KfpClient, settings: { pipeline?: string; pipelineId?: string }): Promise<Pipeline> {
   if (settings.pipelineId) {
     let pipeline: Pipeline;
@@ -72,14 +77,9 @@ export async function resolvePipeline(kfp: KfpClient, settings: { pipeline?: str
   }
   const name = settings.pipeline!;
   const pipeline = await kfp.findPipeline(name);
-  if (!pipeline) {
-    throw new InputError(
-      "pipeline",
-      `names no pipeline ${where(kfp)}: '${name}' was not found.`,
-      "Check the name (it is case-sensitive), or upload the pipeline first with the Kubeflow Upload Pipeline task.",
-    );
-  }
-  return pipeline;
+  if (pipeline) return pipeline;
+  const fix = "Check the name (it is case-sensitive), or upload the pipeline first with the Kubeflow Upload Pipeline task.";
+  throw namesNone("pipeline", `pipeline ${where(kfp)}`, name, fix);
 }
 
 export async function resolveVersion(kfp: KfpClient, pipeline: Pipeline, choice: VersionChoice): Promise<PipelineVersion> {
@@ -108,12 +108,7 @@ export async function resolveVersion(kfp: KfpClient, pipeline: Pipeline, choice:
     }
     case "name": {
       const version = await kfp.findVersion(pipeline.id, choice.name);
-      if (!version)
-        throw new InputError(
-          "pipelineVersion",
-          `names no version of ${of}: '${choice.name}' was not found.`,
-          "Check the name (it is case-sensitive).",
-        );
+      if (!version) throw namesNone("pipelineVersion", `version of ${of}`, choice.name, "Check the name (it is case-sensitive).");
       return version;
     }
   }
@@ -142,11 +137,8 @@ export async function experimentNamed(
   if (!options.create) {
     const experiment = await kfp.findExperiment(name);
     if (!experiment) {
-      throw new InputError(
-        "experimentName",
-        `names no experiment ${where(kfp)}: '${name}' was not found.`,
-        "Check the name, or set experiment: createNewExperiment to create it when it is missing.",
-      );
+      const fix = "Check the name, or set experiment: createNewExperiment to create it when it is missing.";
+      throw namesNone("experimentName", `experiment ${where(kfp)}`, name, fix);
     }
     say(`Experiment '${name}' (${experiment.id}).`);
     return { experiment, created: false };
