@@ -40,15 +40,8 @@ export const V1Version = v.looseObject({
   resource_references: V1References,
 });
 
-export const V1Pipeline = v.looseObject({
-  id: v.string(),
-  name: str,
-  description: str,
-  created_at: str,
-  parameters: v.optional(v.array(V1Parameter)),
-  default_version: v.optional(V1Version),
-  resource_references: V1References,
-});
+/** The fields read of a v1beta1 pipeline are those of a version (apiPipeline, apiPipelineVersion), plus its default version. */
+export const V1Pipeline = v.looseObject({ ...V1Version.entries, default_version: v.optional(V1Version) });
 
 export const V1Experiment = v.looseObject({
   id: v.string(),
