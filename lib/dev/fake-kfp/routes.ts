@@ -5,7 +5,7 @@
  * read its body.
  */
 
-import type { FakeExperiment, FakePipeline, FakeRun } from "./types.ts";
+import type { FakeExperiment, FakePipeline, FakeRequestLine, FakeRun } from "./types.ts";
 import { FakeHttpError, badRequest, omitEmpty, type MultipartPart } from "./http.ts";
 import type { ListKeys, ListPage } from "./list.ts";
 import type { FakeRuns } from "./runs.ts";
@@ -14,12 +14,8 @@ import { MAX_PACKAGE_BYTES, PipelinePackageError, type PipelinePackage, describe
 import { readPipelinePackageCached } from "./package-cache.ts";
 import { checkFinalStatusSupported } from "./exit-task.ts";
 
-export interface ApiRequest {
-  method: string;
-  /** Path without the prefix. */
-  path: string;
-  /** Query parameters, decoded once (as the gateway hands them to KFP). */
-  query: Record<string, string>;
+/** A request as the handlers get it: its headers as sent, its body parsed. */
+export interface ApiRequest extends FakeRequestLine {
   headers: Record<string, string>;
   /** Parsed JSON body, when the request had one. */
   json?: unknown;

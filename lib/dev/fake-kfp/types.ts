@@ -93,12 +93,16 @@ export interface FaultRule {
   forMs?: number;
 }
 
-export interface RecordedRequest {
+/** Where a request goes, as the fake routes and records it. */
+export interface FakeRequestLine {
   method: string;
   /** Path without the prefix, e.g. `/apis/v1beta1/runs`. */
   path: string;
-  /** Decoded query parameters. */
+  /** Query parameters, decoded once (as the gateway hands them to KFP). */
   query: Record<string, string>;
+}
+
+export interface RecordedRequest extends FakeRequestLine {
   /** Request headers, lower-cased, with `authorization` and `cookie` replaced by `<redacted>`. */
   headers: Record<string, string>;
   /** JSON body, or for multipart: `{ multipart: { field, filename, size } }`. */
