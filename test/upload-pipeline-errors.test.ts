@@ -9,7 +9,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { FakeKfp } from "../lib/dev/fake-kfp/types.ts";
 import type { TaskRunResult } from "./harness.ts";
-import { BUILD_VERSION_NAME, TOKEN, fakeKfp, packageFor, uploadTask, useUploadTask, withFake } from "./support/upload-task.ts";
+import {
+  BUILD_VERSION_NAME,
+  TOKEN,
+  fakeKfp,
+  packageFor,
+  uploadNewInputs,
+  uploadTask,
+  useUploadTask,
+  withFake,
+} from "./support/upload-task.ts";
 
 useUploadTask();
 
@@ -76,13 +85,7 @@ describe("bad input (one fake that is never written to)", () => {
   });
 
   test("no connection at all: names both ways to give one", async () => {
-    const r = await rejectedBeforeAnyRequest({
-      kubeflowEndpoint: "",
-      bearerToken: "",
-      kubeflowPipelineTask: "uploadNew",
-      pipelineFilePath: file,
-      newPipelineName: "new",
-    });
+    const r = await rejectedBeforeAnyRequest({ ...uploadNewInputs("new", "v2"), kubeflowEndpoint: "", bearerToken: "" });
     expectFailure(r, "kfpConnection", "kubeflowEndpoint", "service connection");
   });
 
@@ -90,12 +93,7 @@ describe("bad input (one fake that is never written to)", () => {
     ["ftp://kfp.example.com/", "only http and https"],
     ["kfp.example.com/pipeline", "is not a URL"],
   ])("endpoint %s is not an http(s) URL", async (endpoint, fragment) => {
-    const r = await rejectedBeforeAnyRequest({
-      kubeflowEndpoint: endpoint,
-      kubeflowPipelineTask: "uploadNew",
-      pipelineFilePath: file,
-      newPipelineName: "new",
-    });
+    const r = await rejectedBeforeAnyRequest({ ...uploadNewInputs("new", "v2"), kubeflowEndpoint: endpoint });
     expectFailure(r, "kubeflowEndpoint", fragment, "e.g. https://");
   });
 
@@ -146,12 +144,7 @@ describe("authentication", () => {
     "a login page (%s) instead of KFP names the endpoint and how to authenticate",
     async (loginPage) => {
       await withFake({ api: "v2", token: undefined, loginPage }, async (kfp) => {
-        const r = await uploadTask(kfp, {
-          bearerToken: "",
-          kubeflowPipelineTask: "uploadNew",
-          pipelineFilePath: packageFor("v2"),
-          newPipelineName: "new",
-        });
+        const r = await uploadTask(kfp, { ...uploadNewInputs("new", "v2"), bearerToken: "" });
         expectFailure(r, "kubeflowEndpoint", "login page", "session cookie");
         expect(kfp.writes()).toEqual([]);
       });
@@ -160,11 +153,7 @@ describe("authentication", () => {
 
   test("a rejected token (401) names bearerToken", async () => {
     await withFake({ api: "v1" }, async (kfp) => {
-      const r = await uploadTask(
-        kfp,
-        { kubeflowPipelineTask: "uploadNew", pipelineFilePath: packageFor("v1"), newPipelineName: "new" },
-        { token: "expired-token-123" },
-      );
+      const r = await uploadTask(kfp, uploadNewInputs("new", "v1"), { token: "expired-token-123" });
       expectFailure(r, "bearerToken", "was rejected by KFP (HTTP 401");
       expect(kfp.writes()).toEqual([]);
       expect(r.log).not.toContain("expired-token-123");
@@ -173,11 +162,7 @@ describe("authentication", () => {
 
   test("a rejected service-connection token names kfpConnection", async () => {
     await withFake({ api: "v2" }, async (kfp) => {
-      const r = await uploadTask(
-        kfp,
-        { kubeflowPipelineTask: "uploadNew", pipelineFilePath: packageFor("v2"), newPipelineName: "new" },
-        { via: "service connection", token: "revoked-token-456" },
-      );
+      const r = await uploadTask(kfp, uploadNewInputs("new", "v2"), { via: "service connection", token: "revoked-token-456" });
       expectFailure(r, "kfpConnection", "was rejected by KFP (HTTP 401");
       expect(r.log).not.toContain("revoked-token-456");
       expect(kfp.writes()).toEqual([]);
@@ -186,19 +171,14 @@ describe("authentication", () => {
 
   test("no token for a KFP that requires one names bearerToken", async () => {
     await withFake({ api: "v2" }, async (kfp) => {
-      const r = await uploadTask(kfp, {
-        bearerToken: "",
-        kubeflowPipelineTask: "uploadNew",
-        pipelineFilePath: packageFor("v2"),
-        newPipelineName: "new",
-      });
+      const r = await uploadTask(kfp, { ...uploadNewInputs("new", "v2"), bearerToken: "" });
       expectFailure(r, "bearerToken", "is not set, and KFP requires authentication");
     });
   });
 
   test("a service connection without authentication (scheme None) for a KFP that requires a token says so", async () => {
     await withFake({ api: "v2" }, async (kfp) => {
-      const inputs = { kubeflowPipelineTask: "uploadNew", pipelineFilePath: packageFor("v2"), newPipelineName: "new" };
+      const inputs = uploadNewInputs("new", "v2");
       const r = await uploadTask(kfp, inputs, { via: "service connection", token: "" });
       expectFailure(r, "kfpConnection", "names a service connection without authentication (scheme None)", "Token based authentication");
       expect(r.message).not.toContain("is not set");
@@ -208,7 +188,7 @@ describe("authentication", () => {
 
   test("a service connection without authentication (scheme None) works with a KFP that needs none, sending no credential", async () => {
     await withFake({ api: "v2", token: undefined }, async (kfp) => {
-      const inputs = { kubeflowPipelineTask: "uploadNew", pipelineFilePath: packageFor("v2"), newPipelineName: "open" };
+      const inputs = uploadNewInputs("open", "v2");
       const r = await uploadTask(kfp, inputs, { via: "service connection", token: "" });
       expect(r.result).toBe("Succeeded");
       expect(kfp.state.pipelines.map((p) => p.name)).toEqual(["open"]);
@@ -223,7 +203,7 @@ describe("authentication", () => {
         path: "/apis/v2beta1/pipelines/upload",
         fault: { status: 403, body: { message: "User is not authorized" } },
       });
-      const r = await uploadTask(kfp, { kubeflowPipelineTask: "uploadNew", pipelineFilePath: packageFor("v2"), newPipelineName: "new" });
+      const r = await uploadTask(kfp, uploadNewInputs("new", "v2"));
       expectFailure(r, "bearerToken", "is not allowed to do this in KFP (HTTP 403", "User is not authorized.", "kubeflow-edit");
       expect(kfp.state.pipelines).toEqual([]);
     });
@@ -250,11 +230,7 @@ describe.each(["v1", "v2"] as const)("KFP %s refuses", (api) => {
     async () => {
       await kfp.seedPipeline({ name: "existing", file: packageFor(api) });
       const since = kfp.writes().length;
-      const r = await uploadTask(kfp, {
-        kubeflowPipelineTask: "uploadNew",
-        pipelineFilePath: packageFor(api),
-        newPipelineName: "existing",
-      });
+      const r = await uploadTask(kfp, uploadNewInputs("existing", api));
       expectFailure(r, "newPipelineName", "'existing', which already exists (", "uploadNewVersion", "uploadNewOrVersion");
       // KFP refused the one upload: nothing was created.
       expect(
@@ -280,14 +256,14 @@ describe.each(["v1", "v2"] as const)("KFP %s refuses", (api) => {
         },
       },
     });
-    const r = await uploadTask(kfp, { kubeflowPipelineTask: "uploadNew", pipelineFilePath: packageFor(api), newPipelineName: "injected" });
+    const r = await uploadTask(kfp, uploadNewInputs("injected", api));
     expectFailure(r, "pipelineFilePath", "bad spec");
     expect(r.variables).toEqual([]);
   });
 
   test("a lost answer to the upload is retried without creating the pipeline twice", async () => {
     kfp.fault({ method: "POST", path: uploadPath, fault: { reset: "after-read" } });
-    const r = await uploadTask(kfp, { kubeflowPipelineTask: "uploadNew", pipelineFilePath: packageFor(api), newPipelineName: "once" });
+    const r = await uploadTask(kfp, uploadNewInputs("once", api));
     expect(r.result).toBe("Succeeded");
     const created = kfp.state.pipelines.filter((p) => p.name === "once");
     expect(created).toHaveLength(1);
@@ -299,10 +275,7 @@ test("an endpoint that is not KFP names kubeflowEndpoint, with what was tried", 
   // A web server that knows no KFP path. (Refused connections are retried for seconds: not tested here.)
   const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => Response.json({ message: "no such page" }, { status: 404 }) });
   try {
-    const r = await uploadTask(
-      { url: `http://127.0.0.1:${server.port}/shop` },
-      { kubeflowPipelineTask: "uploadNew", pipelineFilePath: packageFor("v2"), newPipelineName: "new" },
-    );
+    const r = await uploadTask({ url: `http://127.0.0.1:${server.port}/shop` }, uploadNewInputs("new", "v2"));
     expectFailure(r, "kubeflowEndpoint", "does not lead to the KFP API", "was not found at", "Check the endpoint");
   } finally {
     server.stop(true);
@@ -311,12 +284,7 @@ test("an endpoint that is not KFP names kubeflowEndpoint, with what was tried", 
 
 test("a forced API version the server does not serve names apiVersion", async () => {
   await withFake({ api: "v1" }, async (kfp) => {
-    const r = await uploadTask(kfp, {
-      kubeflowPipelineTask: "uploadNew",
-      pipelineFilePath: packageFor("v1"),
-      newPipelineName: "new",
-      apiVersion: "v2beta1",
-    });
+    const r = await uploadTask(kfp, { ...uploadNewInputs("new", "v1"), apiVersion: "v2beta1" });
     expectFailure(r, "apiVersion", "is v2beta1, which the KFP at this endpoint does not serve", "use API version v1beta1 or auto");
     expect(kfp.writes()).toEqual([]);
   });

@@ -21,6 +21,7 @@ import {
   newRequests,
   outputVariables,
   packageFor,
+  uploadNewInputs,
   uploadTask,
   useUploadTask,
   withFake,
@@ -48,12 +49,7 @@ describe.each(MATRIX)("on KFP %s, prefix '%s', through the %s", (api, prefix, vi
 
   test("uploadNew creates the pipeline and its first version and sets every output", async () => {
     const since = kfp.requests.length;
-    const r = await upload({
-      kubeflowPipelineTask: "uploadNew",
-      pipelineFilePath: file,
-      newPipelineName: "train",
-      newPipelineDescription: "CI build",
-    });
+    const r = await upload({ ...uploadNewInputs("train", api), newPipelineDescription: "CI build" });
 
     expect(r.result).toBe("Succeeded");
     // npm run test:node24 turns the agent's knob on: the Node24 handler then runs on Node 24.
@@ -272,11 +268,7 @@ describe("on KFP 2.x", () => {
   });
 
   test("uploads a summary with the pipeline, the version and their links", async () => {
-    const r = await uploadTask(kfp, {
-      kubeflowPipelineTask: "uploadNew",
-      pipelineFilePath: packageFor("v2"),
-      newPipelineName: "summarised",
-    });
+    const r = await uploadTask(kfp, uploadNewInputs("summarised", "v2"));
     expect(r.summaries).toHaveLength(1);
     const content = r.summaries[0]!.content;
     expect(content).toContain("### Kubeflow pipeline upload");
@@ -288,7 +280,7 @@ describe("on KFP 2.x", () => {
 
   test("uploadNew makes the fewest requests the API allows: healthz, the upload, the new pipeline's versions", async () => {
     const since = kfp.requests.length;
-    const r = await uploadTask(kfp, { kubeflowPipelineTask: "uploadNew", pipelineFilePath: packageFor("v2"), newPipelineName: "frugal" });
+    const r = await uploadTask(kfp, uploadNewInputs("frugal", "v2"));
     expect(r.result).toBe("Succeeded");
     expect(newRequests(kfp, since).map((q) => `${q.method} ${q.path}`)).toEqual([
       "GET /apis/v2beta1/healthz",
@@ -298,12 +290,7 @@ describe("on KFP 2.x", () => {
   });
 
   test("forced to v1beta1 by apiVersion, uploads through the v1beta1 API", async () => {
-    const r = await uploadTask(kfp, {
-      kubeflowPipelineTask: "uploadNew",
-      pipelineFilePath: packageFor("v2"),
-      newPipelineName: "forced-v1",
-      apiVersion: "v1beta1",
-    });
+    const r = await uploadTask(kfp, { ...uploadNewInputs("forced-v1", "v2"), apiVersion: "v1beta1" });
     expect(r.result).toBe("Succeeded");
     expect(kfp.writes().find((w) => w.query.name === "forced-v1")!.path).toBe("/apis/v1beta1/pipelines/upload");
     expect(r.log).toContain("(API v1beta1, single-user)");
@@ -332,12 +319,7 @@ describe("on KFP 2.x", () => {
 describe("multi-user KFP", () => {
   test("uploads into the namespace given and says so", async () => {
     await withFake({ api: "v2", multiUser: true }, async (kfp) => {
-      const r = await uploadTask(kfp, {
-        kubeflowPipelineTask: "uploadNew",
-        pipelineFilePath: packageFor("v2"),
-        newPipelineName: "team-pipeline",
-        namespace: "team-a",
-      });
+      const r = await uploadTask(kfp, { ...uploadNewInputs("team-pipeline", "v2"), namespace: "team-a" });
       expect(r.result).toBe("Succeeded");
       expect(kfp.writes()[0]!.query.namespace).toBe("team-a");
       expect(kfp.state.pipelines[0]).toMatchObject({ name: "team-pipeline", namespace: "team-a" });
@@ -352,16 +334,12 @@ describe("dry run", () => {
     kfp = await fakeKfp({ api: "v2" });
   });
   afterAll(() => kfp.close());
+  /** Every step here is a dry run uploading the v2 package. */
+  const dryRun = (inputs: Record<string, string>) => uploadTask(kfp, { pipelineFilePath: packageFor("v2"), dryRun: "true", ...inputs });
 
   test("creating a pipeline: reads, logs the upload it would make with its body, writes nothing, outputs placeholders", async () => {
     const since = kfp.requests.length;
-    const r = await uploadTask(kfp, {
-      kubeflowPipelineTask: "uploadNewOrVersion",
-      pipelineFilePath: packageFor("v2"),
-      newPipelineName: "planned",
-      newPipelineDescription: "not yet",
-      dryRun: "true",
-    });
+    const r = await dryRun({ kubeflowPipelineTask: "uploadNewOrVersion", newPipelineName: "planned", newPipelineDescription: "not yet" });
 
     expect(r.result).toBe("Succeeded");
     expect(kfp.writes()).toEqual([]);
@@ -382,13 +360,7 @@ describe("dry run", () => {
 
   test("adding a version: finds the real pipeline, plans the version upload, writes nothing", async () => {
     const { pipeline } = await kfp.seedPipeline({ name: "existing", file: packageFor("v2"), versionName: "v1" });
-    const r = await uploadTask(kfp, {
-      kubeflowPipelineTask: "uploadNewVersion",
-      pipelineFilePath: packageFor("v2"),
-      existingPipelineName: "existing",
-      versionName: "v2",
-      dryRun: "true",
-    });
+    const r = await dryRun({ kubeflowPipelineTask: "uploadNewVersion", existingPipelineName: "existing", versionName: "v2" });
 
     expect(r.result).toBe("Succeeded");
     expect(kfp.writes()).toEqual([]);
@@ -402,12 +374,7 @@ describe("dry run", () => {
 
   test("uploadNew still finds a pipeline name that is taken", async () => {
     await kfp.seedPipeline({ name: "occupied", file: packageFor("v2") });
-    const r = await uploadTask(kfp, {
-      kubeflowPipelineTask: "uploadNew",
-      pipelineFilePath: packageFor("v2"),
-      newPipelineName: "occupied",
-      dryRun: "true",
-    });
+    const r = await dryRun({ kubeflowPipelineTask: "uploadNew", newPipelineName: "occupied" });
     expect(r.result).toBe("Failed");
     expect(r.message).toStartWith("Input 'newPipelineName': names pipeline 'occupied', which already exists");
     expect(kfp.writes()).toEqual([]);
@@ -415,13 +382,7 @@ describe("dry run", () => {
 
   test("still fails on a version name that is taken", async () => {
     await kfp.seedPipeline({ name: "taken", file: packageFor("v2"), versionName: "v1" });
-    const r = await uploadTask(kfp, {
-      kubeflowPipelineTask: "uploadNewVersion",
-      pipelineFilePath: packageFor("v2"),
-      existingPipelineName: "taken",
-      versionName: "v1",
-      dryRun: "true",
-    });
+    const r = await dryRun({ kubeflowPipelineTask: "uploadNewVersion", existingPipelineName: "taken", versionName: "v1" });
     expect(r.result).toBe("Failed");
     expect(r.message).toStartWith("Input 'versionName':");
     expect(kfp.writes()).toEqual([]);
@@ -431,11 +392,7 @@ describe("dry run", () => {
 describe("secrets", () => {
   test("the token never shows in the log, debug mode included, even when typed as plain text", async () => {
     await withFake({ api: "v2" }, async (kfp) => {
-      const r = await uploadTask(
-        kfp,
-        { kubeflowPipelineTask: "uploadNew", pipelineFilePath: packageFor("v2"), newPipelineName: "secret" },
-        { variables: { "system.debug": "true" } },
-      );
+      const r = await uploadTask(kfp, uploadNewInputs("secret", "v2"), { variables: { "system.debug": "true" } });
       expect(r.result).toBe("Succeeded");
       expect(r.log).toContain("bearerToken=***");
       expect(r.log).not.toContain(TOKEN);
@@ -448,11 +405,10 @@ describe("secrets", () => {
 
   test("the service connection's token never shows in the log, debug mode included", async () => {
     await withFake({ api: "v1" }, async (kfp) => {
-      const r = await uploadTask(
-        kfp,
-        { kubeflowPipelineTask: "uploadNew", pipelineFilePath: packageFor("v1"), newPipelineName: "secret" },
-        { via: "service connection", variables: { "system.debug": "true" } },
-      );
+      const r = await uploadTask(kfp, uploadNewInputs("secret", "v1"), {
+        via: "service connection",
+        variables: { "system.debug": "true" },
+      });
       expect(r.result).toBe("Succeeded");
       expect(r.stdout.split("\n").find((line) => line.includes(TOKEN))).toBe(`##vso[task.setsecret]${TOKEN}`);
       expect(r.log).not.toContain(TOKEN);
@@ -470,11 +426,7 @@ describe("task.json", () => {
 
   test("declares no outputVariables, allows setting exactly the outputs the task sets, and names each in its help", async () => {
     await withFake({ api: "v2" }, async (kfp) => {
-      const r = await uploadTask(kfp, {
-        kubeflowPipelineTask: "uploadNew",
-        pipelineFilePath: packageFor("v2"),
-        newPipelineName: "declared",
-      });
+      const r = await uploadTask(kfp, uploadNewInputs("declared", "v2"));
       // A declared name would exist only as <step>.<name> on a real agent, never as the 2021 plain $(kf_*).
       expect(task.outputVariables).toBeUndefined();
       expect(task.restrictions.settableVariables.allowed).toEqual(outputVariables(r));
