@@ -14,6 +14,16 @@ import { mergeResults } from "../lib/dev/agent/output.ts";
 import { parseAgentOutput, runTask } from "./harness.ts";
 
 const lines = (...l: string[]) => l.join("\n");
+/** The agent reading `line`, then a task.complete that says Succeeded: a command the agent refuses must still fail the step. */
+const thenSucceeded = (line: string, options?: Parameters<typeof parseAgentOutput>[1]) =>
+  parseAgentOutput(lines(line, "##vso[task.complete result=Succeeded;]ok"), options);
+
+/** The agent refuses `command` with `error`, and so the step fails. */
+function expectRefused(command: string, error: string): void {
+  const r = thenSucceeded(command);
+  expect(r.result).toBe("Failed");
+  expect(r.errors).toContain(error);
+}
 
 describe("output variables (ExecutionContext.SetVariable, TaskRunner.cs)", () => {
   const declared = { outputVariables: ["kf_run_id"], stepName: "start" };
@@ -39,9 +49,7 @@ describe("output variables (ExecutionContext.SetVariable, TaskRunner.cs)", () =>
   });
 
   test("a setvariable without a name fails the command, and so the step", () => {
-    const r = parseAgentOutput(lines("##vso[task.setvariable isOutput=true;]v", "##vso[task.complete result=Succeeded;]ok"));
-    expect(r.result).toBe("Failed");
-    expect(r.errors).toContain("Required field 'variable' is missing in ##vso[task.setvariable] command.");
+    expectRefused("##vso[task.setvariable isOutput=true;]v", "Required field 'variable' is missing in ##vso[task.setvariable] command.");
   });
 });
 
@@ -103,17 +111,13 @@ describe("the step's result (TaskCompleteCommand, TaskResultUtil.MergeTaskResult
   });
 
   test("a task.complete without a valid result fails the command and the step", () => {
-    const r = parseAgentOutput(lines("##vso[task.complete result=Great;]x", "##vso[task.complete result=Succeeded;]ok"));
-    expect(r.result).toBe("Failed");
-    expect(r.errors).toContain("Command doesn't have valid result value.");
+    expectRefused("##vso[task.complete result=Great;]x", "Command doesn't have valid result value.");
   });
 });
 
 describe("summaries (TaskUploadSummaryCommand, TaskAddAttachmentCommand.AddAttachment)", () => {
   test("a summary file that is missing when the agent reads it fails the step", () => {
-    const r = parseAgentOutput(lines("##vso[task.uploadsummary]/tmp/gone.md", "##vso[task.complete result=Succeeded;]ok"), {
-      readSummary: () => undefined,
-    });
+    const r = thenSucceeded("##vso[task.uploadsummary]/tmp/gone.md", { readSummary: () => undefined });
     expect(r.result).toBe("Failed");
     expect(r.summaries).toEqual([]);
     expect(r.errors.at(-1)).toContain("attachment file does not exist on disk");

@@ -306,25 +306,16 @@ for (const api of ["v1", "v2"] as const) {
 
 for (const api of ["v1", "v2"] as const) {
   describe(`${api} run states`, () => {
-    const ends = ["SUCCEEDED", "FAILED", "SKIPPED", "CANCELED", "ERROR"] as const;
+    /** Each end state as each API reports it: [its state word, the outcome]. */
     const expected = {
-      v1: {
-        SUCCEEDED: ["Succeeded", "succeeded"],
-        FAILED: ["Failed", "failed"],
-        SKIPPED: ["Skipped", "skipped"],
-        CANCELED: ["Failed", "failed"],
-        ERROR: ["Error", "failed"],
-      },
-      v2: {
-        SUCCEEDED: ["SUCCEEDED", "succeeded"],
-        FAILED: ["FAILED", "failed"],
-        SKIPPED: ["SKIPPED", "skipped"],
-        CANCELED: ["CANCELED", "canceled"],
-        ERROR: ["FAILED", "failed"],
-      },
+      SUCCEEDED: { v1: ["Succeeded", "succeeded"], v2: ["SUCCEEDED", "succeeded"] },
+      FAILED: { v1: ["Failed", "failed"], v2: ["FAILED", "failed"] },
+      SKIPPED: { v1: ["Skipped", "skipped"], v2: ["SKIPPED", "skipped"] },
+      CANCELED: { v1: ["Failed", "failed"], v2: ["CANCELED", "canceled"] },
+      ERROR: { v1: ["Error", "failed"], v2: ["FAILED", "failed"] },
     } as const;
 
-    for (const end of ends) {
+    for (const end of ["SUCCEEDED", "FAILED", "SKIPPED", "CANCELED", "ERROR"] as const) {
       test(`a run ending ${end}: waitForRun returns it with its outcome; one GET per poll`, async () => {
         const { fake, client } = await setup(api, "");
         const failing = end === "FAILED" || end === "ERROR";
@@ -340,7 +331,7 @@ for (const api of ["v1", "v2"] as const) {
             if (changes.at(-1) !== r.state) changes.push(r.state);
           },
         });
-        const [state, outcome] = expected[api][end];
+        const [state, outcome] = expected[end][api];
         expect(result).toMatchObject({ id: run.id, state, outcome });
         expect(changes).toEqual(api === "v1" ? ["", "Pending", "Running", state] : ["", "PENDING", "RUNNING", state]);
         expect(fake.requests.filter((r) => r.method === "GET" && r.path.endsWith(`/runs/${run.id}`)).length).toBe(polls);

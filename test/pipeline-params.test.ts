@@ -70,34 +70,23 @@ describe("parsePipelineParams", () => {
     ]);
   });
 
-  test("a line without '=' names the form, the line and the accepted forms", () => {
-    const error = parseError("a=1\nthis is not a parameter\n");
-    expect(error.message).toContain("name=value lines");
-    expect(error.message).toContain("line 2");
-    expect(error.message).toContain("Accepted forms");
-  });
-
-  test("a line with no name before '=' is rejected", () => {
-    expect(parseError("=5").message).toContain("no name before '='");
-  });
-
-  test("broken JSON object says line and column", () => {
-    const error = parseError('{"a": 1,\n "b" 2}');
-    expect(error.message).toContain("a JSON object");
-    expect(error.message).toContain("line 2, column 6");
-    expect(error.message).toContain("expected ':'");
-  });
-
-  test("broken 2021 list says where, in the original text", () => {
-    const error = parseError('{"name":"a","value":"1"}, {"name":"b","value":}');
-    expect(error.message).toContain('list of {"name"');
-    expect(error.message).toContain("line 1, column 47");
-  });
-
-  test("broken JSON array says where", () => {
-    const error = parseError('[{"name":"a","value":"1"},\n {"name":"b" "value":"2"}]');
-    expect(error.message).toContain("a JSON array");
-    expect(error.message).toContain("line 2, column 14");
+  test.each([
+    [
+      "a line without '=' names the form, the line and the accepted forms",
+      "a=1\nthis is not a parameter\n",
+      ["name=value lines", "line 2", "Accepted forms"],
+    ],
+    ["a line with no name before '=' is rejected", "=5", ["no name before '='"]],
+    ["broken JSON object says line and column", '{"a": 1,\n "b" 2}', ["a JSON object", "line 2, column 6", "expected ':'"]],
+    [
+      "broken 2021 list says where, in the original text",
+      '{"name":"a","value":"1"}, {"name":"b","value":}',
+      ['list of {"name"', "line 1, column 47"],
+    ],
+    ["broken JSON array says where", '[{"name":"a","value":"1"},\n {"name":"b" "value":"2"}]', ["a JSON array", "line 2, column 14"]],
+  ])("%s", (_case, text, says) => {
+    const { message } = parseError(text);
+    for (const part of says) expect(message).toContain(part);
   });
 
   test("array items must be name/value objects: the message gives the item number", () => {
