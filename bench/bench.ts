@@ -49,13 +49,15 @@ export const FULL: BenchSettings = {
   largeMiB: 32,
 };
 
+const ONE_SAMPLE: Rounds = { runs: 1, warmups: 0 };
+
 /** One sample of everything, small and fast: for the test and smoke runs. */
 export const QUICK: BenchSettings = {
-  coldStart: { runs: 1, warmups: 0 },
-  upload: { runs: 1, warmups: 0 },
-  memory: { runs: 1, warmups: 0 },
-  waiting: { runs: 1, warmups: 0, polls: 1, intervalSeconds: 1 },
-  throughput: { runs: 1, warmups: 0, concurrency: 3 },
+  coldStart: ONE_SAMPLE,
+  upload: ONE_SAMPLE,
+  memory: ONE_SAMPLE,
+  waiting: { ...ONE_SAMPLE, polls: 1, intervalSeconds: 1 },
+  throughput: { ...ONE_SAMPLE, concurrency: 3 },
   smallMiB: 1,
   largeMiB: 2,
 };

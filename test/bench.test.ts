@@ -44,44 +44,26 @@ describe("sampling", () => {
 });
 
 describe("figures and the table", () => {
+  /** A figure in ms against `node -e 0` (its samples as `baseline`), with the goal <= 1.5x. */
+  const againstNode = ({ baseline, ...init }: { id: string; figure: string; samples: number[]; baseline: number[]; paired?: boolean }) =>
+    figure({ ...init, unit: "ms", baseline: { label: "node -e 0", samples: baseline }, ...ratioAtMost(1.5) });
+
   test("a figure takes medians, the ratio to its baseline, and checks its goal", () => {
-    const f = figure({
-      id: "x",
-      figure: "X",
-      unit: "ms",
-      samples: [30, 10, 20],
-      baseline: { label: "node -e 0", samples: [10, 8, 12] },
-      ...ratioAtMost(1.5),
-    });
+    const f = againstNode({ id: "x", figure: "X", samples: [30, 10, 20], baseline: [10, 8, 12] });
     expect(f).toMatchObject({ value: 20, baseline: { label: "node -e 0", value: 10, unit: "ms" }, ratio: 2, goal: "<= 1.5x", met: false });
     expect(figure({ id: "y", figure: "Y", unit: "KB", samples: [5] })).not.toHaveProperty("met");
   });
 
   test("a paired figure's ratio is the median of each round's ratio, not the ratio of the medians", () => {
-    const f = figure({
-      id: "p",
-      figure: "P",
-      unit: "ms",
-      // Round 2 ran while the machine was busy: both sides of its pair are slow.
-      samples: [15, 60, 16],
-      baseline: { label: "node -e 0", samples: [10, 50, 10] },
-      paired: true,
-      ...ratioAtMost(1.5),
-    });
+    // Round 2 ran while the machine was busy: both sides of its pair are slow.
+    const f = againstNode({ id: "p", figure: "P", samples: [15, 60, 16], baseline: [10, 50, 10], paired: true });
     expect(f).toMatchObject({ value: 16, ratio: 1.5, paired: true, met: true });
     expect(f.value / f.baseline!.value).toBeCloseTo(1.6, 10);
   });
 
   test("the Markdown table has the five columns, one row per figure, and unmeasured groups", () => {
     const figures: Figure[] = [
-      figure({
-        id: "a",
-        figure: "Cold start | a",
-        unit: "ms",
-        samples: [60],
-        baseline: { label: "node -e 0", samples: [50] },
-        ...ratioAtMost(1.5),
-      }),
+      againstNode({ id: "a", figure: "Cold start | a", samples: [60], baseline: [50] }),
       figure({ id: "b", figure: "Size: b", unit: "KB", samples: [2048] }),
     ];
     const lines = markdownTable(figures, [{ id: "waiting", reason: "the task failed\nmore" }]).split("\n");

@@ -360,24 +360,21 @@ describe("choosing the pipeline, version and experiment", () => {
 });
 
 describe("bad input fails before any request, naming the input", () => {
+  /** One case for each bad value of `input`: [the input named, the inputs given]. */
+  const badValues = (input: string, ...values: string[]) =>
+    values.map((value): [string, Record<string, string>] => [input, { [input]: value }]);
   test.each([
-    ["pollIntervalSeconds", { pollIntervalSeconds: "0" }],
-    ["pollIntervalSeconds", { pollIntervalSeconds: "-1" }],
-    ["pollIntervalSeconds", { pollIntervalSeconds: "601" }],
-    ["pollIntervalSeconds", { pollIntervalSeconds: "soon" }],
-    ["runTimeoutMinutes", { runTimeoutMinutes: "0" }],
-    ["runTimeoutMinutes", { runTimeoutMinutes: "-5" }],
-    ["runTimeoutMinutes", { runTimeoutMinutes: "10081" }],
-    ["runTimeoutMinutes", { runTimeoutMinutes: "1h" }],
+    ...badValues("pollIntervalSeconds", "0", "-1", "601", "soon"),
+    ...badValues("runTimeoutMinutes", "0", "-5", "10081", "1h"),
     ["runTimeoutMinutes", { runTimeoutMinutes: "0.1", pollIntervalSeconds: "15" }],
-    ["onTimeoutOrCancel", { onTimeoutOrCancel: "explode" }],
-    ["experiment", { experiment: "maybe" }],
-    ["experimentName", { experimentName: "" }],
-    ["pipeline", { pipeline: "" }],
+    ...badValues("onTimeoutOrCancel", "explode"),
+    ...badValues("experiment", "maybe"),
+    ...badValues("experimentName", ""),
+    ...badValues("pipeline", ""),
     ["pipelineVersion", { useDefaultVersion: "false" }],
     ["pipelineVersionId", { pipeline: "", pipelineVersionId: "abc" }],
-    ["createNewRun", { createNewRun: "yes" }],
-    ["runName", { runName: "x".repeat(129) }],
+    ...badValues("createNewRun", "yes"),
+    ...badValues("runName", "x".repeat(129)),
   ])("%s %j", async (input, inputs) => {
     const kfp = await fakeKfp();
     const r = await run(kfp, inputs);
