@@ -116,11 +116,7 @@ describe("discovery", () => {
         ? json({ commit_sha: "x", tag_name: "2.14.3", multi_user: true, pipeline_store: "database" })
         : notFound();
     const client = await connect({ endpoint: `${base}/`, namespace: "team-a" });
-    expect(client.apiVersion).toBe("v2beta1");
-    expect(client.baseUrl).toBe(base);
-    expect(client.multiUser).toBe(true);
-    expect(client.serverVersion).toBe("2.14.3");
-    expect(client.namespace).toBe("team-a");
+    expect(client).toMatchObject({ apiVersion: "v2beta1", baseUrl: base, multiUser: true, serverVersion: "2.14.3", namespace: "team-a" });
     expect(seen.map((r) => r.path)).toEqual(["/apis/v2beta1/healthz"]);
   });
 
@@ -178,11 +174,9 @@ describe("discovery", () => {
     handler = () => new Response(null, { status: 302, headers: { location: "/dex/auth?client_id=x&state=SECRETSTATE" } });
     const error = await rejection(connect());
     expect(error.kind).toBe("login-page");
-    expect(error.message).toContain("authentication proxy");
-    expect(error.message).toContain("KFP was not reached");
-    expect(error.message).toContain("bearer token");
-    expect(error.message).toContain("session cookie");
-    expect(error.message).toContain("/dex/auth");
+    for (const part of ["authentication proxy", "KFP was not reached", "bearer token", "session cookie", "/dex/auth"]) {
+      expect(error.message).toContain(part);
+    }
     expect(error.message).not.toContain("SECRETSTATE");
   });
 
@@ -288,11 +282,7 @@ describe("HTTP retries", () => {
     handler = () => json({ error: "db down", message: "db down", code: 13 }, 500);
     const error = await rejection(http().read(get, { operation: "get run r1" }));
     expect(seen.length).toBe(3);
-    expect(error.kind).toBe("http");
-    expect(error.status).toBe(500);
-    expect(error.method).toBe("GET");
-    expect(error.path).toBe("/apis/v2beta1/runs/r1");
-    expect(error.kfpMessage).toBe("db down");
+    expect(error).toMatchObject({ kind: "http", status: 500, method: "GET", path: "/apis/v2beta1/runs/r1", kfpMessage: "db down" });
     expect(error.message).toContain("get run r1 failed");
     expect(error.message).toContain("after 3 attempts");
   });
