@@ -6,7 +6,7 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { closestInput, editDistance } from "../lib/task/misspelt-inputs.ts";
 import { bundleExperimentRun, runHello, seedHello } from "./support/experiment-run-task.ts";
-import { uploadNewInputs, uploadTask, useUploadTask, withFake } from "./support/upload-task.ts";
+import { uploadNew, uploadTask, useUploadTask, withFake } from "./support/upload-task.ts";
 
 useUploadTask();
 beforeAll(bundleExperimentRun);
@@ -42,7 +42,7 @@ test("experiment-run with waitForRunToFinsh warns, naming waitForRunToFinish, an
 
 test("upload with a misspelt connection input warns, naming it", async () => {
   await withFake({ api: "v2" }, async (kfp) => {
-    const r = await uploadTask(kfp, { ...uploadNewInputs("p", "v2"), namespce: "team-a" });
+    const r = await uploadTask(kfp, { ...uploadNew("p", "v2"), namespce: "team-a" });
     expect(r.result).toBe("Succeeded");
     expect(r.warnings).toEqual([expect.stringContaining("NAMESPCE (as the agent passes it): it is ignored. Did you mean namespace?")]);
   });

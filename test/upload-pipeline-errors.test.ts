@@ -9,16 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { FakeKfp } from "../lib/dev/fake-kfp/types.ts";
 import type { TaskRunResult } from "./harness.ts";
-import {
-  BUILD_VERSION_NAME,
-  TOKEN,
-  fakeKfp,
-  packageFor,
-  uploadNewInputs,
-  uploadTask,
-  useUploadTask,
-  withFake,
-} from "./support/upload-task.ts";
+import { BUILD_VERSION_NAME, TOKEN, fakeKfp, packageFor, uploadNew, uploadTask, useUploadTask, withFake } from "./support/upload-task.ts";
 
 useUploadTask();
 
@@ -85,7 +76,7 @@ describe("bad input (one fake that is never written to)", () => {
   });
 
   test("no connection at all: names both ways to give one", async () => {
-    const r = await rejectedBeforeAnyRequest({ ...uploadNewInputs("new", "v2"), kubeflowEndpoint: "", bearerToken: "" });
+    const r = await rejectedBeforeAnyRequest({ ...uploadNew("new", "v2"), kubeflowEndpoint: "", bearerToken: "" });
     expectFailure(r, "kfpConnection", "kubeflowEndpoint", "service connection");
   });
 
@@ -93,7 +84,7 @@ describe("bad input (one fake that is never written to)", () => {
     ["ftp://kfp.example.com/", "only http and https"],
     ["kfp.example.com/pipeline", "is not a URL"],
   ])("endpoint %s is not an http(s) URL", async (endpoint, fragment) => {
-    const r = await rejectedBeforeAnyRequest({ ...uploadNewInputs("new", "v2"), kubeflowEndpoint: endpoint });
+    const r = await rejectedBeforeAnyRequest({ ...uploadNew("new", "v2"), kubeflowEndpoint: endpoint });
     expectFailure(r, "kubeflowEndpoint", fragment, "e.g. https://");
   });
 
@@ -144,7 +135,7 @@ describe("authentication", () => {
     "a login page (%s) instead of KFP names the endpoint and how to authenticate",
     async (loginPage) => {
       await withFake({ api: "v2", token: undefined, loginPage }, async (kfp) => {
-        const r = await uploadTask(kfp, { ...uploadNewInputs("new", "v2"), bearerToken: "" });
+        const r = await uploadTask(kfp, { ...uploadNew("new", "v2"), bearerToken: "" });
         expectFailure(r, "kubeflowEndpoint", "login page", "session cookie");
         expect(kfp.writes()).toEqual([]);
       });
@@ -153,7 +144,7 @@ describe("authentication", () => {
 
   test("a rejected token (401) names bearerToken", async () => {
     await withFake({ api: "v1" }, async (kfp) => {
-      const r = await uploadTask(kfp, uploadNewInputs("new", "v1"), { token: "expired-token-123" });
+      const r = await uploadTask(kfp, uploadNew("new", "v1"), { token: "expired-token-123" });
       expectFailure(r, "bearerToken", "was rejected by KFP (HTTP 401");
       expect(kfp.writes()).toEqual([]);
       expect(r.log).not.toContain("expired-token-123");
@@ -162,7 +153,7 @@ describe("authentication", () => {
 
   test("a rejected service-connection token names kfpConnection", async () => {
     await withFake({ api: "v2" }, async (kfp) => {
-      const r = await uploadTask(kfp, uploadNewInputs("new", "v2"), { via: "service connection", token: "revoked-token-456" });
+      const r = await uploadTask(kfp, uploadNew("new", "v2"), { via: "service connection", token: "revoked-token-456" });
       expectFailure(r, "kfpConnection", "was rejected by KFP (HTTP 401");
       expect(r.log).not.toContain("revoked-token-456");
       expect(kfp.writes()).toEqual([]);
@@ -171,14 +162,14 @@ describe("authentication", () => {
 
   test("no token for a KFP that requires one names bearerToken", async () => {
     await withFake({ api: "v2" }, async (kfp) => {
-      const r = await uploadTask(kfp, { ...uploadNewInputs("new", "v2"), bearerToken: "" });
+      const r = await uploadTask(kfp, { ...uploadNew("new", "v2"), bearerToken: "" });
       expectFailure(r, "bearerToken", "is not set, and KFP requires authentication");
     });
   });
 
   test("a service connection without authentication (scheme None) for a KFP that requires a token says so", async () => {
     await withFake({ api: "v2" }, async (kfp) => {
-      const inputs = uploadNewInputs("new", "v2");
+      const inputs = uploadNew("new", "v2");
       const r = await uploadTask(kfp, inputs, { via: "service connection", token: "" });
       expectFailure(r, "kfpConnection", "names a service connection without authentication (scheme None)", "Token based authentication");
       expect(r.message).not.toContain("is not set");
@@ -188,7 +179,7 @@ describe("authentication", () => {
 
   test("a service connection without authentication (scheme None) works with a KFP that needs none, sending no credential", async () => {
     await withFake({ api: "v2", token: undefined }, async (kfp) => {
-      const inputs = uploadNewInputs("open", "v2");
+      const inputs = uploadNew("open", "v2");
       const r = await uploadTask(kfp, inputs, { via: "service connection", token: "" });
       expect(r.result).toBe("Succeeded");
       expect(kfp.state.pipelines.map((p) => p.name)).toEqual(["open"]);
@@ -203,7 +194,7 @@ describe("authentication", () => {
         path: "/apis/v2beta1/pipelines/upload",
         fault: { status: 403, body: { message: "User is not authorized" } },
       });
-      const r = await uploadTask(kfp, uploadNewInputs("new", "v2"));
+      const r = await uploadTask(kfp, uploadNew("new", "v2"));
       expectFailure(r, "bearerToken", "is not allowed to do this in KFP (HTTP 403", "User is not authorized.", "kubeflow-edit");
       expect(kfp.state.pipelines).toEqual([]);
     });
@@ -230,7 +221,7 @@ describe.each(["v1", "v2"] as const)("KFP %s refuses", (api) => {
     async () => {
       await kfp.seedPipeline({ name: "existing", file: packageFor(api) });
       const since = kfp.writes().length;
-      const r = await uploadTask(kfp, uploadNewInputs("existing", api));
+      const r = await uploadTask(kfp, uploadNew("existing", api));
       expectFailure(r, "newPipelineName", "'existing', which already exists (", "uploadNewVersion", "uploadNewOrVersion");
       // KFP refused the one upload: nothing was created.
       expect(
@@ -256,14 +247,14 @@ describe.each(["v1", "v2"] as const)("KFP %s refuses", (api) => {
         },
       },
     });
-    const r = await uploadTask(kfp, uploadNewInputs("injected", api));
+    const r = await uploadTask(kfp, uploadNew("injected", api));
     expectFailure(r, "pipelineFilePath", "bad spec");
     expect(r.variables).toEqual([]);
   });
 
   test("a lost answer to the upload is retried without creating the pipeline twice", async () => {
     kfp.fault({ method: "POST", path: uploadPath, fault: { reset: "after-read" } });
-    const r = await uploadTask(kfp, uploadNewInputs("once", api));
+    const r = await uploadTask(kfp, uploadNew("once", api));
     expect(r.result).toBe("Succeeded");
     const created = kfp.state.pipelines.filter((p) => p.name === "once");
     expect(created).toHaveLength(1);
@@ -275,7 +266,7 @@ test("an endpoint that is not KFP names kubeflowEndpoint, with what was tried", 
   // A web server that knows no KFP path. (Refused connections are retried for seconds: not tested here.)
   const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => Response.json({ message: "no such page" }, { status: 404 }) });
   try {
-    const r = await uploadTask({ url: `http://127.0.0.1:${server.port}/shop` }, uploadNewInputs("new", "v2"));
+    const r = await uploadTask({ url: `http://127.0.0.1:${server.port}/shop` }, uploadNew("new", "v2"));
     expectFailure(r, "kubeflowEndpoint", "does not lead to the KFP API", "was not found at", "Check the endpoint");
   } finally {
     server.stop(true);
@@ -284,7 +275,7 @@ test("an endpoint that is not KFP names kubeflowEndpoint, with what was tried", 
 
 test("a forced API version the server does not serve names apiVersion", async () => {
   await withFake({ api: "v1" }, async (kfp) => {
-    const r = await uploadTask(kfp, { ...uploadNewInputs("new", "v1"), apiVersion: "v2beta1" });
+    const r = await uploadTask(kfp, { ...uploadNew("new", "v1"), apiVersion: "v2beta1" });
     expectFailure(r, "apiVersion", "is v2beta1, which the KFP at this endpoint does not serve", "use API version v1beta1 or auto");
     expect(kfp.writes()).toEqual([]);
   });

@@ -21,7 +21,7 @@ import {
   newRequests,
   outputVariables,
   packageFor,
-  uploadNewInputs,
+  uploadNew,
   uploadTask,
   useUploadTask,
   withFake,
@@ -49,7 +49,7 @@ describe.each(MATRIX)("on KFP %s, prefix '%s', through the %s", (api, prefix, vi
 
   test("uploadNew creates the pipeline and its first version and sets every output", async () => {
     const since = kfp.requests.length;
-    const r = await upload({ ...uploadNewInputs("train", api), newPipelineDescription: "CI build" });
+    const r = await upload({ ...uploadNew("train", api), newPipelineDescription: "CI build" });
 
     expect(r.result).toBe("Succeeded");
     // npm run test:node24 turns the agent's knob on: the Node24 handler then runs on Node 24.
@@ -268,7 +268,7 @@ describe("on KFP 2.x", () => {
   });
 
   test("uploads a summary with the pipeline, the version and their links", async () => {
-    const r = await uploadTask(kfp, uploadNewInputs("summarised", "v2"));
+    const r = await uploadTask(kfp, uploadNew("summarised", "v2"));
     expect(r.summaries).toHaveLength(1);
     const content = r.summaries[0]!.content;
     expect(content).toContain("### Kubeflow pipeline upload");
@@ -280,7 +280,7 @@ describe("on KFP 2.x", () => {
 
   test("uploadNew makes the fewest requests the API allows: healthz, the upload, the new pipeline's versions", async () => {
     const since = kfp.requests.length;
-    const r = await uploadTask(kfp, uploadNewInputs("frugal", "v2"));
+    const r = await uploadTask(kfp, uploadNew("frugal", "v2"));
     expect(r.result).toBe("Succeeded");
     expect(newRequests(kfp, since).map((q) => `${q.method} ${q.path}`)).toEqual([
       "GET /apis/v2beta1/healthz",
@@ -290,7 +290,7 @@ describe("on KFP 2.x", () => {
   });
 
   test("forced to v1beta1 by apiVersion, uploads through the v1beta1 API", async () => {
-    const r = await uploadTask(kfp, { ...uploadNewInputs("forced-v1", "v2"), apiVersion: "v1beta1" });
+    const r = await uploadTask(kfp, { ...uploadNew("forced-v1", "v2"), apiVersion: "v1beta1" });
     expect(r.result).toBe("Succeeded");
     expect(kfp.writes().find((w) => w.query.name === "forced-v1")!.path).toBe("/apis/v1beta1/pipelines/upload");
     expect(r.log).toContain("(API v1beta1, single-user)");
@@ -319,7 +319,7 @@ describe("on KFP 2.x", () => {
 describe("multi-user KFP", () => {
   test("uploads into the namespace given and says so", async () => {
     await withFake({ api: "v2", multiUser: true }, async (kfp) => {
-      const r = await uploadTask(kfp, { ...uploadNewInputs("team-pipeline", "v2"), namespace: "team-a" });
+      const r = await uploadTask(kfp, { ...uploadNew("team-pipeline", "v2"), namespace: "team-a" });
       expect(r.result).toBe("Succeeded");
       expect(kfp.writes()[0]!.query.namespace).toBe("team-a");
       expect(kfp.state.pipelines[0]).toMatchObject({ name: "team-pipeline", namespace: "team-a" });
@@ -392,7 +392,7 @@ describe("dry run", () => {
 describe("secrets", () => {
   test("the token never shows in the log, debug mode included, even when typed as plain text", async () => {
     await withFake({ api: "v2" }, async (kfp) => {
-      const r = await uploadTask(kfp, uploadNewInputs("secret", "v2"), { variables: { "system.debug": "true" } });
+      const r = await uploadTask(kfp, uploadNew("secret", "v2"), { variables: { "system.debug": "true" } });
       expect(r.result).toBe("Succeeded");
       expect(r.log).toContain("bearerToken=***");
       expect(r.log).not.toContain(TOKEN);
@@ -405,7 +405,7 @@ describe("secrets", () => {
 
   test("the service connection's token never shows in the log, debug mode included", async () => {
     await withFake({ api: "v1" }, async (kfp) => {
-      const r = await uploadTask(kfp, uploadNewInputs("secret", "v1"), {
+      const r = await uploadTask(kfp, uploadNew("secret", "v1"), {
         via: "service connection",
         variables: { "system.debug": "true" },
       });
@@ -426,7 +426,7 @@ describe("task.json", () => {
 
   test("declares no outputVariables, allows setting exactly the outputs the task sets, and names each in its help", async () => {
     await withFake({ api: "v2" }, async (kfp) => {
-      const r = await uploadTask(kfp, uploadNewInputs("declared", "v2"));
+      const r = await uploadTask(kfp, uploadNew("declared", "v2"));
       // A declared name would exist only as <step>.<name> on a real agent, never as the 2021 plain $(kf_*).
       expect(task.outputVariables).toBeUndefined();
       expect(task.restrictions.settableVariables.allowed).toEqual(outputVariables(r));

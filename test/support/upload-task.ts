@@ -48,8 +48,8 @@ export function packageFor(api: FakeApi): string {
   return join(PIPELINES, api === "v1" ? "hello-v1.tar.gz" : "hello-v2.yaml");
 }
 
-/** The inputs of the step most tests run: upload `api`'s package (packageFor) as a new pipeline named `name`. */
-export function uploadNewInputs(name: string, api: FakeApi): Record<string, string> {
+/** The inputs of the step most tests run, mode uploadNew: `api`'s package (packageFor) as a new pipeline named `name`. */
+export function uploadNew(name: string, api: FakeApi): Record<string, string> {
   return { kubeflowPipelineTask: "uploadNew", pipelineFilePath: packageFor(api), newPipelineName: name };
 }
 
