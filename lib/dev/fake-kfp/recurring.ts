@@ -8,9 +8,9 @@
  * version's template and the job's inputs).
  */
 
-import { FakeHttpError, badRequest, notFound, type MessageSpec } from "./http.ts";
-import type { ListKeys } from "./list.ts";
-import { checkRunParameters, type FakeContext } from "./routes.ts";
+import { FakeHttpError, badRequest, notFound, readMessage, type MessageSpec } from "./http.ts";
+import { type ListKeys, listPage } from "./list.ts";
+import { checkRunParameters, listAnswer, type FakeContext, type Route } from "./routes.ts";
 import type { StoredVersion } from "./state.ts";
 import type { FakeRecurringRun, FakeTrigger } from "./types.ts";
 
@@ -33,7 +33,7 @@ export interface RecurringRunInit {
   trigger: FakeTrigger;
 }
 
-export function createRecurringRun(ctx: FakeContext, init: RecurringRunInit): FakeRecurringRun {
+function createRecurringRun(ctx: FakeContext, init: RecurringRunInit): FakeRecurringRun {
   // api_converter.go toModelJob.
   if (!init.name) throw badRequest("Recurring run's name cannot be empty");
   const maxConcurrency = init.maxConcurrency ?? 0;
@@ -81,15 +81,80 @@ export function createRecurringRun(ctx: FakeContext, init: RecurringRunInit): Fa
   return recurringRun;
 }
 
+/**
+ * What the v1beta1 jobs and the v2beta1 recurring runs differ in. KFP serves both from one job server over one
+ * table (server/job_server.go), so the routes are one frame (recurringRunRoutes) filled in from this.
+ */
+export interface RecurringRunApi {
+  api: "v1" | "v2";
+  /** The collection: `/apis/v1beta1/jobs` or `/apis/v2beta1/recurringruns`. */
+  collection: string;
+  /** The path parameter naming one: `id` (v1) or `recurring_run_id` (v2). */
+  idParam: string;
+  /** Between the ID and a custom method: `/enable` on v1, `:enable` on v2. */
+  methodSeparator: "/" | ":";
+  /** The list answer's field: `jobs`, or `recurringRuns` (v2: the proto's name, which the marshaler keeps). */
+  listKey: string;
+  /** Which recurring runs a list call asks for, from its query. */
+  scope(query: Record<string, string>): { experimentId?: string; namespace?: string };
+  /** The create request's body (Job or RecurringRun). */
+  body: MessageSpec;
+  /** What the body says that the two APIs say differently: the run's fields, the namespace, enabled or not. */
+  init(ctx: FakeContext, body: Record<string, unknown>): Omit<RecurringRunInit, "maxConcurrency" | "noCatchup" | "trigger">;
+  render(ctx: FakeContext, recurringRun: FakeRecurringRun): unknown;
+}
+
+/** Create, list, get, delete, enable and disable, as `api` spells them. */
+export function recurringRunRoutes(api: RecurringRunApi): Route[] {
+  const one = `${api.collection}/{${api.idParam}}`;
+  const id = (params: Record<string, string>) => params[api.idParam]!;
+  return [
+    {
+      method: "POST",
+      template: api.collection,
+      handle: (ctx, req) => {
+        const body = readMessage(req.json, api.body, ctx.strictBodies);
+        const recurringRun = createRecurringRun(ctx, {
+          ...api.init(ctx, body),
+          maxConcurrency: body.max_concurrency as number | undefined,
+          noCatchup: body.no_catchup as boolean | undefined,
+          trigger: readTrigger(body.trigger as Record<string, unknown> | undefined),
+        });
+        return api.render(ctx, recurringRun);
+      },
+    },
+    {
+      method: "GET",
+      template: api.collection,
+      handle: (ctx, req) => {
+        const page = listPage(recurringRunsIn(ctx, api.scope(req.query)), req.query, api.api, RECURRING_RUN_KEYS);
+        return listAnswer(api.listKey, page, (recurringRun) => api.render(ctx, recurringRun));
+      },
+    },
+    { method: "GET", template: one, handle: (ctx, _req, params) => api.render(ctx, findRecurringRun(ctx, id(params))) },
+    { method: "DELETE", template: one, handle: (ctx, _req, params) => deleteRecurringRun(ctx, id(params)) },
+    {
+      method: "POST",
+      template: `${one}${api.methodSeparator}enable`,
+      handle: (ctx, _req, params) => setRecurringRunEnabled(ctx, id(params), true),
+    },
+    {
+      method: "POST",
+      template: `${one}${api.methodSeparator}disable`,
+      handle: (ctx, _req, params) => setRecurringRunEnabled(ctx, id(params), false),
+    },
+  ];
+}
+
 /** storage/job_store.go GetJob: a missing ID is a NotFound (404). */
-export function findRecurringRun(ctx: FakeContext, id: string): FakeRecurringRun {
+function findRecurringRun(ctx: FakeContext, id: string): FakeRecurringRun {
   const found = ctx.store.state.recurringRuns.find((r) => r.id === id);
   if (!found) throw notFound(`ResourceNotFoundError: Job ${id} not found`);
   return found;
 }
 
 /** resource_manager.go ChangeJobMode: patches the ScheduledWorkflow and the row; enabling twice is harmless. */
-export function setRecurringRunEnabled(ctx: FakeContext, id: string, enabled: boolean): Record<string, never> {
+function setRecurringRunEnabled(ctx: FakeContext, id: string, enabled: boolean): Record<string, never> {
   const found = findRecurringRun(ctx, id);
   found.enabled = enabled;
   found.updatedAt = ctx.store.now();
@@ -97,14 +162,14 @@ export function setRecurringRunEnabled(ctx: FakeContext, id: string, enabled: bo
 }
 
 /** resource_manager.go DeleteJob: a second delete finds no row and is a 404. */
-export function deleteRecurringRun(ctx: FakeContext, id: string): Record<string, never> {
+function deleteRecurringRun(ctx: FakeContext, id: string): Record<string, never> {
   const found = findRecurringRun(ctx, id);
   ctx.store.state.recurringRuns.splice(ctx.store.state.recurringRuns.indexOf(found), 1);
   return {};
 }
 
 /** model/job.go jobAPIToModelFieldMap: the same keys on both APIs. */
-export const RECURRING_RUN_KEYS: ListKeys<FakeRecurringRun> = {
+const RECURRING_RUN_KEYS: ListKeys<FakeRecurringRun> = {
   id: (r) => r.id,
   recurring_run_id: (r) => r.id,
   name: (r) => r.name,
@@ -115,7 +180,7 @@ export const RECURRING_RUN_KEYS: ListKeys<FakeRecurringRun> = {
 };
 
 /** The recurring runs a list call sees: of one experiment, or of one namespace (job_server.go listJobs). */
-export function recurringRunsIn(ctx: FakeContext, scope: { experimentId?: string; namespace?: string }): FakeRecurringRun[] {
+function recurringRunsIn(ctx: FakeContext, scope: { experimentId?: string; namespace?: string }): FakeRecurringRun[] {
   const all = ctx.store.state.recurringRuns;
   if (scope.experimentId) {
     ctx.store.experiment(scope.experimentId);
@@ -149,7 +214,7 @@ export function renderTrigger(trigger: FakeTrigger): Record<string, unknown> {
 }
 
 /** Reads a request's `trigger` message, already read by readMessage. */
-export function readTrigger(trigger: Record<string, unknown> | undefined): FakeTrigger {
+function readTrigger(trigger: Record<string, unknown> | undefined): FakeTrigger {
   const cron = trigger?.cron_schedule as Record<string, unknown> | undefined;
   const periodic = trigger?.periodic_schedule as Record<string, unknown> | undefined;
   const schedule = cron ?? periodic;

@@ -24,17 +24,7 @@ import {
 } from "./routes.ts";
 import type { StoredVersion } from "./state.ts";
 import { isObject, parsePipelineSpec } from "./package.ts";
-import {
-  RECURRING_RUN_KEYS,
-  TRIGGER_MESSAGE,
-  createRecurringRun,
-  deleteRecurringRun,
-  findRecurringRun,
-  readTrigger,
-  recurringRunsIn,
-  renderTrigger,
-  setRecurringRunEnabled,
-} from "./recurring.ts";
+import { type RecurringRunApi, TRIGGER_MESSAGE, recurringRunRoutes, renderTrigger } from "./recurring.ts";
 
 const BASE = "/apis/v1beta1";
 
@@ -352,13 +342,7 @@ export function v1Routes(ctx: FakeContext): Route[] {
       method: "POST",
       template: `${BASE}/runs`,
       handle: (ctx, req) => {
-        const body = readMessage(req.json, RUN_BODY, ctx.strictBodies);
-        const run = createRun(ctx, {
-          name: body.name as string | undefined,
-          description: body.description as string | undefined,
-          ...readSource(ctx, body),
-          serviceAccount: body.service_account as string | undefined,
-        });
+        const run = createRun(ctx, runInit(ctx, readMessage(req.json, RUN_BODY, ctx.strictBodies)));
         return { run: v1Run(ctx, run), pipeline_runtime: {} };
       },
     },
@@ -392,7 +376,7 @@ export function v1Routes(ctx: FakeContext): Route[] {
       },
     },
   ];
-  routes.push(...jobRoutes);
+  routes.push(...recurringRunRoutes(JOBS));
   if (ctx.api === "v2") {
     // Get-by-name arrived with KFP 2.0.
     routes.push({
@@ -409,8 +393,11 @@ export function v1Routes(ctx: FakeContext): Route[] {
   return routes;
 }
 
-/** The pipeline a run or job runs, with its parameters and experiment, from the references and pipeline_spec. */
-function readSource(ctx: FakeContext, body: Record<string, unknown>) {
+/**
+ * What a run's and a job's body (RUN_BODY, JOB_BODY) say alike: its name, and the pipeline it runs with its
+ * parameters, experiment and namespace, from the references and pipeline_spec.
+ */
+function runInit(ctx: FakeContext, body: Record<string, unknown>) {
   const references = (body.resource_references ?? []) as Reference[];
   const spec = (body.pipeline_spec ?? {}) as {
     pipeline_id?: string;
@@ -430,7 +417,16 @@ function readSource(ctx: FakeContext, body: Record<string, unknown>) {
   const parameters = typed
     ? (spec.runtime_config?.parameters ?? {})
     : Object.fromEntries((spec.parameters ?? []).map((p) => [p.name ?? "", p.value ?? ""]));
-  return { experimentId, namespace, version, parameters, typed };
+  return {
+    name: body.name as string | undefined,
+    description: body.description as string | undefined,
+    experimentId,
+    namespace,
+    version,
+    parameters,
+    typed,
+    serviceAccount: body.service_account as string | undefined,
+  };
 }
 
 /** api_converter.go toApiJobV1: references for experiment, namespace and version; `enabled` and a status word. */
@@ -465,57 +461,21 @@ function v1Job(ctx: FakeContext, job: FakeRecurringRun) {
   });
 }
 
-const jobRoutes: Route[] = [
-  {
-    method: "POST",
-    template: `${BASE}/jobs`,
-    handle: (ctx, req) => {
-      const body = readMessage(req.json, JOB_BODY, ctx.strictBodies);
-      const job = createRecurringRun(ctx, {
-        name: body.name as string | undefined,
-        description: body.description as string | undefined,
-        ...readSource(ctx, body),
-        serviceAccount: body.service_account as string | undefined,
-        maxConcurrency: body.max_concurrency as number | undefined,
-        noCatchup: body.no_catchup as boolean | undefined,
-        // toModelJob: `enabled`, or else mode ENABLED.
-        enabled: body.enabled === true || body.mode === "ENABLED",
-        trigger: readTrigger(body.trigger as Record<string, unknown> | undefined),
-      });
-      return v1Job(ctx, job);
-    },
+const JOBS: RecurringRunApi = {
+  api: "v1",
+  collection: `${BASE}/jobs`,
+  idParam: "id",
+  methodSeparator: "/",
+  listKey: "jobs",
+  scope: (query) => {
+    const key = referenceKey(query, "resource_reference_key", ["EXPERIMENT", "NAMESPACE"]);
+    return key?.type === "EXPERIMENT" ? { experimentId: key.id } : { namespace: key?.id };
   },
-  {
-    method: "GET",
-    template: `${BASE}/jobs`,
-    handle: (ctx, req) => {
-      const key = referenceKey(req.query, "resource_reference_key", ["EXPERIMENT", "NAMESPACE"]);
-      const scope = key?.type === "EXPERIMENT" ? { experimentId: key.id } : { namespace: key?.id };
-      const page = listPage(recurringRunsIn(ctx, scope), req.query, "v1", RECURRING_RUN_KEYS);
-      return listAnswer("jobs", page, (job) => v1Job(ctx, job));
-    },
-  },
-  {
-    method: "GET",
-    template: `${BASE}/jobs/{id}`,
-    handle: (ctx, _req, params) => v1Job(ctx, findRecurringRun(ctx, params.id!)),
-  },
-  {
-    method: "DELETE",
-    template: `${BASE}/jobs/{id}`,
-    handle: (ctx, _req, params) => deleteRecurringRun(ctx, params.id!),
-  },
-  {
-    method: "POST",
-    template: `${BASE}/jobs/{id}/enable`,
-    handle: (ctx, _req, params) => setRecurringRunEnabled(ctx, params.id!, true),
-  },
-  {
-    method: "POST",
-    template: `${BASE}/jobs/{id}/disable`,
-    handle: (ctx, _req, params) => setRecurringRunEnabled(ctx, params.id!, false),
-  },
-];
+  body: JOB_BODY,
+  // toModelJob: `enabled`, or else mode ENABLED.
+  init: (ctx, body) => ({ ...runInit(ctx, body), enabled: body.enabled === true || body.mode === "ENABLED" }),
+  render: v1Job,
+};
 
 function parseManifest(manifest: string): unknown {
   try {

@@ -23,17 +23,7 @@ import {
   type Route,
 } from "./routes.ts";
 import type { StoredVersion } from "./state.ts";
-import {
-  RECURRING_RUN_KEYS,
-  TRIGGER_MESSAGE,
-  createRecurringRun,
-  deleteRecurringRun,
-  findRecurringRun,
-  readTrigger,
-  recurringRunsIn,
-  renderTrigger,
-  setRecurringRunEnabled,
-} from "./recurring.ts";
+import { type RecurringRunApi, TRIGGER_MESSAGE, recurringRunRoutes, renderTrigger } from "./recurring.ts";
 
 const BASE = "/apis/v2beta1";
 
@@ -266,6 +256,24 @@ function runInit(ctx: FakeContext, body: Record<string, unknown>) {
   };
 }
 
+const RECURRING_RUNS: RecurringRunApi = {
+  api: "v2",
+  collection: `${BASE}/recurringruns`,
+  idParam: "recurring_run_id",
+  methodSeparator: ":",
+  // The proto names the list field recurringRuns, and the marshaler keeps proto names.
+  listKey: "recurringRuns",
+  scope: (query) => ({ experimentId: query.experiment_id, namespace: query.namespace }),
+  body: RECURRING_RUN_BODY,
+  init: (ctx, body) => ({
+    ...runInit(ctx, body),
+    namespace: body.namespace as string | undefined,
+    // toModelJobEnabled: only ENABLE enables; MODE_UNSPECIFIED means disabled.
+    enabled: body.mode === "ENABLE",
+  }),
+  render: (_ctx, recurringRun) => v2RecurringRun(recurringRun),
+};
+
 function uploadName(ctx: FakeContext, query: Record<string, string>, fileName: string): { name: string; displayName?: string } {
   const displayName = versionAtLeast(ctx.serverVersion, "2.14") ? query.display_name : undefined;
   return { name: query.name || displayName || fileName, displayName: displayName || undefined };
@@ -414,50 +422,5 @@ export const v2Routes: Route[] = [
       return {};
     },
   },
-  {
-    method: "POST",
-    template: `${BASE}/recurringruns`,
-    handle: (ctx, req) => {
-      const body = readMessage(req.json, RECURRING_RUN_BODY, ctx.strictBodies);
-      const recurringRun = createRecurringRun(ctx, {
-        ...runInit(ctx, body),
-        namespace: body.namespace as string | undefined,
-        maxConcurrency: body.max_concurrency as number | undefined,
-        noCatchup: body.no_catchup as boolean | undefined,
-        // toModelJobEnabled: only ENABLE enables; MODE_UNSPECIFIED means disabled.
-        enabled: body.mode === "ENABLE",
-        trigger: readTrigger(body.trigger as Record<string, unknown> | undefined),
-      });
-      return v2RecurringRun(recurringRun);
-    },
-  },
-  {
-    method: "GET",
-    template: `${BASE}/recurringruns`,
-    handle: (ctx, req) => {
-      const recurringRuns = recurringRunsIn(ctx, { experimentId: req.query.experiment_id, namespace: req.query.namespace });
-      // The proto names the list field recurringRuns, and the marshaler keeps proto names.
-      return listAnswer("recurringRuns", listPage(recurringRuns, req.query, "v2", RECURRING_RUN_KEYS), v2RecurringRun);
-    },
-  },
-  {
-    method: "GET",
-    template: `${BASE}/recurringruns/{recurring_run_id}`,
-    handle: (ctx, _req, params) => v2RecurringRun(findRecurringRun(ctx, params.recurring_run_id!)),
-  },
-  {
-    method: "DELETE",
-    template: `${BASE}/recurringruns/{recurring_run_id}`,
-    handle: (ctx, _req, params) => deleteRecurringRun(ctx, params.recurring_run_id!),
-  },
-  {
-    method: "POST",
-    template: `${BASE}/recurringruns/{recurring_run_id}:enable`,
-    handle: (ctx, _req, params) => setRecurringRunEnabled(ctx, params.recurring_run_id!, true),
-  },
-  {
-    method: "POST",
-    template: `${BASE}/recurringruns/{recurring_run_id}:disable`,
-    handle: (ctx, _req, params) => setRecurringRunEnabled(ctx, params.recurring_run_id!, false),
-  },
+  ...recurringRunRoutes(RECURRING_RUNS),
 ];
