@@ -82,7 +82,7 @@ export interface Upload {
 }
 
 /** Reads the `uploadfile` part as KFP's upload handler does, with its error messages. */
-export function readUpload(ctx: FakeContext, req: ApiRequest): Upload {
+function readUpload(ctx: FakeContext, req: ApiRequest): Upload {
   const file = req.parts?.find((p) => p.field === "uploadfile");
   if (!file) throw new FakeHttpError(400, "Failed to read pipeline from file: http: no such file");
   if (file.data.length > MAX_PACKAGE_BYTES) {
@@ -103,6 +103,53 @@ export function readUpload(ctx: FakeContext, req: ApiRequest): Upload {
     );
   }
   return { fileName, size: file.data.length, pkg };
+}
+
+/**
+ * What the two APIs' upload routes differ in. KFP serves both from one upload handler
+ * (server/pipeline_upload_server.go), so the routes are one frame (uploadRoutes) filled in from this.
+ */
+export interface UploadApi {
+  /** `/apis/v1beta1` or `/apis/v2beta1`. */
+  base: string;
+  /** The new pipeline's or version's names, from the query and the file's name. */
+  names(ctx: FakeContext, query: Record<string, string>, fileName: string): { name: string; displayName?: string };
+  renderPipeline(ctx: FakeContext, pipeline: FakePipeline): unknown;
+  renderVersion(ctx: FakeContext, version: StoredVersion): unknown;
+}
+
+/** POST pipelines/upload and pipelines/upload_version, as `api` names and renders them. */
+export function uploadRoutes(api: UploadApi): Route[] {
+  return [
+    {
+      method: "POST",
+      template: `${api.base}/pipelines/upload`,
+      upload: true,
+      handle: (ctx, req) => {
+        const upload = readUpload(ctx, req);
+        const { pipeline } = ctx.store.createPipeline({
+          ...upload,
+          ...api.names(ctx, req.query, upload.fileName),
+          description: req.query.description,
+          namespace: req.query.namespace,
+        });
+        return api.renderPipeline(ctx, pipeline);
+      },
+    },
+    {
+      method: "POST",
+      template: `${api.base}/pipelines/upload_version`,
+      upload: true,
+      handle: (ctx, req) => {
+        const upload = readUpload(ctx, req);
+        if (!req.query.pipelineid)
+          throw badRequest("Failed to create a pipeline version. Pipeline id is empty: set the pipelineid query parameter");
+        const names = api.names(ctx, req.query, upload.fileName);
+        const version = ctx.store.createVersion(req.query.pipelineid, { ...upload, ...names, description: req.query.description });
+        return api.renderVersion(ctx, version);
+      },
+    },
+  ];
 }
 
 /** Looks up the version a run uses; `pipelineId` alone means its latest (2.x) or default (1.8) version. */

@@ -16,7 +16,7 @@ import {
   findRun,
   inlineVersion,
   listAnswer,
-  readUpload,
+  uploadRoutes,
   requireNamespace,
   runVersion,
   type FakeContext,
@@ -235,37 +235,12 @@ export function v1Routes(ctx: FakeContext): Route[] {
       template: `${BASE}/healthz`,
       handle: (ctx) => ({ commit_sha: "fake-kfp", tag_name: ctx.serverVersion, multi_user: ctx.multiUser }),
     },
-    {
-      method: "POST",
-      template: `${BASE}/pipelines/upload`,
-      upload: true,
-      handle: (ctx, req) => {
-        const upload = readUpload(ctx, req);
-        const { pipeline } = ctx.store.createPipeline({
-          ...upload,
-          name: req.query.name || upload.fileName,
-          description: req.query.description,
-          namespace: req.query.namespace,
-        });
-        return v1Pipeline(ctx, pipeline);
-      },
-    },
-    {
-      method: "POST",
-      template: `${BASE}/pipelines/upload_version`,
-      upload: true,
-      handle: (ctx, req) => {
-        const upload = readUpload(ctx, req);
-        if (!req.query.pipelineid)
-          throw badRequest("Failed to create a pipeline version. Pipeline id is empty: set the pipelineid query parameter");
-        const version = ctx.store.createVersion(req.query.pipelineid, {
-          ...upload,
-          name: req.query.name || upload.fileName,
-          description: req.query.description,
-        });
-        return v1Version(version);
-      },
-    },
+    ...uploadRoutes({
+      base: BASE,
+      names: (_ctx, query, fileName) => ({ name: query.name || fileName }),
+      renderPipeline: v1Pipeline,
+      renderVersion: (_ctx, version) => v1Version(version),
+    }),
     {
       method: "GET",
       template: `${BASE}/pipelines`,

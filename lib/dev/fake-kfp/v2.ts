@@ -4,7 +4,7 @@
  */
 
 import type { FakeExperiment, FakePipeline, FakeRecurringRun, FakeRun } from "./types.ts";
-import { badRequest, notFound, omitEmpty, readMessage, versionAtLeast, type MessageSpec } from "./http.ts";
+import { notFound, omitEmpty, readMessage, versionAtLeast, type MessageSpec } from "./http.ts";
 import { listPage, type ListKeys } from "./list.ts";
 import { TERMINAL_STATES, normalizeState } from "./runs.ts";
 import {
@@ -16,7 +16,7 @@ import {
   findRun,
   inlineVersion,
   listAnswer,
-  readUpload,
+  uploadRoutes,
   requireNamespace,
   runVersion,
   type FakeContext,
@@ -285,36 +285,7 @@ export const v2Routes: Route[] = [
     template: `${BASE}/healthz`,
     handle: (ctx) => ({ commit_sha: "fake-kfp", tag_name: ctx.serverVersion, multi_user: ctx.multiUser, pipeline_store: "database" }),
   },
-  {
-    method: "POST",
-    template: `${BASE}/pipelines/upload`,
-    upload: true,
-    handle: (ctx, req) => {
-      const upload = readUpload(ctx, req);
-      const { name, displayName } = uploadName(ctx, req.query, upload.fileName);
-      const { pipeline } = ctx.store.createPipeline({
-        ...upload,
-        name,
-        displayName,
-        description: req.query.description,
-        namespace: req.query.namespace,
-      });
-      return v2Pipeline(ctx, pipeline);
-    },
-  },
-  {
-    method: "POST",
-    template: `${BASE}/pipelines/upload_version`,
-    upload: true,
-    handle: (ctx, req) => {
-      const upload = readUpload(ctx, req);
-      if (!req.query.pipelineid)
-        throw badRequest("Failed to create a pipeline version. Pipeline id is empty: set the pipelineid query parameter");
-      const { name, displayName } = uploadName(ctx, req.query, upload.fileName);
-      const version = ctx.store.createVersion(req.query.pipelineid, { ...upload, name, displayName, description: req.query.description });
-      return v2Version(ctx, version);
-    },
-  },
+  ...uploadRoutes({ base: BASE, names: uploadName, renderPipeline: v2Pipeline, renderVersion: v2Version }),
   {
     method: "GET",
     template: `${BASE}/pipelines`,
