@@ -83,7 +83,7 @@ export function goQueryUnescape(text: string): string {
 // ---- proto-JSON bodies -------------------------------------------------------
 
 /** How one field of a request message is read. Enums list their value names in number order. */
-type FieldSpec =
+export type FieldSpec =
   | "string"
   | "bool"
   | "number"

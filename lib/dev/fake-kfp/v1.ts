@@ -5,7 +5,7 @@
  */
 
 import type { FakeExperiment, FakePipeline, FakeRecurringRun, FakeRun } from "./types.ts";
-import { FakeHttpError, badRequest, notFound, omitEmpty, readMessage, type MessageSpec } from "./http.ts";
+import { FakeHttpError, badRequest, notFound, omitEmpty, readMessage, type FieldSpec, type MessageSpec } from "./http.ts";
 import { listPage, type ListKeys } from "./list.ts";
 import {
   EXPERIMENT_KEYS,
@@ -39,6 +39,9 @@ const RESOURCE_REFERENCE: MessageSpec = {
   },
 };
 
+/** Experiments, runs and jobs name their owners and what they run as a list of these. */
+const RESOURCE_REFERENCES: FieldSpec = { repeated: { message: RESOURCE_REFERENCE } };
+
 const EXPERIMENT_BODY: MessageSpec = {
   name: "api.Experiment",
   fields: {
@@ -46,7 +49,7 @@ const EXPERIMENT_BODY: MessageSpec = {
     name: "string",
     description: "string",
     created_at: "string",
-    resource_references: { repeated: { message: RESOURCE_REFERENCE } },
+    resource_references: RESOURCE_REFERENCES,
     storage_state: { enum: ["STORAGESTATE_UNSPECIFIED", "STORAGESTATE_AVAILABLE", "STORAGESTATE_ARCHIVED"] },
   },
 };
@@ -73,7 +76,7 @@ const RUN_BODY: MessageSpec = {
         },
       },
     },
-    resource_references: { repeated: { message: RESOURCE_REFERENCE } },
+    resource_references: RESOURCE_REFERENCES,
     service_account: "string",
     created_at: "string",
     scheduled_at: "string",
@@ -92,7 +95,7 @@ const JOB_BODY: MessageSpec = {
     name: "string",
     description: "string",
     pipeline_spec: RUN_BODY.fields.pipeline_spec!,
-    resource_references: { repeated: { message: RESOURCE_REFERENCE } },
+    resource_references: RESOURCE_REFERENCES,
     service_account: "string",
     max_concurrency: "number",
     trigger: { message: TRIGGER_MESSAGE },
@@ -216,6 +219,12 @@ function v1Run(ctx: FakeContext, run: FakeRun) {
   });
 }
 
+/** The ID a body's resource_references give for `type`, with that relationship when one is given. */
+function referenced(body: Record<string, unknown>, type: string, relationship?: string): string | undefined {
+  const references = (body.resource_references ?? []) as Reference[];
+  return references.find((r) => r.key?.type === type && (relationship === undefined || r.relationship === relationship))?.key?.id;
+}
+
 /** Reads `resource_reference_key.type/id` (enum by name or number) and checks the type is allowed. */
 function referenceKey(query: Record<string, string>, prefix: string, allowed: string[]): { type: string; id: string } | undefined {
   const rawType = query[`${prefix}.type`];
@@ -287,12 +296,10 @@ export function v1Routes(ctx: FakeContext): Route[] {
       template: `${BASE}/experiments`,
       handle: (ctx, req) => {
         const body = readMessage(req.json, EXPERIMENT_BODY, ctx.strictBodies);
-        const references = (body.resource_references ?? []) as Reference[];
-        const namespace = references.find((r) => r.key?.type === "NAMESPACE")?.key?.id;
         const experiment = ctx.store.createExperiment({
           name: (body.name as string | undefined) ?? "",
           description: body.description as string | undefined,
-          namespace,
+          namespace: referenced(body, "NAMESPACE"),
         });
         return v1Experiment(experiment);
       },
@@ -373,7 +380,6 @@ export function v1Routes(ctx: FakeContext): Route[] {
  * parameters, experiment and namespace, from the references and pipeline_spec.
  */
 function runInit(ctx: FakeContext, body: Record<string, unknown>) {
-  const references = (body.resource_references ?? []) as Reference[];
   const spec = (body.pipeline_spec ?? {}) as {
     pipeline_id?: string;
     workflow_manifest?: string;
@@ -381,10 +387,10 @@ function runInit(ctx: FakeContext, body: Record<string, unknown>) {
     parameters?: { name?: string; value?: string }[];
     runtime_config?: { parameters?: Record<string, unknown> };
   };
-  const experimentId = references.find((r) => r.key?.type === "EXPERIMENT")?.key?.id;
-  const namespace = references.find((r) => r.key?.type === "NAMESPACE")?.key?.id;
+  const experimentId = referenced(body, "EXPERIMENT");
+  const namespace = referenced(body, "NAMESPACE");
   // KFP honours a PIPELINE_VERSION reference only as CREATOR.
-  const versionId = references.find((r) => r.key?.type === "PIPELINE_VERSION" && r.relationship === "CREATOR")?.key?.id;
+  const versionId = referenced(body, "PIPELINE_VERSION", "CREATOR");
   const manifest = spec.pipeline_manifest || spec.workflow_manifest;
   const version = manifest ? inlineVersion(ctx, parseManifest(manifest)) : runVersion(ctx, spec.pipeline_id, versionId);
   // On KFP 2.x the v1 parameter list does not apply to IR pipelines: they take runtime_config.

@@ -4,7 +4,7 @@
  */
 
 import type { FakeExperiment, FakePipeline, FakeRecurringRun, FakeRun } from "./types.ts";
-import { notFound, omitEmpty, readMessage, versionAtLeast, type MessageSpec } from "./http.ts";
+import { notFound, omitEmpty, readMessage, versionAtLeast, type FieldSpec, type MessageSpec } from "./http.ts";
 import { listPage, type ListKeys } from "./list.ts";
 import { TERMINAL_STATES, normalizeState } from "./runs.ts";
 import {
@@ -46,6 +46,15 @@ const PIPELINE_VERSION_REFERENCE: MessageSpec = {
 };
 const RUNTIME_CONFIG: MessageSpec = { name: "v2beta1.RuntimeConfig", fields: { parameters: { map: "any" }, pipeline_root: "string" } };
 
+/** What a run and a recurring run run, with which parameters and as whom (run.proto, recurring_run.proto). */
+const PIPELINE_SOURCE: Record<string, FieldSpec> = {
+  pipeline_version_id: "string",
+  pipeline_spec: "object",
+  pipeline_version_reference: { message: PIPELINE_VERSION_REFERENCE },
+  runtime_config: { message: RUNTIME_CONFIG },
+  service_account: "string",
+};
+
 const EXPERIMENT_BODY: MessageSpec = {
   name: "v2beta1.Experiment",
   fields: {
@@ -67,11 +76,7 @@ const RUN_BODY: MessageSpec = {
     display_name: "string",
     storage_state: { enum: STORAGE_STATES },
     description: "string",
-    pipeline_version_id: "string",
-    pipeline_spec: "object",
-    pipeline_version_reference: { message: PIPELINE_VERSION_REFERENCE },
-    runtime_config: { message: RUNTIME_CONFIG },
-    service_account: "string",
+    ...PIPELINE_SOURCE,
     created_at: "string",
     scheduled_at: "string",
     finished_at: "string",
@@ -91,11 +96,7 @@ const RECURRING_RUN_BODY: MessageSpec = {
     recurring_run_id: "string",
     display_name: "string",
     description: "string",
-    pipeline_version_id: "string",
-    pipeline_spec: "object",
-    pipeline_version_reference: { message: PIPELINE_VERSION_REFERENCE },
-    runtime_config: { message: RUNTIME_CONFIG },
-    service_account: "string",
+    ...PIPELINE_SOURCE,
     max_concurrency: "number",
     trigger: { message: TRIGGER_MESSAGE },
     mode: { enum: ["MODE_UNSPECIFIED", "ENABLE", "DISABLE"] },
