@@ -18,6 +18,7 @@ import type {
   KfpClient,
   KfpConnectOptions,
   KfpLinks,
+  KfpServer,
   ParameterSpec,
   Pipeline,
   PipelineVersion,
@@ -67,7 +68,7 @@ class Client implements KfpClient {
   constructor(
     readonly http: KfpHttp,
     private readonly dialect: KfpDialect,
-    server: { apiVersion: ApiVersion; multiUser: boolean; baseUrl: string; serverVersion?: string; namespace?: string },
+    server: KfpServer & { namespace?: string },
     readonly options: KfpConnectOptions,
   ) {
     this.apiVersion = server.apiVersion;

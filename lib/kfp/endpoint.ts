@@ -8,7 +8,7 @@
 import { KfpError } from "./error.ts";
 import type { KfpHttp } from "./http.ts";
 import { checkAnswer, Healthz } from "./schemas.ts";
-import type { ApiVersion } from "./types.ts";
+import type { ApiVersion, KfpServer } from "./types.ts";
 
 /** The Kubeflow dashboard serves KFP under this prefix. */
 const DASHBOARD_PREFIX = "/pipeline";
@@ -62,20 +62,13 @@ export function normalizeEndpoint(endpoint: string): string {
   return `${url.protocol}//${url.host}${path}`;
 }
 
-export interface ServerInfo {
-  baseUrl: string;
-  apiVersion: ApiVersion;
-  multiUser: boolean;
-  serverVersion?: string;
-}
-
-type Probe = { kind: "found"; info: ServerInfo } | { kind: "absent"; tried: string[] } | { kind: "login"; error: KfpError };
+type Probe = { kind: "found"; info: KfpServer } | { kind: "absent"; tried: string[] } | { kind: "login"; error: KfpError };
 
 /**
  * Finds KFP under the given base, or under `/pipeline` below it: healthz of
  * v2beta1 first (404: v1beta1), or only the forced version's.
  */
-export async function discoverServer(http: KfpHttp, forced?: ApiVersion): Promise<ServerInfo> {
+export async function discoverServer(http: KfpHttp, forced?: ApiVersion): Promise<KfpServer> {
   const bases = [http.baseUrl];
   if (!new URL(http.baseUrl).pathname.endsWith(DASHBOARD_PREFIX)) bases.push(http.baseUrl + DASHBOARD_PREFIX);
   const tried: string[] = [];

@@ -163,14 +163,18 @@ export interface KfpLinks {
   run(runId: string): string;
 }
 
-/** The client; what it shares with API areas kept in their own modules (KfpSession, e.g. recurring.ts) tasks do not use directly. */
-export interface KfpClient extends KfpSession {
+/** The KFP that connecting found (lib/kfp/endpoint.ts, discoverServer). */
+export interface KfpServer {
   readonly apiVersion: ApiVersion;
   readonly multiUser: boolean;
   /** The base URL in use (prefix found or given), without a trailing slash. */
   readonly baseUrl: string;
   /** The server's tag (e.g. `2.5.0`) when healthz reports it. */
   readonly serverVersion?: string;
+}
+
+/** The client; what it shares with API areas kept in their own modules (KfpSession, e.g. recurring.ts) tasks do not use directly. */
+export interface KfpClient extends KfpSession, KfpServer {
   readonly namespace?: string;
   readonly links: KfpLinks;
 
