@@ -1,8 +1,9 @@
 /**
  * What differs between the two KFP REST dialects (v1beta1 on KFP 1.8,
  * v2beta1 on KFP 2.x): paths, query parameters, bodies and answer shapes.
- * `kfp-v1.ts` and `kfp-v2.ts` implement this; `kfp-client.ts` holds what they
- * share (dry run, safe retries of writes, adopting objects after a lost answer).
+ * `v1.ts` and `v2.ts` implement this, each a table of its spellings on the
+ * frame in `dialect-frame.ts`; `client.ts` holds what the client does on top
+ * (dry run, safe retries of writes, adopting objects after a lost answer).
  */
 
 import type * as v from "valibot";

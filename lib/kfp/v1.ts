@@ -5,23 +5,8 @@
  */
 
 import type * as v from "valibot";
-import {
-  checkedParser,
-  createExperimentContext,
-  findAllNamed,
-  findNamed,
-  nonEmpty,
-  outcomeOf,
-  readChecked,
-  seg,
-  timestamp,
-  type DatedExperiment,
-  type KfpDialect,
-  type WriteSpec,
-  uploadPipelineContext,
-  uploadVersionContext,
-} from "./dialect.ts";
-import { equalsFilter } from "./filter.ts";
+import { type DatedExperiment, nonEmpty, outcomeOf, readChecked, seg, timestamp } from "./dialect.ts";
+import { answer, type DialectSpelling, listAnswer, SpelledDialect } from "./dialect-frame.ts";
 import { KfpError } from "./error.ts";
 import type { KfpHttp } from "./http.ts";
 import {
@@ -36,7 +21,6 @@ import {
   type V1Run,
 } from "./schemas.ts";
 import type { CreateRunRequest, ParameterSpec, Pipeline, PipelineVersion, Run, RunOutcome } from "./types.ts";
-import type { PipelineFile } from "./pipeline-file.ts";
 
 const API = "/apis/v1beta1";
 
@@ -44,49 +28,46 @@ const TERMINAL: Record<string, RunOutcome> = { SUCCEEDED: "succeeded", FAILED: "
 
 type References = { key?: { type?: string; id?: string }; relationship?: string }[] | undefined;
 
-export class V1Dialect implements KfpDialect {
-  readonly apiVersion = "v1beta1" as const;
+/** Namespaces, owners and experiments are resource references; versions are listed by their pipeline as a resource key. */
+const V1: DialectSpelling = {
+  apiVersion: "v1beta1",
+  base: API,
+  methodSeparator: "/",
+  nameKey: "name",
+  inNamespace: (namespace) => (namespace ? { "resource_reference_key.type": "NAMESPACE", "resource_reference_key.id": namespace } : {}),
+  experimentNamespace: (namespace) => ({
+    resource_references: namespace ? [{ key: { type: "NAMESPACE", id: namespace }, relationship: "OWNER" }] : undefined,
+  }),
+  inExperiment: (experimentId) => ({ "resource_reference_key.type": "EXPERIMENT", "resource_reference_key.id": experimentId }),
+  versionsOf: (pipelineId) => ({
+    path: `${API}/pipeline_versions`,
+    query: { "resource_key.type": "PIPELINE", "resource_key.id": pipelineId },
+  }),
+  uploadNames: (name) => ({ name }),
+  pipelineSource: v1PipelineSource,
+  pipeline: answer(V1Pipeline, toNamespaced),
+  pipelines: listAnswer(V1PipelineList, (page) => (page.pipelines ?? []).map(toNamespaced)),
+  uploaded: answer(V1Pipeline, (p) => ({
+    pipeline: toNamespaced(p),
+    // The upload creates the first version and returns it as the default.
+    version: p.default_version && toVersion(p.default_version, p.id),
+  })),
+  version: (pipelineId) => answer(V1Version, (version) => toVersion(version, pipelineId)),
+  versions: (pipelineId) => listAnswer(V1VersionList, (page) => (page.versions ?? []).map((version) => toVersion(version, pipelineId))),
+  experiment: answer(V1Experiment, toNamespaced),
+  experiments: listAnswer(V1ExperimentList, (page) => (page.experiments ?? []).map(toNamespaced)),
+  run: answer(V1RunDetail, (detail) => toRun(detail.run)),
+  runs: listAnswer(V1RunList, (page) => (page.runs ?? []).map(toRun)),
+};
 
-  constructor(
-    private readonly http: KfpHttp,
-    private readonly namespace: string | undefined,
-  ) {}
-
-  findPipeline(name: string, shared = false): Promise<Pipeline | undefined> {
-    return findNamed(this.http, `pipeline "${name}"`, {
-      operation: `find pipeline "${name}"`,
-      name,
-      path: `${API}/pipelines`,
-      filter: equalsFilter("v1beta1", "name", name),
-      query: shared ? {} : this.namespaceKey(),
-      schema: V1PipelineList,
-      items: (body) => (body.pipelines ?? []).map(toPipeline),
-    });
-  }
-
-  async getPipeline(pipelineId: string): Promise<Pipeline> {
-    return toPipeline(await this.rawPipeline(pipelineId));
-  }
-
-  findVersion(pipelineId: string, name: string): Promise<PipelineVersion | undefined> {
-    return findNamed(this.http, `version "${name}"`, {
-      operation: `find version "${name}" of pipeline ${pipelineId}`,
-      name,
-      path: `${API}/pipeline_versions`,
-      filter: equalsFilter("v1beta1", "name", name),
-      query: { "resource_key.type": "PIPELINE", "resource_key.id": pipelineId },
-      notFound: `pipeline ${pipelineId}`,
-      schema: V1VersionList,
-      items: (body) => (body.versions ?? []).map((version) => toVersion(version, pipelineId)),
-    });
-  }
-
-  async getVersion(pipelineId: string, versionId: string): Promise<PipelineVersion> {
-    return toVersion(await this.rawVersion(pipelineId, versionId), pipelineId);
+export class V1Dialect extends SpelledDialect {
+  constructor(http: KfpHttp, namespace: string | undefined) {
+    super(http, namespace, V1);
   }
 
   async defaultVersion(pipelineId: string): Promise<PipelineVersion | undefined> {
-    const pipeline = await this.rawPipeline(pipelineId);
+    const { request, context } = this.pipelineRead(pipelineId);
+    const pipeline = await readChecked(this.http, V1Pipeline, request, context);
     return pipeline.default_version && toVersion(pipeline.default_version, pipelineId);
   }
 
@@ -101,104 +82,8 @@ export class V1Dialect implements KfpDialect {
     }));
   }
 
-  findExperiment(name: string): Promise<DatedExperiment | undefined> {
-    return findNamed(this.http, `experiment "${name}"`, {
-      operation: `find experiment "${name}"`,
-      name,
-      path: `${API}/experiments`,
-      filter: equalsFilter("v1beta1", "name", name),
-      query: this.namespaceKey(),
-      schema: V1ExperimentList,
-      items: (body) => (body.experiments ?? []).map(toExperiment),
-    });
-  }
-
-  async getExperiment(experimentId: string): Promise<DatedExperiment> {
-    const context = { operation: `get experiment ${experimentId}`, notFound: `experiment ${experimentId}` };
-    return toExperiment(
-      await readChecked(this.http, V1Experiment, { method: "GET", path: `${API}/experiments/${seg(experimentId)}` }, context),
-    );
-  }
-
-  async getRun(runId: string, signal?: AbortSignal): Promise<Run> {
-    const context = { operation: `get run ${runId}`, notFound: `run ${runId}` };
-    const detail = await readChecked(this.http, V1RunDetail, { method: "GET", path: `${API}/runs/${seg(runId)}` }, context, signal);
-    return toRun(detail.run);
-  }
-
-  findRuns(experimentId: string, name: string): Promise<Run[]> {
-    return findAllNamed(this.http, {
-      operation: `find run "${name}" in experiment ${experimentId}`,
-      name,
-      path: `${API}/runs`,
-      filter: equalsFilter("v1beta1", "name", name),
-      query: { "resource_reference_key.type": "EXPERIMENT", "resource_reference_key.id": experimentId },
-      schema: V1RunList,
-      items: (body) => (body.runs ?? []).map(toRun),
-    });
-  }
-
-  uploadPipeline(file: PipelineFile, name: string, description?: string): WriteSpec<{ pipeline: Pipeline; version?: PipelineVersion }> {
-    const request = {
-      method: "POST" as const,
-      path: `${API}/pipelines/upload`,
-      query: { name, description: nonEmpty(description), namespace: this.namespace },
-      upload: file,
-    };
-    const context = uploadPipelineContext(name, this.namespace);
-    const parse = checkedParser(this.http, V1Pipeline, request, context, (p) => ({
-      pipeline: toPipeline(p),
-      // The upload creates the first version and returns it as the default.
-      version: p.default_version && toVersion(p.default_version, p.id),
-    }));
-    return { request, context, parse };
-  }
-
-  uploadVersion(file: PipelineFile, pipelineId: string, name: string, description?: string): WriteSpec<PipelineVersion> {
-    const request = {
-      method: "POST" as const,
-      path: `${API}/pipelines/upload_version`,
-      query: { pipelineid: pipelineId, name, description: nonEmpty(description) },
-      upload: file,
-    };
-    const context = uploadVersionContext(pipelineId, name);
-    return { request, context, parse: checkedParser(this.http, V1Version, request, context, (version) => toVersion(version, pipelineId)) };
-  }
-
-  createExperiment(name: string, description?: string): WriteSpec<DatedExperiment> {
-    const json = {
-      name,
-      description: nonEmpty(description),
-      resource_references: this.namespace ? [{ key: { type: "NAMESPACE", id: this.namespace }, relationship: "OWNER" }] : undefined,
-    };
-    const request = { method: "POST" as const, path: `${API}/experiments`, json };
-    const context = createExperimentContext(name, this.namespace);
-    return { request, context, parse: checkedParser(this.http, V1Experiment, request, context, toExperiment) };
-  }
-
-  createRun(req: CreateRunRequest): WriteSpec<Run> {
-    const json = { name: req.name, description: nonEmpty(req.description), ...v1PipelineSource(req) };
-    const request = { method: "POST" as const, path: `${API}/runs`, json };
-    const context = { operation: `create run "${req.name}"` };
-    return { request, context, parse: checkedParser(this.http, V1RunDetail, request, context, (detail) => toRun(detail.run)) };
-  }
-
-  terminateRun(runId: string): WriteSpec<void> {
-    const request = { method: "POST" as const, path: `${API}/runs/${seg(runId)}/terminate` };
-    return { request, context: { operation: `terminate run ${runId}`, notFound: `run ${runId}` }, parse: () => undefined };
-  }
-
-  private namespaceKey(): Record<string, string> {
-    return this.namespace ? { "resource_reference_key.type": "NAMESPACE", "resource_reference_key.id": this.namespace } : {};
-  }
-
-  private rawPipeline(pipelineId: string) {
-    const context = { operation: `get pipeline ${pipelineId}`, notFound: `pipeline ${pipelineId}` };
-    return readChecked(this.http, V1Pipeline, { method: "GET", path: `${API}/pipelines/${seg(pipelineId)}` }, context);
-  }
-
   /** v1 addresses versions by ID alone: check it belongs to the pipeline asked about. */
-  private async rawVersion(pipelineId: string, versionId: string) {
+  protected async rawVersion(pipelineId: string, versionId: string) {
     const operation = `get version ${versionId} of pipeline ${pipelineId}`;
     const version = await readChecked(
       this.http,
@@ -250,9 +135,6 @@ function toNamespaced(o: v.InferOutput<typeof V1Pipeline> | v.InferOutput<typeof
     createdAt: o.created_at,
   };
 }
-
-const toPipeline: (p: v.InferOutput<typeof V1Pipeline>) => Pipeline = toNamespaced;
-const toExperiment: (e: v.InferOutput<typeof V1Experiment>) => DatedExperiment = toNamespaced;
 
 function toVersion(version: v.InferOutput<typeof V1Version>, pipelineId: string): PipelineVersion {
   return {

@@ -4,23 +4,8 @@
  */
 
 import * as v from "valibot";
-import {
-  checkedParser,
-  createExperimentContext,
-  findAllNamed,
-  findNamed,
-  nonEmpty,
-  outcomeOf,
-  readChecked,
-  seg,
-  timestamp,
-  type DatedExperiment,
-  type KfpDialect,
-  type WriteSpec,
-  uploadPipelineContext,
-  uploadVersionContext,
-} from "./dialect.ts";
-import { equalsFilter } from "./filter.ts";
+import { type DatedExperiment, nonEmpty, outcomeOf, readChecked, seg, timestamp } from "./dialect.ts";
+import { answer, type DialectSpelling, listAnswer, SpelledDialect } from "./dialect-frame.ts";
 import type { KfpHttp } from "./http.ts";
 import {
   ArgoSpec,
@@ -35,65 +20,47 @@ import {
   V2VersionList,
 } from "./schemas.ts";
 import type { CreateRunRequest, ParameterSpec, Pipeline, PipelineVersion, Run, RunOutcome, RunSteps } from "./types.ts";
-import type { PipelineFile } from "./pipeline-file.ts";
 
 const API = "/apis/v2beta1";
 
 const TERMINAL: Record<string, RunOutcome> = { SUCCEEDED: "succeeded", FAILED: "failed", SKIPPED: "skipped", CANCELED: "canceled" };
 
-export class V2Dialect implements KfpDialect {
-  readonly apiVersion = "v2beta1" as const;
+/** Namespaces and experiments are plain fields; versions are listed under their pipeline. */
+const V2: DialectSpelling = {
+  apiVersion: "v2beta1",
+  base: API,
+  methodSeparator: ":",
+  // display_name is the documented filter key for experiments and runs (2.x also accepts name for experiments).
+  nameKey: "display_name",
+  inNamespace: (namespace) => ({ namespace }),
+  experimentNamespace: (namespace) => ({ namespace }),
+  inExperiment: (experimentId) => ({ experiment_id: experimentId }),
+  versionsOf: (pipelineId) => ({ path: versionsPath(pipelineId) }),
+  // display_name: servers >= 2.14 keep it apart from the unique name; older ones ignore it.
+  uploadNames: (name) => ({ name, display_name: name }),
+  pipelineSource: v2PipelineSource,
+  pipeline: answer(V2Pipeline, toPipeline),
+  pipelines: listAnswer(V2PipelineList, (page) => (page.pipelines ?? []).map(toPipeline)),
+  uploaded: answer(V2Pipeline, (p) => ({ pipeline: toPipeline(p) })),
+  version: (pipelineId) => answer(V2Version, (version) => toVersion(version, pipelineId)),
+  versions: (pipelineId) => listAnswer(V2VersionList, (page) => versionsIn(page, pipelineId)),
+  experiment: answer(V2Experiment, toExperiment),
+  experiments: listAnswer(V2ExperimentList, (page) => (page.experiments ?? []).map(toExperiment)),
+  run: answer(V2Run, toRun),
+  runs: listAnswer(V2RunList, (page) => (page.runs ?? []).map(toRun)),
+};
 
-  constructor(
-    private readonly http: KfpHttp,
-    private readonly namespace: string | undefined,
-  ) {}
-
-  findPipeline(name: string, shared = false): Promise<Pipeline | undefined> {
-    return findNamed(this.http, `pipeline "${name}"`, {
-      operation: `find pipeline "${name}"`,
-      name,
-      path: `${API}/pipelines`,
-      filter: equalsFilter("v2beta1", "name", name),
-      query: { namespace: shared ? undefined : this.namespace },
-      schema: V2PipelineList,
-      items: (body) => (body.pipelines ?? []).map(toPipeline),
-    });
-  }
-
-  async getPipeline(pipelineId: string): Promise<Pipeline> {
-    const context = { operation: `get pipeline ${pipelineId}`, notFound: `pipeline ${pipelineId}` };
-    return toPipeline(await readChecked(this.http, V2Pipeline, { method: "GET", path: `${API}/pipelines/${seg(pipelineId)}` }, context));
-  }
-
-  findVersion(pipelineId: string, name: string): Promise<PipelineVersion | undefined> {
-    return findNamed(this.http, `version "${name}"`, {
-      operation: `find version "${name}" of pipeline ${pipelineId}`,
-      name,
-      path: `${API}/pipelines/${seg(pipelineId)}/versions`,
-      filter: equalsFilter("v2beta1", "name", name),
-      notFound: `pipeline ${pipelineId}`,
-      schema: V2VersionList,
-      items: (body) => (body.pipeline_versions ?? []).map((version) => toVersion(version, pipelineId)),
-    });
-  }
-
-  async getVersion(pipelineId: string, versionId: string): Promise<PipelineVersion> {
-    return toVersion(await this.rawVersion(pipelineId, versionId), pipelineId);
+export class V2Dialect extends SpelledDialect {
+  constructor(http: KfpHttp, namespace: string | undefined) {
+    super(http, namespace, V2);
   }
 
   async defaultVersion(pipelineId: string): Promise<PipelineVersion | undefined> {
     // v2 has no default version: a run without a version id uses the latest.
     const query = { sort_by: "created_at desc", page_size: 1 };
     const context = { operation: `find the latest version of pipeline ${pipelineId}`, notFound: `pipeline ${pipelineId}` };
-    const body = await readChecked(
-      this.http,
-      V2VersionList,
-      { method: "GET", path: `${API}/pipelines/${seg(pipelineId)}/versions`, query },
-      context,
-    );
-    const latest = body.pipeline_versions?.[0];
-    return latest && toVersion(latest, pipelineId);
+    const body = await readChecked(this.http, V2VersionList, { method: "GET", path: versionsPath(pipelineId), query }, context);
+    return versionsIn(body, pipelineId)[0];
   }
 
   async versionParameters(pipelineId: string, versionId: string): Promise<ParameterSpec[] | undefined> {
@@ -101,100 +68,21 @@ export class V2Dialect implements KfpDialect {
     return version.pipeline_spec === undefined ? undefined : specParameters(version.pipeline_spec);
   }
 
-  findExperiment(name: string): Promise<DatedExperiment | undefined> {
-    return findNamed(this.http, `experiment "${name}"`, {
-      operation: `find experiment "${name}"`,
-      name,
-      path: `${API}/experiments`,
-      // display_name is the documented filter key for experiments (2.x also accepts name).
-      filter: equalsFilter("v2beta1", "display_name", name),
-      query: { namespace: this.namespace },
-      schema: V2ExperimentList,
-      items: (body) => (body.experiments ?? []).map(toExperiment),
-    });
-  }
-
-  async getExperiment(experimentId: string): Promise<DatedExperiment> {
-    const context = { operation: `get experiment ${experimentId}`, notFound: `experiment ${experimentId}` };
-    return toExperiment(
-      await readChecked(this.http, V2Experiment, { method: "GET", path: `${API}/experiments/${seg(experimentId)}` }, context),
-    );
-  }
-
-  async getRun(runId: string, signal?: AbortSignal): Promise<Run> {
-    const context = { operation: `get run ${runId}`, notFound: `run ${runId}` };
-    return toRun(await readChecked(this.http, V2Run, { method: "GET", path: `${API}/runs/${seg(runId)}` }, context, signal));
-  }
-
-  findRuns(experimentId: string, name: string): Promise<Run[]> {
-    return findAllNamed(this.http, {
-      operation: `find run "${name}" in experiment ${experimentId}`,
-      name,
-      path: `${API}/runs`,
-      filter: equalsFilter("v2beta1", "display_name", name),
-      query: { experiment_id: experimentId },
-      schema: V2RunList,
-      items: (body) => (body.runs ?? []).map(toRun),
-    });
-  }
-
-  uploadPipeline(file: PipelineFile, name: string, description?: string): WriteSpec<{ pipeline: Pipeline; version?: PipelineVersion }> {
-    // display_name: servers >= 2.14 keep it apart from the unique name; older ones ignore it.
-    const request = {
-      method: "POST" as const,
-      path: `${API}/pipelines/upload`,
-      query: { name, display_name: name, description: nonEmpty(description), namespace: this.namespace },
-      upload: file,
-    };
-    const context = uploadPipelineContext(name, this.namespace);
-    return { request, context, parse: checkedParser(this.http, V2Pipeline, request, context, (p) => ({ pipeline: toPipeline(p) })) };
-  }
-
-  uploadVersion(file: PipelineFile, pipelineId: string, name: string, description?: string): WriteSpec<PipelineVersion> {
-    const request = {
-      method: "POST" as const,
-      path: `${API}/pipelines/upload_version`,
-      query: { pipelineid: pipelineId, name, description: nonEmpty(description) },
-      upload: file,
-    };
-    const context = uploadVersionContext(pipelineId, name);
-    return { request, context, parse: checkedParser(this.http, V2Version, request, context, (version) => toVersion(version, pipelineId)) };
-  }
-
-  createExperiment(name: string, description?: string): WriteSpec<DatedExperiment> {
-    const request = {
-      method: "POST" as const,
-      path: `${API}/experiments`,
-      json: { display_name: name, description: nonEmpty(description), namespace: this.namespace },
-    };
-    const context = createExperimentContext(name, this.namespace);
-    return { request, context, parse: checkedParser(this.http, V2Experiment, request, context, toExperiment) };
-  }
-
-  createRun(req: CreateRunRequest): WriteSpec<Run> {
-    const json = { display_name: req.name, description: nonEmpty(req.description), ...v2PipelineSource(req) };
-    const request = { method: "POST" as const, path: `${API}/runs`, json };
-    const context = { operation: `create run "${req.name}"` };
-    return { request, context, parse: checkedParser(this.http, V2Run, request, context, toRun) };
-  }
-
-  terminateRun(runId: string): WriteSpec<void> {
-    const request = { method: "POST" as const, path: `${API}/runs/${seg(runId)}:terminate` };
-    return { request, context: { operation: `terminate run ${runId}`, notFound: `run ${runId}` }, parse: () => undefined };
-  }
-
-  private rawVersion(pipelineId: string, versionId: string) {
+  protected rawVersion(pipelineId: string, versionId: string) {
     const context = {
       operation: `get version ${versionId} of pipeline ${pipelineId}`,
       notFound: `version ${versionId} of pipeline ${pipelineId}`,
     };
-    return readChecked(
-      this.http,
-      V2Version,
-      { method: "GET", path: `${API}/pipelines/${seg(pipelineId)}/versions/${seg(versionId)}` },
-      context,
-    );
+    return readChecked(this.http, V2Version, { method: "GET", path: `${versionsPath(pipelineId)}/${seg(versionId)}` }, context);
   }
+}
+
+function versionsPath(pipelineId: string): string {
+  return `${API}/pipelines/${seg(pipelineId)}/versions`;
+}
+
+function versionsIn(page: v.InferOutput<typeof V2VersionList>, pipelineId: string): PipelineVersion[] {
+  return (page.pipeline_versions ?? []).map((version) => toVersion(version, pipelineId));
 }
 
 /** What a run or recurring run runs, in which experiment, with which (typed) parameters and service account. */
