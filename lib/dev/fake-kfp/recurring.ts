@@ -10,22 +10,15 @@
 
 import { FakeHttpError, badRequest, notFound, readMessage, type MessageSpec } from "./http.ts";
 import { type ListKeys, listPage } from "./list.ts";
-import { checkRunParameters, listAnswer, type FakeContext, type Route } from "./routes.ts";
-import type { StoredVersion } from "./state.ts";
+import { checkRunParameters, listAnswer, type FakeContext, type Route, type RunInit } from "./routes.ts";
 import type { FakeRecurringRun, FakeTrigger } from "./types.ts";
 
 const DEFAULT_SERVICE_ACCOUNT = "pipeline-runner";
 
-export interface RecurringRunInit {
-  name: string | undefined;
-  description?: string;
-  experimentId?: string;
+/** What a recurring run's body says: what a run's says, and its namespace and schedule. */
+export interface RecurringRunInit extends RunInit {
   /** v1 NAMESPACE reference or v2 `namespace` (output only on v2, but read by toModelJob). */
   namespace?: string;
-  version: StoredVersion;
-  parameters: Record<string, unknown>;
-  typed: boolean;
-  serviceAccount?: string;
   /** Absent means 0, which KFP refuses. */
   maxConcurrency?: number;
   noCatchup?: boolean;

@@ -6,7 +6,7 @@
  */
 
 import type { FakeExperiment, FakePipeline, FakeRequestLine, FakeRun } from "./types.ts";
-import { FakeHttpError, badRequest, omitEmpty, type MultipartPart } from "./http.ts";
+import { FakeHttpError, badRequest, omitEmpty, readMessage, type MessageSpec, type MultipartPart } from "./http.ts";
 import type { ListKeys, ListPage } from "./list.ts";
 import type { FakeRuns } from "./runs.ts";
 import { type FakeStore, type StoredVersion, checkArgoParameters, checkTypedParameters } from "./state.ts";
@@ -193,23 +193,56 @@ export function inlineVersion(ctx: FakeContext, spec: unknown): StoredVersion {
   };
 }
 
+/** What a run's body says, once its API has read it. */
+export interface RunInit {
+  name: string | undefined;
+  description?: string;
+  experimentId?: string;
+  version: StoredVersion;
+  parameters: Record<string, unknown>;
+  typed: boolean;
+  serviceAccount?: string;
+}
+
+/** What the two APIs' run routes differ in (listing, which each scopes its own way, aside). */
+export interface RunApi {
+  /** `/apis/v1beta1` or `/apis/v2beta1`. */
+  base: string;
+  /** Between a run's ID and terminate: `/terminate` on v1, `:terminate` on v2. */
+  methodSeparator: "/" | ":";
+  /** The create request's body (api.Run or v2beta1.Run). */
+  body: MessageSpec;
+  init(ctx: FakeContext, body: Record<string, unknown>): RunInit;
+  render(ctx: FakeContext, run: FakeRun): unknown;
+}
+
+/** POST runs, GET runs/{run_id} (each read advances a scripted run) and terminate, as `api` spells them. */
+export function runRoutes(api: RunApi): Route[] {
+  const one = `${api.base}/runs/{run_id}`;
+  return [
+    {
+      method: "POST",
+      template: `${api.base}/runs`,
+      handle: (ctx, req) => api.render(ctx, createRun(ctx, api.init(ctx, readMessage(req.json, api.body, ctx.strictBodies)))),
+    },
+    { method: "GET", template: one, handle: (ctx, _req, params) => api.render(ctx, ctx.runs.poll(findRun(ctx, params.run_id!))) },
+    {
+      method: "POST",
+      template: `${one}${api.methodSeparator}terminate`,
+      handle: (ctx, _req, params) => {
+        ctx.runs.terminate(findRun(ctx, params.run_id!));
+        return {};
+      },
+    },
+  ];
+}
+
 /**
  * Creates a run after its API-specific reading: checks name, experiment (or the
  * default one), and the parameters against what the version declares.
  * `typed` parameters come from a runtime_config map; otherwise they are v1 strings.
  */
-export function createRun(
-  ctx: FakeContext,
-  init: {
-    name: string | undefined;
-    description?: string;
-    experimentId?: string;
-    version: StoredVersion;
-    parameters: Record<string, unknown>;
-    typed: boolean;
-    serviceAccount?: string;
-  },
-): FakeRun {
+function createRun(ctx: FakeContext, init: RunInit): FakeRun {
   if (!init.name?.trim()) throw badRequest("The run name is empty. Please specify a valid name");
   const experiment: FakeExperiment = init.experimentId ? ctx.store.experiment(init.experimentId) : ctx.store.defaultExperiment();
   if (ctx.multiUser && !experiment.namespace) throw badRequest("A run cannot have an empty namespace in multi-user mode");
@@ -239,7 +272,7 @@ export function checkRunParameters(version: StoredVersion, parameters: Record<st
   checkArgoParameters(version.parameters, parameters);
 }
 
-export function findRun(ctx: FakeContext, id: string): FakeRun {
+function findRun(ctx: FakeContext, id: string): FakeRun {
   const run = ctx.runs.get(id);
   if (!run) throw new FakeHttpError(404, `Run ${id} not found`);
   return run;

@@ -12,12 +12,11 @@ import {
   PIPELINE_KEYS,
   RUN_KEYS,
   VERSION_KEYS,
-  createRun,
-  findRun,
   inlineVersion,
   listAnswer,
   uploadRoutes,
   requireNamespace,
+  runRoutes,
   runVersion,
   type FakeContext,
   type Route,
@@ -320,14 +319,14 @@ export function v1Routes(ctx: FakeContext): Route[] {
       template: `${BASE}/experiments/{id}`,
       handle: (ctx, _req, params) => v1Experiment(ctx.store.experiment(params.id!)),
     },
-    {
-      method: "POST",
-      template: `${BASE}/runs`,
-      handle: (ctx, req) => {
-        const run = createRun(ctx, runInit(ctx, readMessage(req.json, RUN_BODY, ctx.strictBodies)));
-        return { run: v1Run(ctx, run), pipeline_runtime: {} };
-      },
-    },
+    ...runRoutes({
+      base: BASE,
+      methodSeparator: "/",
+      body: RUN_BODY,
+      init: runInit,
+      // An api.RunDetail: the run and its runtime (not modelled: empty).
+      render: (ctx, run) => ({ run: v1Run(ctx, run), pipeline_runtime: {} }),
+    }),
     {
       method: "GET",
       template: `${BASE}/runs`,
@@ -342,19 +341,6 @@ export function v1Routes(ctx: FakeContext): Route[] {
           runs = runs.filter((r) => r.namespace === namespace);
         }
         return listAnswer("runs", listPage(runs, req.query, "v1", V1_RUN_KEYS), (r) => v1Run(ctx, r));
-      },
-    },
-    {
-      method: "GET",
-      template: `${BASE}/runs/{run_id}`,
-      handle: (ctx, _req, params) => ({ run: v1Run(ctx, ctx.runs.poll(findRun(ctx, params.run_id!))), pipeline_runtime: {} }),
-    },
-    {
-      method: "POST",
-      template: `${BASE}/runs/{run_id}/terminate`,
-      handle: (ctx, _req, params) => {
-        ctx.runs.terminate(findRun(ctx, params.run_id!));
-        return {};
       },
     },
   ];

@@ -12,12 +12,11 @@ import {
   PIPELINE_KEYS,
   RUN_KEYS,
   VERSION_KEYS,
-  createRun,
-  findRun,
   inlineVersion,
   listAnswer,
   uploadRoutes,
   requireNamespace,
+  runRoutes,
   runVersion,
   type FakeContext,
   type Route,
@@ -359,14 +358,7 @@ export const v2Routes: Route[] = [
     template: `${BASE}/experiments/{experiment_id}`,
     handle: (ctx, _req, params) => v2Experiment(ctx.store.experiment(params.experiment_id!), ctx.store.state.runs),
   },
-  {
-    method: "POST",
-    template: `${BASE}/runs`,
-    handle: (ctx, req) => {
-      const run = createRun(ctx, runInit(ctx, readMessage(req.json, RUN_BODY, ctx.strictBodies)));
-      return v2Run(ctx, run);
-    },
-  },
+  ...runRoutes({ base: BASE, methodSeparator: ":", body: RUN_BODY, init: runInit, render: v2Run }),
   {
     method: "GET",
     template: `${BASE}/runs`,
@@ -379,19 +371,6 @@ export const v2Routes: Route[] = [
         runs = runs.filter((r) => r.namespace === namespace);
       }
       return listAnswer("runs", listPage(runs, req.query, "v2", V2_RUN_KEYS), (r) => v2Run(ctx, r));
-    },
-  },
-  {
-    method: "GET",
-    template: `${BASE}/runs/{run_id}`,
-    handle: (ctx, _req, params) => v2Run(ctx, ctx.runs.poll(findRun(ctx, params.run_id!))),
-  },
-  {
-    method: "POST",
-    template: `${BASE}/runs/{run_id}:terminate`,
-    handle: (ctx, _req, params) => {
-      ctx.runs.terminate(findRun(ctx, params.run_id!));
-      return {};
     },
   },
   ...recurringRunRoutes(RECURRING_RUNS),
