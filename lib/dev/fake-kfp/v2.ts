@@ -14,10 +14,10 @@ import {
   VERSION_KEYS,
   inlineVersion,
   listAnswer,
-  uploadRoutes,
   requireNamespace,
   runRoutes,
   runVersion,
+  uploadRoutes,
   type FakeContext,
   type Route,
 } from "./routes.ts";
