@@ -23,7 +23,7 @@ import {
   type WriteSpec,
 } from "./dialect.ts";
 import { equalsFilter } from "./filter.ts";
-import type { KfpHttp } from "./http.ts";
+import type { HttpRequest, KfpHttp, RequestContext } from "./http.ts";
 import type { PipelineFile } from "./pipeline-file.ts";
 import type { ApiVersion, CreateRunRequest, ParameterSpec, Pipeline, PipelineVersion, Run } from "./types.ts";
 
@@ -111,9 +111,9 @@ export abstract class SpelledDialect implements KfpDialect {
     });
   }
 
-  async getPipeline(pipelineId: string): Promise<Pipeline> {
+  getPipeline(pipelineId: string): Promise<Pipeline> {
     const { request, context } = this.pipelineRead(pipelineId);
-    return this.api.pipeline.to(await readChecked(this.http, this.api.pipeline.schema, request, context));
+    return this.read(this.api.pipeline, request, context);
   }
 
   findVersion(pipelineId: string, name: string): Promise<PipelineVersion | undefined> {
@@ -142,16 +142,13 @@ export abstract class SpelledDialect implements KfpDialect {
     });
   }
 
-  async getExperiment(experimentId: string): Promise<DatedExperiment> {
+  getExperiment(experimentId: string): Promise<DatedExperiment> {
     const context = { operation: `get experiment ${experimentId}`, notFound: `experiment ${experimentId}` };
-    const request = { method: "GET" as const, path: `${this.api.base}/experiments/${seg(experimentId)}` };
-    return this.api.experiment.to(await readChecked(this.http, this.api.experiment.schema, request, context));
+    return this.read(this.api.experiment, this.get(`/experiments/${seg(experimentId)}`), context);
   }
 
-  async getRun(runId: string, signal?: AbortSignal): Promise<Run> {
-    const context = { operation: `get run ${runId}`, notFound: `run ${runId}` };
-    const request = { method: "GET" as const, path: `${this.api.base}/runs/${seg(runId)}` };
-    return this.api.run.to(await readChecked(this.http, this.api.run.schema, request, context, signal));
+  getRun(runId: string, signal?: AbortSignal): Promise<Run> {
+    return this.read(this.api.run, this.get(`/runs/${seg(runId)}`), { operation: `get run ${runId}`, notFound: `run ${runId}` }, signal);
   }
 
   findRuns(experimentId: string, name: string): Promise<Run[]> {
@@ -172,8 +169,7 @@ export abstract class SpelledDialect implements KfpDialect {
       query: { ...this.api.uploadNames(name), description: nonEmpty(description), namespace: this.namespace },
       upload: file,
     };
-    const context = uploadPipelineContext(name, this.namespace);
-    return { request, context, parse: checkedParser(this.http, this.api.uploaded.schema, request, context, this.api.uploaded.to) };
+    return this.write(this.api.uploaded, request, uploadPipelineContext(name, this.namespace));
   }
 
   uploadVersion(file: PipelineFile, pipelineId: string, name: string, description?: string): WriteSpec<PipelineVersion> {
@@ -183,23 +179,19 @@ export abstract class SpelledDialect implements KfpDialect {
       query: { pipelineid: pipelineId, name, description: nonEmpty(description) },
       upload: file,
     };
-    const context = uploadVersionContext(pipelineId, name);
-    const { schema, to } = this.api.version(pipelineId);
-    return { request, context, parse: checkedParser(this.http, schema, request, context, to) };
+    return this.write(this.api.version(pipelineId), request, uploadVersionContext(pipelineId, name));
   }
 
   createExperiment(name: string, description?: string): WriteSpec<DatedExperiment> {
     const json = { [this.api.nameKey]: name, description: nonEmpty(description), ...this.api.experimentNamespace(this.namespace) };
     const request = { method: "POST" as const, path: `${this.api.base}/experiments`, json };
-    const context = createExperimentContext(name, this.namespace);
-    return { request, context, parse: checkedParser(this.http, this.api.experiment.schema, request, context, this.api.experiment.to) };
+    return this.write(this.api.experiment, request, createExperimentContext(name, this.namespace));
   }
 
   createRun(req: CreateRunRequest): WriteSpec<Run> {
     const json = { [this.api.nameKey]: req.name, description: nonEmpty(req.description), ...this.api.pipelineSource(req) };
     const request = { method: "POST" as const, path: `${this.api.base}/runs`, json };
-    const context = { operation: `create run "${req.name}"` };
-    return { request, context, parse: checkedParser(this.http, this.api.run.schema, request, context, this.api.run.to) };
+    return this.write(this.api.run, request, { operation: `create run "${req.name}"` });
   }
 
   terminateRun(runId: string): WriteSpec<void> {
@@ -209,7 +201,24 @@ export abstract class SpelledDialect implements KfpDialect {
 
   /** GET one pipeline: the request and what it is for. */
   protected pipelineRead(pipelineId: string) {
-    const request = { method: "GET" as const, path: `${this.api.base}/pipelines/${seg(pipelineId)}` };
-    return { request, context: { operation: `get pipeline ${pipelineId}`, notFound: `pipeline ${pipelineId}` } };
+    return {
+      request: this.get(`/pipelines/${seg(pipelineId)}`),
+      context: { operation: `get pipeline ${pipelineId}`, notFound: `pipeline ${pipelineId}` },
+    };
+  }
+
+  /** GET `path` under the API's base. */
+  private get(path: string): HttpRequest {
+    return { method: "GET", path: this.api.base + path };
+  }
+
+  /** A read whose answer is checked, then converted. */
+  private async read<T>(answer: Answer<T>, request: HttpRequest, context: RequestContext, signal?: AbortSignal): Promise<T> {
+    return answer.to(await readChecked(this.http, answer.schema, request, context, signal));
+  }
+
+  /** A write whose answer will be checked, then converted. */
+  private write<T>(answer: Answer<T>, request: HttpRequest, context: RequestContext): WriteSpec<T> {
+    return { request, context, parse: checkedParser(this.http, answer.schema, request, context, answer.to) };
   }
 }
