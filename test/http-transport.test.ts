@@ -14,7 +14,7 @@ import * as https from "node:https";
 import * as net from "node:net";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import * as tls from "node:tls";
 import {
   AnswerTooLargeError,
@@ -247,6 +247,17 @@ describe("requests and answers", () => {
     }
   });
 
+  /** Uploads the file at `path` to the test server; what the upload failed with, which must be a FileReadError. */
+  async function uploadFailure(path: string): Promise<FileReadError> {
+    const error = await sendRequest({
+      method: "POST",
+      url: `${server.url}/upload`,
+      body: { file: { field: "uploadfile", filename: basename(path), path } },
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(FileReadError);
+    return error as FileReadError;
+  }
+
   test("a file cut short while it is being sent fails the request as a FileReadError; KFP never gets a whole body", async () => {
     const path = join(scratch, "shrinking.yaml");
     writeFileSync(path, Buffer.alloc(16 * 1024 * 1024, 0x61)); // far more than loopback buffers hold
@@ -261,25 +272,13 @@ describe("requests and answers", () => {
       complete = rest !== undefined;
       res.end();
     };
-    const error = await sendRequest({
-      method: "POST",
-      url: `${server.url}/upload`,
-      body: { file: { field: "uploadfile", filename: "shrinking.yaml", path } },
-    }).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(FileReadError);
-    expect(error).toMatchObject({ path, reason: "it became shorter while it was being sent" });
+    expect(await uploadFailure(path)).toMatchObject({ path, reason: "it became shorter while it was being sent" });
     expect(complete).toBe(false);
   });
 
   test("a file that cannot be opened is a FileReadError naming it, and nothing is sent", async () => {
     const path = join(scratch, "missing.yaml");
-    const error = await sendRequest({
-      method: "POST",
-      url: `${server.url}/upload`,
-      body: { file: { field: "uploadfile", filename: "missing.yaml", path } },
-    }).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(FileReadError);
-    expect(error).toMatchObject({ path, reason: "ENOENT" });
+    expect(await uploadFailure(path)).toMatchObject({ path, reason: "ENOENT" });
     expect(server.received).toHaveLength(0);
   });
 });
