@@ -41,7 +41,7 @@ export interface BenchSettings {
 /** The figures to quote: about a minute on 2 cores. */
 export const FULL: BenchSettings = {
   coldStart: { runs: 40, warmups: 3 },
-  upload: { runs: 20, warmups: 2 },
+  upload: { runs: 40, warmups: 3 },
   memory: { runs: 5, warmups: 1 },
   waiting: { runs: 3, warmups: 1, polls: 3, intervalSeconds: 1 },
   throughput: { runs: 3, warmups: 1, concurrency: 20 },
