@@ -153,9 +153,13 @@ const TLS_CODE = /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER
  * Node 20) with other waiting.
  */
 export function loadUploadModules(url: string): void {
-  if (url.startsWith("https:")) require("node:https");
-  else require("node:http");
+  clientModule(new URL(url).protocol);
   require("node:crypto");
+}
+
+/** node:https (with tls) for https, else node:http, loaded on first use (see sendRequest). */
+function clientModule(protocol: string): typeof http | typeof Https {
+  return protocol === "https:" ? require("node:https") : require("node:http");
 }
 
 /** Sends the request and reads the whole answer; throws TransportError, AnswerTooLargeError, FileReadError or the signal's own reason. */
@@ -165,7 +169,7 @@ export async function sendRequest(request: TransportRequest): Promise<TransportR
   // The modules load on first use, node:https (with tls) only for an https URL: a task
   // that fails on its inputs, or talks plain http, starts faster. With require: a
   // dynamic import() would start Node's ESM loader for them (~2 ms on Node 20, ~15 on 24).
-  const client: typeof http | typeof Https = url.protocol === "https:" ? require("node:https") : require("node:http");
+  const client = clientModule(url.protocol);
   const proxy = request.proxy && proxyRoute(request.proxy);
   const tunnel =
     proxy && url.protocol === "https:" ? { http: require("node:http") as typeof http, tls: require("node:tls") as typeof Tls } : undefined;
@@ -256,11 +260,8 @@ function exchange(
     options.tunnelSignal = signal;
   }
 
+  // sendRequest checked the signal; nothing since then has waited, so it has not changed.
   return new Promise<TransportResponse>((resolve, reject) => {
-    if (signal?.aborted) {
-      if (upload) closeQuietly(upload.fd);
-      return reject(abortError(signal));
-    }
     const req = client.request(url, options);
     let settled = false;
     let answered = false;
