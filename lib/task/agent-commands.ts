@@ -1,7 +1,8 @@
 /**
- * Agent logging commands written directly, for a task that does not load
- * azure-pipelines-task-lib: the exit-handler component task is one file's text
- * and a write, and task-lib would add ~100 KB to its bundle (and to the vsix).
+ * Agent logging commands written directly, where azure-pipelines-task-lib is
+ * not loaded: by early-secrets.ts, which runs before it, and by the exit-handler
+ * component task, which is one file's text and a write (task-lib would add
+ * ~100 KB to its bundle, and to the vsix).
  * Escaping follows task-lib's taskcommand.ts, which the agent reverses
  * (microsoft/azure-pipelines-task-lib node/taskcommand.ts; agent
  * src/Agent.Worker/Command.cs unescapes %AZP25 %0D %0A %5D %3B).
@@ -12,8 +13,8 @@ import { untrusted } from "./untrusted.ts";
 const escapeMessage = (text: string) => text.replace(/%/g, "%AZP25").replace(/\r/g, "%0D").replace(/\n/g, "%0A");
 const escapeProperty = (text: string) => escapeMessage(text).replace(/]/g, "%5D").replace(/;/g, "%3B");
 
-/** `##vso[area.action k=v;]message`, one line. */
-function agentCommand(command: string, properties: Record<string, string>, message = ""): string {
+/** `##vso[area.action k=v;]message`, one line (early-secrets.ts writes its setsecret lines with it too). */
+export function agentCommand(command: string, properties: Record<string, string>, message = ""): string {
   const props = Object.entries(properties)
     .map(([key, value]) => `${key}=${escapeProperty(value)};`)
     .join("");

@@ -9,6 +9,7 @@
  * `##vso[task.setsecret]` for each credential. The agent masks a secret only in
  * lines after that command.
  */
+import { agentCommand } from "./agent-commands.ts";
 import { writeStdout } from "./stdout.ts";
 
 /** Inputs that hold credentials, by task.json name (upper-cased as the agent passes them). */
@@ -18,11 +19,6 @@ const SECRET_INPUTS = ["BEARERTOKEN", "SESSIONCOOKIE"];
  * agent masks already; registered anyway, task-lib debug-prints it when read.
  */
 const PROXY_PASSWORD = ["SECRET_AGENT_PROXYPASSWORD", "AGENT_PROXYPASSWORD"];
-
-/** Escapes a command message the way task-lib does. */
-function escapeCommandMessage(value: string): string {
-  return value.replace(/%/g, "%AZP25").replace(/\r/g, "%0D").replace(/\n/g, "%0A");
-}
 
 /** The values worth masking in one credential: the whole, and each cookie value in it. */
 function maskableParts(value: string): string[] {
@@ -72,7 +68,7 @@ function registerSecrets(values: Iterable<string>, write: (line: string) => void
   for (const value of values) {
     if (seen.has(value)) continue;
     seen.add(value);
-    write(`##vso[task.setsecret]${escapeCommandMessage(value)}\n`);
+    write(`${agentCommand("task.setsecret", {}, value)}\n`);
   }
 }
 
