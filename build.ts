@@ -160,15 +160,11 @@ const taskLibStandIns: esbuild.Plugin = {
       .map((name) => name.replace(/[./]/g, "\\$&"))
       .join("|");
     build.onResolve({ filter: new RegExp(`^(${names})$`) }, (args) =>
-      /azure-pipelines-task-lib[\\/]/.test(args.importer)
-        ? { path: args.path, namespace: "task-lib-stand-in", pluginData: { taskLibDir: dirname(args.importer) } }
-        : undefined,
+      /azure-pipelines-task-lib[\\/]/.test(args.importer) ? { path: args.path, namespace: "task-lib-stand-in" } : undefined,
     );
     build.onLoad({ filter: /.*/, namespace: "task-lib-stand-in" }, (args) => ({
       contents: TASK_LIB_STAND_INS[args.path]!(),
       loader: "js",
-      // A stand-in that loads the real module on first use finds it beside the module it stands in for.
-      resolveDir: args.pluginData.taskLibDir,
     }));
   },
 };
@@ -670,6 +666,11 @@ export function handlerTargets(task: Record<string, any>): string[] {
   return [...targets];
 }
 
+/** The files of a task folder that ship: what the version rules hash and what the stage copies. */
+function shippedTaskFiles(task: Record<string, any>): string[] {
+  return ["task.json", "icon.png", ...handlerTargets(task)];
+}
+
 /**
  * Checks <taskDir>/task.json against the schema (overlay for server tasks) and
  * what tfx checks; handler targets must exist, so call it after bundling.
@@ -733,7 +734,9 @@ function checkVersions(root: string, tasks: { dir: string; json: Record<string, 
     name: String(json.name),
     dir: dir.split(sep).join("/"),
     version: taskVersion(json),
-    files: ["task.json", "icon.png", ...handlerTargets(json)].map((f) => join(root, dir, f)).filter((f) => existsSync(f)),
+    files: shippedTaskFiles(json)
+      .map((f) => join(root, dir, f))
+      .filter((f) => existsSync(f)),
   }));
   const changelogFile = join(root, CHANGELOG_FILE);
   const changelog = existsSync(changelogFile) ? readFileSync(changelogFile, "utf8") : undefined;
@@ -778,7 +781,7 @@ export function stageExtension(
       const taskJson = join(taskDir, "task.json");
       if (!existsSync(taskJson)) throw new BuildError(`${taskJson} is missing (${path} is contributed in ${manifestName})`);
       const task = JSON.parse(readFileSync(taskJson, "utf8"));
-      for (const file of ["task.json", "icon.png", ...handlerTargets(task)]) wanted.push({ path: `${path}/${file}`, why: `task ${path}` });
+      for (const file of shippedTaskFiles(task)) wanted.push({ path: `${path}/${file}`, why: `task ${path}` });
     } else if (existsSync(join(root, path)) && statSync(join(root, path)).isDirectory()) {
       throw new BuildError(
         `${manifestName} files: ${path} is a folder but not a task; tfx would pack it recursively, list its files one by one`,
