@@ -10,7 +10,7 @@
  * line or an error message.
  */
 import type { CallbackInfo } from "./callback-info.ts";
-import { formatDuration, RetrySchedule, sendRequest, sleep, TransportError } from "../net/mod.ts";
+import { formatDuration, type RetryPolicy as NetRetryPolicy, RetrySchedule, sendRequest, sleep, TransportError } from "../net/mod.ts";
 import { Scrubber } from "./scrub.ts";
 
 /** api-version of the samples that document these calls (InvokeRESTAPI FAQ, ServerTaskHelper). */
@@ -25,13 +25,8 @@ export type AzdoCredential =
 
 export type TaskResult = "succeeded" | "failed";
 
-export interface RetryPolicy {
-  /** Tries in all, the first included. */
-  attempts: number;
-  /** Wait before the second try (jittered to between half and all of it); doubles each time. */
-  baseDelayMs: number;
-  /** Upper bound of one wait (Retry-After included). */
-  maxDelayMs: number;
+/** lib/net's retry policy without a total budget (the callback is bounded by its tries), and a per-request timeout. */
+export interface RetryPolicy extends Omit<NetRetryPolicy, "totalMs"> {
   /** Per-request timeout. */
   timeoutMs: number;
 }

@@ -264,14 +264,7 @@ function once(emitter: NodeJS.EventEmitter, event: string): Promise<void> {
 
 /** A .tar.gz in memory, within the caps; keeps the first file's data. */
 export function readTarGzBytes(bytes: Uint8Array, gunzipSync: GunzipSync, limits: ArchiveLimits = ARCHIVE_LIMITS): ArchiveContents {
-  const cap = Math.min(limits.maxBytes, Math.max(limits.ratioFloorBytes, bytes.length * limits.maxRatio));
-  let tar: Buffer;
-  try {
-    tar = gunzipSync(bytes, { maxOutputLength: cap + 1 });
-  } catch (error) {
-    if ((error as { code?: string }).code === "ERR_BUFFER_TOO_LARGE") checkGrowth(cap + 1, bytes.length, limits);
-    throw damaged(`is not a complete gzip archive (${(error as Error).message})`);
-  }
+  const tar = inflateWithin(gunzipSync, bytes, bytes.length, limits, "is not a complete gzip archive");
   const reader = new TarReader(limits, true, () => bytes.length);
   reader.push(tar);
   return reader.end();
@@ -279,6 +272,20 @@ export function readTarGzBytes(bytes: Uint8Array, gunzipSync: GunzipSync, limits
 
 /** zlib's gunzipSync or inflateRawSync, passed in so this module loads node:zlib only when an archive is read. */
 type GunzipSync = (data: Uint8Array, options: { maxOutputLength: number }) => Buffer;
+
+/**
+ * Inflates `input` in one call, stopping past the caps for an archive of `packedBytes` (a bomb fails on
+ * its ratio or its size); any other failure is the archive's damage, `what (zlib's reason)`.
+ */
+function inflateWithin(inflate: GunzipSync, input: Uint8Array, packedBytes: number, limits: ArchiveLimits, what: string): Buffer {
+  const cap = Math.min(limits.maxBytes, Math.max(limits.ratioFloorBytes, packedBytes * limits.maxRatio));
+  try {
+    return inflate(input, { maxOutputLength: cap + 1 });
+  } catch (error) {
+    if ((error as { code?: string }).code === "ERR_BUFFER_TOO_LARGE") checkGrowth(cap + 1, packedBytes, limits);
+    throw damaged(`${what} (${(error as Error).message})`);
+  }
+}
 
 // --- zip ---
 
@@ -360,15 +367,7 @@ export function readZipBytes(
   if (first.method !== 0 && first.method !== 8) throw damaged(`uses an unsupported compression method (${first.method})`);
   if (!options.keepFirstFile) return contents;
   let data: Uint8Array = raw;
-  if (first.method === 8) {
-    const cap = Math.min(limits.maxBytes, Math.max(limits.ratioFloorBytes, bytes.length * limits.maxRatio));
-    try {
-      data = inflateRawSync(raw, { maxOutputLength: cap + 1 });
-    } catch (error) {
-      if ((error as { code?: string }).code === "ERR_BUFFER_TOO_LARGE") checkGrowth(cap + 1, bytes.length, limits);
-      throw damaged(`has a damaged first file (${(error as Error).message})`);
-    }
-  }
+  if (first.method === 8) data = inflateWithin(inflateRawSync, raw, bytes.length, limits, "has a damaged first file");
   contents.first!.data = data;
   return contents;
 }

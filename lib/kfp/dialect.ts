@@ -16,6 +16,7 @@ import type {
   CreateRunRequest,
   Experiment,
   KfpClient,
+  ParameterSpec,
   Pipeline,
   PipelineVersion,
   Run,
@@ -68,6 +69,11 @@ export interface KfpDialect extends Pick<KfpClient, "getPipeline" | "findVersion
   createExperiment(name: string, description?: string): WriteSpec<DatedExperiment>;
   createRun(req: CreateRunRequest): WriteSpec<Run>;
   terminateRun(runId: string): WriteSpec<void>;
+}
+
+/** KFP v1 (Argo) parameters: all text, and optional when they carry a default value. */
+export function textParameters(params: readonly { name: string; value?: string }[]): ParameterSpec[] {
+  return params.map((p) => ({ name: p.name, type: "STRING", optional: p.value !== undefined, defaultValue: p.value }));
 }
 
 /** A read whose answer is checked against its schema. */

@@ -5,9 +5,11 @@
  * answering instead of KFP is reported as such.
  */
 
+import type * as v from "valibot";
 import { KfpError } from "./error.ts";
 import type { KfpHttp } from "./http.ts";
-import { checkAnswer, Healthz } from "./schemas.ts";
+import { readChecked } from "./dialect.ts";
+import { Healthz } from "./schemas.ts";
 import type { ApiVersion, KfpServer } from "./types.ts";
 
 /** The Kubeflow dashboard serves KFP under this prefix. */
@@ -99,9 +101,9 @@ async function probeBase(http: KfpHttp, forced?: ApiVersion): Promise<Probe> {
   for (const apiVersion of versions) {
     const request = { method: "GET" as const, path: `/apis/${apiVersion}/healthz` };
     const context = { operation: "connect to KFP", notFound: `${apiVersion} healthz` };
-    let answer: unknown;
+    let health: v.InferOutput<typeof Healthz>;
     try {
-      answer = await http.read(request, context);
+      health = await readChecked(http, Healthz, request, context);
     } catch (error) {
       if (error instanceof KfpError && error.kind === "not-found") {
         tried.push(`GET ${http.pathOf(request)}`);
@@ -110,7 +112,6 @@ async function probeBase(http: KfpHttp, forced?: ApiVersion): Promise<Probe> {
       if (error instanceof KfpError && error.kind === "login-page") return { kind: "login", error };
       throw error;
     }
-    const health = checkAnswer(Healthz, answer, { operation: "connect to KFP", method: "GET", path: http.pathOf(request) });
     if (health.apiServerReady === false) {
       throw new KfpError({
         kind: "http",

@@ -5,7 +5,7 @@
  */
 
 import type * as v from "valibot";
-import { type DatedExperiment, nonEmpty, outcomeOf, readChecked, seg, timestamp } from "./dialect.ts";
+import { type DatedExperiment, nonEmpty, outcomeOf, readChecked, seg, textParameters, timestamp } from "./dialect.ts";
 import { answer, type DialectSpelling, listAnswer, SpelledDialect } from "./dialect-frame.ts";
 import { KfpError } from "./error.ts";
 import type { KfpHttp } from "./http.ts";
@@ -74,12 +74,7 @@ export class V1Dialect extends SpelledDialect {
   async versionParameters(pipelineId: string, versionId: string): Promise<ParameterSpec[] | undefined> {
     // The server leaves out an empty list, so no `parameters` means none declared.
     const version = await this.rawVersion(pipelineId, versionId);
-    return (version.parameters ?? []).map((p) => ({
-      name: p.name,
-      type: "STRING" as const,
-      optional: p.value !== undefined,
-      defaultValue: p.value,
-    }));
+    return textParameters(version.parameters ?? []);
   }
 
   /** v1 addresses versions by ID alone: check it belongs to the pipeline asked about. */

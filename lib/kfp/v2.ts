@@ -4,7 +4,7 @@
  */
 
 import * as v from "valibot";
-import { type DatedExperiment, nonEmpty, outcomeOf, readChecked, seg, timestamp } from "./dialect.ts";
+import { type DatedExperiment, nonEmpty, outcomeOf, readChecked, seg, textParameters, timestamp } from "./dialect.ts";
 import { answer, type DialectSpelling, listAnswer, SpelledDialect } from "./dialect-frame.ts";
 import type { KfpHttp } from "./http.ts";
 import {
@@ -171,12 +171,7 @@ export function specParameters(spec: unknown): ParameterSpec[] | undefined {
   const inner = isObject(spec) && isObject(spec.pipeline_spec) ? spec.pipeline_spec : spec;
   const argo = v.safeParse(ArgoSpec, inner);
   if (argo.success) {
-    return (argo.output.spec?.arguments?.parameters ?? []).map((p) => ({
-      name: p.name,
-      type: "STRING" as const,
-      optional: p.value !== undefined,
-      defaultValue: p.value,
-    }));
+    return textParameters(argo.output.spec?.arguments?.parameters ?? []);
   }
   const ir = v.safeParse(IrSpec, inner);
   if (!ir.success || !isObject(inner) || !("root" in inner)) return undefined;
