@@ -33,7 +33,7 @@ function readRawInputs<const N extends string>(names: readonly N[]): Record<N, s
 }
 
 /** Parses raw inputs with a schema whose keys are input names; throws InputError on the first issue. */
-function parseInputs<S extends v.GenericSchema>(schema: S, raw: Record<string, string>): v.InferOutput<S> {
+export function parseInputs<S extends v.GenericSchema>(schema: S, raw: Record<string, string>): v.InferOutput<S> {
   const result = v.safeParse(schema, raw, { abortEarly: true });
   if (result.success) return result.output;
   const issue = result.issues[0];

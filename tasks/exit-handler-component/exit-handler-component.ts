@@ -14,7 +14,7 @@ import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import * as v from "valibot";
 import component from "kfp:exit-handler-component";
-import { completeTask, InputError, writeOutput } from "../../lib/task/mod.ts";
+import { completeTask, InputError, parseInputs, writeOutput } from "../../lib/task/mod.ts";
 import { name as taskName, version as taskVersion } from "./task.json";
 
 const OUTPUT_VARIABLE = "kf_exit_handler_component";
@@ -25,9 +25,7 @@ const settingsSchema = v.object({
 
 /** The one input, as the agent passes it (INPUT_<NAME>, trimmed as task-lib's getInput does). */
 function readSettings(env: NodeJS.ProcessEnv): v.InferOutput<typeof settingsSchema> {
-  const result = v.safeParse(settingsSchema, { outputFile: env.INPUT_OUTPUTFILE ?? "" });
-  if (!result.success) throw new InputError("outputFile", result.issues[0].message);
-  return result.output;
+  return parseInputs(settingsSchema, { outputFile: env.INPUT_OUTPUTFILE ?? "" });
 }
 
 function version(): string {
