@@ -20,7 +20,17 @@ export { CancelledError, type CancelWatch, watchCancel } from "./cancel.ts";
 export { connectionProblem, connectTask, sentence } from "./connect.ts";
 export { type ConnectionSettings, readConnectionSettings } from "./connection.ts";
 export { InputError } from "./input-error.ts";
-export { booleanInput, choiceInput, inputNames, nameText, optionalText, readInputs, requiredText, secondsInput } from "./inputs.ts";
+export {
+  booleanInput,
+  choiceInput,
+  inputNames,
+  nameText,
+  optionalText,
+  parseInputs,
+  readInputs,
+  requiredText,
+  secondsInput,
+} from "./inputs.ts";
 export { describeError, runMain } from "./main.ts";
 export { debug, finish, say, warn } from "./log.ts";
 export { untrusted } from "./untrusted.ts";
@@ -29,13 +39,12 @@ export {
   checkVersionIdHasPipelineId,
   experimentNamed,
   pipelineParamsInput,
-  resolvePipeline,
-  resolveVersion,
+  resolvePipelineVersion,
   type VersionChoice,
 } from "./resolve.ts";
 export { warnMisspeltInputs } from "./misspelt-inputs.ts";
 export { setOutputs } from "./outputs.ts";
 export { RunProgress } from "./run-progress.ts";
-export { md, mdLink, mdParameterNames, mdTable, uploadSummary } from "./summary.ts";
+export { md, mdLink, mdParameterNames, mdPipelineRows, mdTable, uploadSummary } from "./summary.ts";
 export * as tl from "./task-lib.ts";
 export { loadUploadModules } from "../net/mod.ts";

@@ -48,12 +48,24 @@ export function where(kfp: KfpClient): string {
   return `on ${kfp.baseUrl}${kfp.namespace ? ` (namespace ${kfp.namespace})` : ""}`;
 }
 
+/** The pipeline and then the version the task's inputs name, said in one line. */
+export async function resolvePipelineVersion(
+  kfp: KfpClient,
+  names: { pipeline?: string; pipelineId?: string },
+  choice: VersionChoice,
+): Promise<{ pipeline: Pipeline; version: PipelineVersion }> {
+  const pipeline = await resolvePipeline(kfp, names);
+  const version = await resolveVersion(kfp, pipeline, choice);
+  say(`Pipeline '${pipeline.name}' (${pipeline.id}), version '${version.name}' (${version.id}).`);
+  return { pipeline, version };
+}
+
 /** The error for a name that finds nothing: "names no <what>: '<name>' was not found.", then the fix. */
 function namesNone(input: string, what: string, name: string, fix: string): InputError {
   return new InputError(input, `names no ${what}: '${name}' was not found.`, fix);
 }
 
-export async function resolvePipeline(kfp: KfpClient, settings: { pipeline?: string; pipelineId?: string }): Promise<Pipeline> {
+async function resolvePipeline(kfp: KfpClient, settings: { pipeline?: string; pipelineId?: string }): Promise<Pipeline> {
   if (settings.pipelineId) {
     let pipeline: Pipeline;
     try {
@@ -82,7 +94,7 @@ export async function resolvePipeline(kfp: KfpClient, settings: { pipeline?: str
   throw namesNone("pipeline", `pipeline ${where(kfp)}`, name, fix);
 }
 
-export async function resolveVersion(kfp: KfpClient, pipeline: Pipeline, choice: VersionChoice): Promise<PipelineVersion> {
+async function resolveVersion(kfp: KfpClient, pipeline: Pipeline, choice: VersionChoice): Promise<PipelineVersion> {
   const of = `pipeline '${pipeline.name}'`;
   switch (choice.by) {
     case "id":

@@ -5,6 +5,16 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as tl from "./task-lib.ts";
+import type { KfpClient, Pipeline, PipelineVersion } from "../kfp/mod.ts";
+
+/** The Pipeline, Version and KFP rows of a run's summary table, linked to the KFP UI. */
+export function mdPipelineRows(kfp: KfpClient, pipeline?: Pipeline, version?: PipelineVersion): [string, string | undefined][] {
+  return [
+    ["Pipeline", pipeline ? mdLink(pipeline.name, kfp.links.pipeline(pipeline.id)) : undefined],
+    ["Version", pipeline && version ? mdLink(version.name, kfp.links.version(pipeline.id, version.id)) : undefined],
+    ["KFP", `${md(kfp.serverVersion ?? "version not reported")}, API ${kfp.apiVersion}`],
+  ];
+}
 
 /** Escapes text for a Markdown table cell or line. */
 export function md(text: string): string {

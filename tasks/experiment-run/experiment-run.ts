@@ -19,8 +19,7 @@ import {
   checkVersionIdHasPipelineId,
   experimentNamed,
   pipelineParamsInput,
-  resolvePipeline,
-  resolveVersion,
+  resolvePipelineVersion,
   type VersionChoice,
   type CancelWatch,
   choiceInput,
@@ -30,6 +29,7 @@ import {
   InputError,
   md,
   mdLink,
+  mdPipelineRows,
   mdParameterNames,
   mdTable,
   nameText,
@@ -242,9 +242,7 @@ async function startAndWait(kfp: KfpClient, settings: Settings, cancel: CancelWa
         "the run would use the pipeline and version that upload creates (their parameters are not checked).",
     );
   } else if (settings.version) {
-    done.pipeline = await resolvePipeline(kfp, settings);
-    done.version = await resolveVersion(kfp, done.pipeline, settings.version);
-    say(`Pipeline '${done.pipeline.name}' (${done.pipeline.id}), version '${done.version.name}' (${done.version.id}).`);
+    Object.assign(done, await resolvePipelineVersion(kfp, settings, settings.version));
   }
   if (settings.createNewRun && done.pipeline && done.version) {
     const specs = isUploadDryRun(settings) ? undefined : await kfp.versionParameters(done.pipeline.id, done.version.id);
@@ -424,9 +422,7 @@ function summary(kfp: KfpClient, settings: Settings, done: Progress): string {
       ["Outcome", done.ending ? md(done.ending) : undefined],
       ["Duration", run && done.waitStartedMs !== undefined ? formatDuration(runDuration(done)) : undefined],
       ["Experiment", experiment ? experimentCell(kfp, experiment, done) : undefined],
-      ["Pipeline", pipeline ? mdLink(pipeline.name, kfp.links.pipeline(pipeline.id)) : undefined],
-      ["Version", pipeline && version ? mdLink(version.name, kfp.links.version(pipeline.id, version.id)) : undefined],
-      ["KFP", `${md(kfp.serverVersion ?? "version not reported")}, API ${kfp.apiVersion}`],
+      ...mdPipelineRows(kfp, pipeline, version),
     ]),
   );
   const parameters = mdParameterNames(done.parameters);

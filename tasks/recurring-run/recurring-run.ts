@@ -49,6 +49,7 @@ import {
   InputError,
   md,
   mdLink,
+  mdPipelineRows,
   mdParameterNames,
   mdTable,
   nameText,
@@ -58,8 +59,7 @@ import {
   inputNames,
   readInputs,
   warnMisspeltInputs,
-  resolvePipeline,
-  resolveVersion,
+  resolvePipelineVersion,
   runMain,
   setOutputs,
   tl,
@@ -207,10 +207,8 @@ async function recurringRunTask(): Promise<void> {
 }
 
 async function reconcile(kfp: KfpClient, settings: Settings, progress: Progress): Promise<void> {
-  const pipeline = await resolvePipeline(kfp, settings);
-  const version = await resolveVersion(kfp, pipeline, settings.version);
+  const { pipeline, version } = await resolvePipelineVersion(kfp, settings, settings.version);
   Object.assign(progress, { pipeline, version });
-  say(`Pipeline '${pipeline.name}' (${pipeline.id}), version '${version.name}' (${version.id}).`);
   const parameters = checkParameters(settings.pipelineParams, await kfp.versionParameters(pipeline.id, version.id), kfp);
   progress.parameters = parameters;
   warnAboutCatchup(settings);
@@ -359,9 +357,7 @@ function summary(kfp: KfpClient, settings: Settings, progress: Progress): string
             : mdLink(experiment.name, kfp.links.experiment(experiment.id))
           : undefined,
       ],
-      ["Pipeline", pipeline ? mdLink(pipeline.name, kfp.links.pipeline(pipeline.id)) : undefined],
-      ["Version", pipeline && version ? mdLink(version.name, kfp.links.version(pipeline.id, version.id)) : undefined],
-      ["KFP", `${md(kfp.serverVersion ?? "version not reported")}, API ${kfp.apiVersion}`],
+      ...mdPipelineRows(kfp, pipeline, version),
     ]),
   );
   const parameters = mdParameterNames(progress.parameters);
