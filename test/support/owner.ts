@@ -3,13 +3,14 @@
  * the emulated agent's variables make it, for tests that check descriptions
  * and adoption.
  */
-import { defaultVariables, variableValue } from "../../lib/dev/agent/env.ts";
+import { defaultVariables, mergeVariables, variableValue } from "../../lib/dev/agent/env.ts";
 import { describedAsOwned, ownerMarker } from "../../lib/kfp/ownership.ts";
 
 /** The marker of a task run with the emulated agent's variables, `overrides` (e.g. System.JobId of a matrix leg) applied. */
 export function agentOwner(overrides: Record<string, string> = {}): string {
-  const variables = { ...defaultVariables("", "", ""), ...overrides };
-  const get = (name: string) => variableValue(overrides, name) ?? variableValue(variables, name) ?? "";
+  // Merged as the agent merges them: names compare without regard to case.
+  const variables = mergeVariables(defaultVariables("", "", ""), overrides);
+  const get = (name: string) => variableValue(variables, name) ?? "";
   return ownerMarker({
     planId: get("System.PlanId"),
     jobId: get("System.JobId"),

@@ -21,7 +21,7 @@ import { chooseNode, hostNode } from "./node.ts";
 
 export { parseAgentOutput, maskSecrets } from "./output.ts";
 export { agentEnvName, defaultVariables, variableValue } from "./env.ts";
-export { hostNode, hostPath } from "./node.ts";
+export { hostNode, hostPath, NODE24 } from "./node.ts";
 export type { ServiceConnection, SetVariable, TaskResultName, TaskRun, TaskRunRequest, TaskRunResult } from "./types.ts";
 
 const DEFAULT_TIMEOUT_MS = 60_000;

